@@ -1,0 +1,78 @@
+"""``gavel check`` as a library call: config in, report out.
+
+evidence → inventory → subjects → policies → prepare → evaluate → waivers → report (+ gate).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from engine.config import Config
+from engine.context import build_subjects, inventory_data
+from engine.findings import Report
+from engine.inventory import build_inventory
+from engine.policy import load_policies
+from engine.report import build_report, decide_gate
+
+
+def resolve_now(value: str | None) -> str:
+    """The run's evaluation time as RFC 3339 UTC; fixed per run so reports are reproducible."""
+    if not value:
+        return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            moment = datetime.fromisoformat(text).replace(tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
+    except ValueError:
+        from engine.errors import UsageError
+
+        raise UsageError(f"--now: not an ISO 8601 date or time: {value!r}") from None
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def run_check(config: Config, *, now: str | None = None, only: list[str] = ()) -> Report:
+    """Run every policy on every subject (or those whose id matches a glob in ``only``)."""
+    now = resolve_now(now or config.now)
+    policy_set = load_policies(config)  # a broken policy stops the run before any evidence is read
+    inv = build_inventory(config, now=now)
+    subjects = build_subjects(inv, now=now)
+    if only:
+        import fnmatch
+
+        subjects = [s for s in subjects if any(fnmatch.fnmatchcase(s.id, pattern) for pattern in only)]
+        inv.problems = [f for f in inv.problems if any(fnmatch.fnmatchcase(f.subject.id, p) for p in only)]
+        if not subjects and not inv.problems:
+            from engine.errors import UsageError
+
+            raise UsageError(f"no subject matches {', '.join(only)}")
+    from engine.evaluate import prepare
+
+    options = {"url": config.opa_url, "token": config.opa_token, "timeout": config.timeout} if config.engine == "opa" else {}
+    prepared = prepare(policy_set, data={"inventory": inventory_data(inv)}, engine=config.engine,
+                       workers=config.workers, options=options)
+    findings = inv.problems + prepared.evaluate(subjects)
+    extra: dict = {}
+    if config.waivers:
+        from engine.waivers import apply_waivers
+
+        findings, extra["waivers"] = apply_waivers(findings, config, now=now)
+    if config.baseline:
+        from engine.baseline import apply_baseline
+
+        extra["baseline"] = apply_baseline(findings, config)
+    gate = decide_gate(_gating(findings, extra), fail_on=config.fail_on, fail_on_warn=config.fail_on_warn,
+                       soft_fail=config.soft_fail)
+    return build_report(findings, inputs=inv.inputs, policies=[p.info() for p in policy_set.policies], now=now,
+                        engine=config.engine, gate=gate, extra=extra)
+
+
+def _gating(findings, extra):
+    """With a baseline, only findings new against it can fail the gate."""
+    baseline = extra.get("baseline")
+    if not baseline:
+        return findings
+    new = {tuple(key) for key in baseline.get("new", [])}
+    return [f for f in findings if (f.policy, f.subject.kind, f.subject.id, f.message) in new or f.status == "error"]

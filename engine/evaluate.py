@@ -1,0 +1,187 @@
+"""Evaluate a policy set against subjects: prepare once, evaluate many.
+
+``prepare`` loads every policy module, the inventory data and a generated wrapper package
+(``gavel_eval``) into one Rego engine. The wrapper gathers, per subject kind, the verdict rules
+of every policy for that kind, so one query per subject judges it against all its policies.
+When that query fails (a builtin error aborts a whole query), each policy is evaluated on its
+own, so the error becomes an ``error`` finding for that policy and subject only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from engine.context import Subject
+from engine.errors import EngineError
+from engine.findings import Finding, SubjectRef
+from engine.policy.model import KINDS, Policy, PolicySet
+
+WRAPPER = "gavel_eval"
+_FAIL_RULES = ("deny", "violation")
+
+
+def wrapper_module(policies: list[Policy]) -> str:
+    """The ``gavel_eval`` package: ``pN`` per policy, and one object per subject kind.
+
+    Every value is total (``else``), so one undefined rule never hides the others.
+    """
+    lines = [f"package {WRAPPER}", "", "import rego.v1", ""]
+    for index, policy in enumerate(policies):
+        fields = []
+        for rule in policy.rules:
+            lines.append(f"_p{index}_{rule} := v if {{ v := data.{policy.package}.{rule} }} else := []")
+            fields.append(f'"{rule}": _p{index}_{rule}')
+        if policy.has_applicable:
+            lines.append(f"_p{index}_applicable := true if {{ data.{policy.package}.applicable }} else := false")
+            fields.append(f'"applicable": _p{index}_applicable')
+        lines.append(f"p{index} := {{{', '.join(fields)}}}")
+    for kind in KINDS:
+        members = [f"{json.dumps(p.id)}: p{i}" for i, p in enumerate(policies) if p.applies_to(kind)]
+        lines.append(f"{kind} := {{{', '.join(members)}}}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Prepared:
+    """A policy set compiled into an engine, ready to judge any number of subjects."""
+
+    policy_set: PolicySet
+    engine: Any
+    workers: int = 1
+
+    def evaluate(self, subjects: list[Subject]) -> list[Finding]:
+        documents = [json.dumps(s.doc, separators=(",", ":"), sort_keys=True) for s in subjects]
+        workers = self.workers if len(subjects) >= PARALLEL_FROM else 1
+        if workers > 1 and self.engine.name == "embedded":
+            results = _results_parallel(self, documents, subjects, workers)
+        else:
+            results = self.results(documents, subjects, 0, len(subjects))
+        findings: list[Finding] = []
+        for i, result in results:
+            subject = subjects[i]
+            for policy in self.policy_set.policies:
+                if policy.applies_to(subject.kind):
+                    findings.extend(verdicts(policy, subject, result.get(policy.id)))
+        return findings
+
+    def results(self, documents: list[str], subjects: list[Subject], start: int, stop: int) -> list[tuple[int, dict]]:
+        """``(subject index, {policy id: rule values or EngineError})`` for subjects[start:stop]."""
+        by_kind: dict[str, list[int]] = {}
+        for i in range(start, stop):
+            by_kind.setdefault(subjects[i].kind, []).append(i)
+        out: list[tuple[int, dict]] = []
+        for kind, indexes in sorted(by_kind.items()):
+            policies = [p for p in self.policy_set.policies if p.applies_to(kind)]
+            if not policies:
+                continue
+            values = self.engine.evaluate(f"data.{WRAPPER}.{kind}", [documents[i] for i in indexes])
+            for i, value in zip(indexes, values, strict=True):
+                if isinstance(value, EngineError):
+                    value = self._one_by_one(policies, documents[i])
+                out.append((i, value))
+        out.sort(key=lambda pair: pair[0])
+        return out
+
+    def _one_by_one(self, policies: list[Policy], document: str) -> dict[str, Any]:
+        """Isolate which policy failed: evaluate each policy's wrapper rule on its own."""
+        out: dict[str, Any] = {}
+        for policy in policies:
+            index = self.policy_set.policies.index(policy)
+            (value,) = self.engine.evaluate(f"data.{WRAPPER}.p{index}", [document])
+            out[policy.id] = value
+        return out
+
+
+PARALLEL_FROM = 2000  # below this, forking costs more than it saves
+
+
+def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embedded", workers: int = 0,
+            options: dict[str, Any] | None = None) -> Prepared:
+    """Compile ``policy_set`` with ``data`` (seen by Rego as ``data.gavel``) into an engine."""
+    from engine.engines import engines
+
+    backend = engines.get_or_raise(engine)(**(options or {}))
+    modules = policy_set.modules()
+    modules[f"{WRAPPER}.rego"] = wrapper_module(policy_set.policies)
+    backend.load(modules, {"gavel": {**data, "params": policy_set.params}})
+    if workers <= 0:
+        workers = min(os.cpu_count() or 1, 8)
+    return Prepared(policy_set, backend, workers)
+
+
+def verdicts(policy: Policy, subject: Subject, result: Any) -> list[Finding]:
+    """Map one policy's rule values for one subject to findings (pass, fail, warn, skip, error)."""
+    ref = SubjectRef.model_construct(kind=subject.kind, id=subject.id, source=subject.source)
+    base = {
+        "policy": policy.id,
+        "title": policy.title,
+        "severity": policy.severity,
+        "subject": ref,
+        "frameworks": policy.frameworks,
+        "remediation": policy.remediation,
+        "waiver": None,
+    }
+    if isinstance(result, EngineError):
+        return [Finding.model_construct(**base, status="error", message=f"policy could not be evaluated: {result}",
+                                        evidence=None)]
+    if result is None:
+        result = {}
+    if policy.has_applicable and result.get("applicable") is False:
+        return [Finding.model_construct(**base, status="skip", message="not applicable", evidence=None)]
+    out = []
+    for rule in policy.rules:
+        status = "warn" if rule.startswith("warn") else "fail"
+        for item in _items(result.get(rule), policy):
+            message, evidence = _message(item, policy)
+            out.append(Finding.model_construct(**base, status=status, message=message, evidence=evidence))
+    if not out:
+        out.append(Finding.model_construct(**base, status="pass", message="", evidence=None))
+    return out
+
+
+def _items(value: Any, policy: Policy) -> list[Any]:
+    if value is None or value is False or value == [] or value == {}:
+        return []
+    if value is True:
+        return [policy.title]
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def _message(item: Any, policy: Policy) -> tuple[str, Any]:
+    if isinstance(item, str):
+        return item, None
+    if isinstance(item, dict):
+        message = item.get("msg", item.get("message", policy.title))
+        evidence = {k: v for k, v in item.items() if k not in ("msg", "message")} or None
+        return str(message), evidence
+    return json.dumps(item, sort_keys=True), None
+
+
+# -- parallel evaluation (fork: workers inherit the prepared engine, nothing is re-compiled) --
+_SHARED: tuple | None = None
+
+
+def _results_parallel(prepared: Prepared, documents, subjects, workers: int) -> list[tuple[int, dict]]:
+    import multiprocessing
+
+    global _SHARED
+    _SHARED = (prepared, documents, subjects)
+    size = len(subjects)
+    step = -(-size // (workers * 4))
+    chunks = [(start, min(start + step, size)) for start in range(0, size, step)]
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_worker, chunks)
+    finally:
+        _SHARED = None
+    return [pair for part in parts for pair in part]
+
+
+def _worker(chunk: tuple[int, int]) -> list[tuple[int, dict]]:
+    prepared, documents, subjects = _SHARED  # type: ignore[misc]
+    return prepared.results(documents, subjects, *chunk)

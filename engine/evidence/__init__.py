@@ -1,0 +1,132 @@
+"""Evidence: model and dataset cards, read from the globs in ``gavel.yaml`` and validated.
+
+A file that cannot be read or validated becomes an ``error`` finding naming the file, the line
+and the field; the run goes on with the other files and the gate fails (fail closed).
+Adapters turn other card formats (Hugging Face, MLflow, Model Card Toolkit) into Gavel's own.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine import schemas
+from engine.errors import EvidenceError
+from engine.evidence.loader import Document, Limits, parse, read_text
+from engine.findings import InputDigest, Source, error_finding
+from engine.inventory import Inventory, Record
+from engine.registry import Registry
+
+if TYPE_CHECKING:
+    from engine.config import Config
+
+#: Card formats. An adapter is ``adapt(doc: Document, kind: str) -> Document`` giving a Gavel card.
+adapters = Registry(
+    "evidence format",
+    {
+        "gavel": "engine.evidence.gavel:adapt",
+        "huggingface": "engine.evidence.huggingface:adapt",
+        "mlflow": "engine.evidence.mlflow:adapt",
+        "model-card-toolkit": "engine.evidence.model_card_toolkit:adapt",
+    },
+)
+
+SCHEMAS = {"model": "model-card", "dataset": "dataset-card"}
+
+
+def expand(root: Path, patterns: list[str], exclude: list[str] = ()) -> list[Path]:
+    """Files matching ``patterns`` under ``root``, sorted, without ``exclude`` matches."""
+    found: set[Path] = set()
+    for pattern in patterns:
+        for name in glob.glob(pattern, root_dir=root, recursive=True):
+            path = root / name
+            if path.is_file():
+                found.add(path)
+    for pattern in exclude:
+        for name in glob.glob(pattern, root_dir=root, recursive=True):
+            found.discard(root / name)
+    return sorted(found)
+
+
+def relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def load_evidence(config: Config, inv: Inventory) -> None:
+    """Read every evidence file into ``inv.models`` / ``inv.datasets``; problems go to ``inv.problems``."""
+    limits = Limits(max_bytes=config.max_bytes, max_depth=config.max_depth)
+    seen: set[Path] = set()
+    for source in config.evidence:
+        adapt = adapters.get_or_raise(source.format)
+        for path in expand(config.root, source.path, source.exclude):
+            if path in seen:
+                continue
+            seen.add(path)
+            display = relative(path, config.root)
+            try:
+                text = read_text(path, display, limits)
+            except EvidenceError as exc:
+                inv.problems.append(_problem(source.kind, exc))
+                continue
+            inv.inputs.append(InputDigest(path=display, kind=source.kind, sha256=_sha256(text)))
+            try:
+                record = read_card(text, display, source.kind, adapt, limits)
+            except EvidenceError as exc:
+                inv.problems.append(_problem(source.kind, exc))
+                continue
+            _add(inv, record)
+
+
+def read_card(text: str, display: str, kind: str, adapt, limits: Limits) -> Record:
+    """Parse, adapt and validate one card; raises ``EvidenceError`` with file, line and field."""
+    doc: Document = adapt(parse(text, display, limits=limits), kind)
+    if not isinstance(doc.data, dict):
+        raise EvidenceError(f"a {kind} card must be a mapping, got {type(doc.data).__name__}", file=display, line=1)
+    declared = doc.data.get("kind", kind)
+    if declared != kind:
+        raise EvidenceError(
+            f"file declares kind '{declared}' but is listed as {kind} evidence", file=display, line=doc.line_of(["kind"])
+        )
+    schemas.check(SCHEMAS[kind], doc)
+    line = doc.key_line("id") or 1
+    return Record(kind, str(doc.data["id"]), doc.data, Source(file=display, line=line))
+
+
+def _add(inv: Inventory, record: Record) -> None:
+    records = inv.records(record.kind)
+    first = records.get(record.id)
+    if first is not None:
+        inv.problems.append(
+            error_finding(
+                policy="gavel-evidence",
+                title="Evidence file is valid",
+                message=f"duplicate {record.kind} id '{record.id}' (first declared in {first.source.file}:{first.source.line})",
+                kind=record.kind,
+                id=record.id,
+                file=record.source.file,
+                line=record.source.line,
+            )
+        )
+        return
+    records[record.id] = record
+
+
+def _problem(kind: str, exc: EvidenceError):
+    return error_finding(
+        policy="gavel-evidence",
+        title="Evidence file is valid",
+        message=exc.message,
+        kind=kind,
+        id=exc.file or "?",
+        file=exc.file,
+        line=exc.line,
+    )
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,54 @@
+"""The inventory: every subject Gavel knows of, read from the evidence, plus derived state.
+
+Later stages attach their own state: ``inventory.lineage`` (engine.lineage) and
+``inventory.privacy`` (engine.privacy). Problems found while reading become ``error`` findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.findings import Finding, InputDigest, Source
+
+
+@dataclass
+class Record:
+    """One declared subject: a model card or a dataset card, validated."""
+
+    kind: str
+    id: str
+    data: dict[str, Any]
+    source: Source
+
+
+@dataclass
+class Inventory:
+    root: Path
+    models: dict[str, Record] = field(default_factory=dict)
+    datasets: dict[str, Record] = field(default_factory=dict)
+    problems: list[Finding] = field(default_factory=list)
+    inputs: list[InputDigest] = field(default_factory=list)
+    lineage: Any = None  # engine.lineage.LineageGraph, when lineage sources are configured
+    privacy: Any = None  # engine.privacy.PrivacyState, when budgets or a ledger are configured
+
+    def records(self, kind: str) -> dict[str, Record]:
+        return {"model": self.models, "dataset": self.datasets}[kind]
+
+
+def build_inventory(config, *, now: str) -> Inventory:
+    """Read the evidence, then let the lineage and privacy stages attach their state."""
+    from engine.evidence import load_evidence
+
+    inv = Inventory(root=config.root)
+    load_evidence(config, inv)
+    if config.lineage:
+        from engine import lineage
+
+        lineage.build(config, inv)
+    if config.privacy or any("privacy_budget" in r.data for r in inv.datasets.values()):
+        from engine import privacy
+
+        privacy.build(config, inv, now)
+    return inv

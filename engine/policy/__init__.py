@@ -1,0 +1,237 @@
+"""Policies: load YAML and Rego policies from built-in packs and local paths.
+
+YAML policies are compiled to Rego here, so every policy reaches the engine as Rego (one
+evaluation path). Anything that keeps a policy from loading raises ``PolicyError`` with the
+file and line: the run stops with exit 2 rather than judging with a policy missing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from engine import schemas
+from engine.errors import EvidenceError, PolicyError, UsageError
+from engine.evidence.loader import Document, parse, read_text
+from engine.findings import Source
+from engine.policy.compile import compile_policy
+from engine.policy.model import KINDS, Policy, PolicySet
+from engine.policy.rego import check_builtins, parse_module, user_functions
+from engine.resources import policies_dir
+
+__all__ = ["Policy", "PolicySet", "load_policies", "load_paths", "pack_names", "policy_files"]
+
+TEST_SUFFIXES = ("_test.yaml", "_test.yml", "_test.rego")
+
+
+def pack_names() -> list[str]:
+    root = policies_dir()
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def pack_path(name: str) -> Path:
+    path = policies_dir() / name
+    if not path.is_dir():
+        from difflib import get_close_matches
+
+        close = get_close_matches(name, pack_names(), n=1)
+        hint = f" Did you mean {close[0]}?" if close else f" Built-in packs: {', '.join(pack_names())}."
+        raise UsageError(f"unknown policy pack '{name}'.{hint}")
+    return path
+
+
+def policy_files(path: Path) -> list[Path]:
+    """Policy files under ``path`` (a file or a folder), without test files, sorted."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise UsageError(f"no such policy file or folder: {path}")
+    files = [p for ext in ("*.yaml", "*.yml", "*.rego") for p in path.rglob(ext)]
+    return sorted(p for p in files if not p.name.endswith(TEST_SUFFIXES) and p.name != "pack.yaml")
+
+
+def load_policies(config) -> PolicySet:
+    """The policy set a ``Config`` asks for: packs, then local paths; params and disables applied."""
+    sources: list[tuple[Path, str | None]] = [(pack_path(name), name) for name in config.packs]
+    sources += [(config.path(p), None) for p in config.policy_paths]
+    policy_set = load_paths(sources, params=config.params, root=config.root)
+    if config.disable:
+        policy_set.policies = [
+            p for p in policy_set.policies if not any(fnmatch.fnmatchcase(p.id, pat) for pat in config.disable)
+        ]
+    return policy_set
+
+
+def load_paths(
+    sources: list[tuple[Path, str | None]], *, params: dict[str, dict[str, Any]] | None = None, root: Path | None = None
+) -> PolicySet:
+    params = params or {}
+    policies: list[Policy] = []
+    libraries: dict[str, str] = {}
+    rego_texts: list[tuple[Path, str, str, str | None]] = []
+    for source, pack in sources:
+        for file in policy_files(source):
+            display = _display(file, root, pack)
+            if file.suffix == ".rego":
+                rego_texts.append((file, display, _read(file, display), pack))
+            else:
+                policies.extend(load_yaml_file(file, display, params=params, pack=pack))
+    defined = user_functions([text for _, _, text, _ in rego_texts])
+    for file, display, text, pack in rego_texts:
+        policy = load_rego(text, display, params=params, pack=pack, defined=defined)
+        if policy is None:
+            libraries[display] = text
+        else:
+            policies.append(policy)
+    _check_unique(policies)
+    merged = {p.id: {**p.params, **params.get(p.id, {})} for p in policies}
+    unknown = sorted(set(params) - {p.id for p in policies})
+    if unknown:
+        raise UsageError(f"policies.params names unknown policy '{unknown[0]}'")
+    return PolicySet(sorted(policies, key=lambda p: p.id), libraries, merged)
+
+
+def _display(file: Path, root: Path | None, pack: str | None) -> str:
+    if pack:
+        return f"<{pack}>/" + file.relative_to(policies_dir() / pack).as_posix()
+    if root:
+        try:
+            return file.resolve().relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return file.as_posix()
+
+
+def _read(file: Path, display: str) -> str:
+    try:
+        return read_text(file, display)
+    except EvidenceError as exc:
+        raise PolicyError(exc.message, file=exc.file, line=exc.line) from None
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_yaml_file(file: Path, display: str, *, params: dict, pack: str | None) -> list[Policy]:
+    text = _read(file, display)
+    try:
+        doc = parse(text, display)
+    except EvidenceError as exc:
+        raise PolicyError(exc.message, file=exc.file, line=exc.line) from None
+    return yaml_policies(doc, params=params, pack=pack)
+
+
+def yaml_policies(doc: Document, *, params: dict, pack: str | None = None) -> list[Policy]:
+    """Validate and compile the YAML policies of one parsed document."""
+    is_list = isinstance(doc.data, list)
+    items = doc.data if is_list else [doc.data]
+    out = []
+    for index, definition in enumerate(items):
+        loc: list = [index] if is_list else []
+        if not isinstance(definition, dict):
+            raise PolicyError("a policy must be a mapping", file=doc.path, line=doc.line_of(loc))
+        locate = (lambda extra, loc=loc: doc.line_of(loc + list(extra)))
+        # Compile first: its messages name the exact operator or field; then the schema.
+        pid = definition.get("id", "?")
+        merged = {**(definition.get("params") or {}), **params.get(pid, {})}
+        if "assert" not in definition or "title" not in definition or "severity" not in definition:
+            missing = [k for k in ("id", "title", "severity", "target", "assert") if k not in definition]
+            raise PolicyError(f"policy '{pid}': missing required field(s) {', '.join(missing)}", file=doc.path,
+                              line=doc.line_of(loc))
+        try:
+            package, rego = compile_policy(definition, params=merged, file=doc.path, locate=locate)
+        except (KeyError, TypeError) as exc:
+            raise PolicyError(f"policy '{pid}': malformed ({exc})", file=doc.path, line=doc.line_of(loc)) from None
+        sub = Document(doc.path, doc.text, definition)
+        sub.line_of = locate  # type: ignore[method-assign]
+        schemas.check("policy", sub, error=PolicyError)
+        target = definition["target"]
+        out.append(
+            Policy(
+                id=pid,
+                title=definition["title"],
+                severity=definition["severity"],
+                target=[target] if isinstance(target, str) else list(target),
+                language="yaml",
+                source=Source(file=doc.path, line=doc.line_of(loc + ["id"])),
+                package=package,
+                modules={doc.path + f"#{pid}.rego": rego},
+                rules=["warn" if definition.get("level") == "warn" else "deny"],
+                sha256=_sha256(rego),
+                frameworks=list(definition.get("frameworks", [])),
+                description=definition.get("description", ""),
+                remediation=definition.get("remediation", ""),
+                params=dict(definition.get("params") or {}),
+                pack=pack,
+                has_applicable=True,
+                definition=definition,
+            )
+        )
+    return out
+
+
+def load_rego(text: str, display: str, *, params: dict, pack: str | None, defined: set[str]) -> Policy | None:
+    """A Rego policy, or ``None`` for a library module (no deny/warn/violation rules)."""
+    module = parse_module(text, display)
+    check_builtins(module, text, display, defined)
+    if not module.rules:
+        return None
+    meta = module.metadata
+    custom = meta.get("custom") or {}
+    if not isinstance(custom, dict):
+        raise PolicyError("METADATA 'custom' must be a mapping", file=display, line=module.metadata_line)
+    pid = str(custom.get("id") or module.package)
+    severity = custom.get("severity", "medium")
+    target = custom.get("target", ["model", "dataset"])
+    target = [target] if isinstance(target, str) else list(target)
+    bad = [t for t in target if t not in KINDS]
+    if severity not in ("info", "low", "medium", "high", "critical"):
+        raise PolicyError(f"policy '{pid}': unknown severity '{severity}'", file=display, line=module.metadata_line)
+    if bad:
+        raise PolicyError(f"policy '{pid}': unknown target kind '{bad[0]}' (use {', '.join(KINDS)})", file=display,
+                          line=module.metadata_line)
+    frameworks = custom.get("frameworks", [])
+    return Policy(
+        id=pid,
+        title=str(meta.get("title") or pid),
+        severity=severity,
+        target=target,
+        language="rego",
+        source=Source(file=display, line=module.metadata_line or 1),
+        package=module.package,
+        modules={display: text},
+        rules=module.rules,
+        sha256=_sha256(text),
+        frameworks=[str(f) for f in frameworks],
+        description=str(meta.get("description") or ""),
+        remediation=str(custom.get("remediation") or ""),
+        params=dict(custom.get("params") or {}),
+        pack=pack,
+        has_applicable=module.has_applicable,
+    )
+
+
+def _check_unique(policies: list[Policy]) -> None:
+    seen: dict[str, Policy] = {}
+    packages: dict[str, Policy] = {}
+    for policy in policies:
+        first = seen.get(policy.id)
+        if first:
+            raise PolicyError(
+                f"duplicate policy id '{policy.id}' (first defined at {first.source.file}:{first.source.line})",
+                file=policy.source.file,
+                line=policy.source.line,
+            )
+        seen[policy.id] = policy
+        other = packages.get(policy.package)
+        if other and policy.language == "rego":
+            raise PolicyError(
+                f"package '{policy.package}' already holds policy '{other.id}' ({other.source.file}); "
+                "one package per policy",
+                file=policy.source.file,
+                line=policy.source.line,
+            )
+        packages[policy.package] = policy

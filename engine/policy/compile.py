@@ -1,0 +1,292 @@
+"""Compile a YAML policy to a Rego module.
+
+Every condition node becomes a total function ``_cN(s) := true if {...} else := false`` over a
+scope ``s`` (the input document at the top, a list item inside a quantifier), so "false" and
+"undefined" never blur. The module defines ``applicable`` (from ``when``), ``ok`` (from
+``assert``), the verdict rule (``deny`` or ``warn``) with a message and the failed conditions
+(expected and actual values) as evidence. ``gavel policy compile FILE`` prints the result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import PolicyError
+from engine.policy.operators import QUANTIFIERS, lookup
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TEMPLATE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+
+
+@dataclass
+class Leaf:
+    """A condition that can be reported on its own when it fails."""
+
+    fn: str
+    text: str
+    path: list[str | int] | None
+    op: str
+    expected: Any
+    want: bool  # the value this leaf must have for the policy to pass
+    quantifier_item: str | None = None  # for every/some/none: the item function
+
+
+@dataclass
+class _Compiler:
+    policy_id: str
+    params: dict[str, Any]
+    locate: Any  # (loc) -> line, for error messages
+    file: str
+    functions: list[str] = field(default_factory=list)
+    leaves: list[Leaf] = field(default_factory=list)
+
+    def error(self, message: str, loc: list) -> PolicyError:
+        return PolicyError(f"policy '{self.policy_id}': {message}", file=self.file, line=self.locate(loc))
+
+    def new_fn(self) -> str:
+        return f"_c{len(self.functions)}"
+
+    # -- conditions -------------------------------------------------------------------------
+    def condition(self, node: Any, loc: list, *, top: bool, want: bool = True) -> str:
+        """Compile ``node`` to a function; return its name. ``top``: scope is the input."""
+        if not isinstance(node, dict) or not node:
+            raise self.error("a condition must be a mapping (field + operator, or all/any/not)", loc)
+        keys = set(node)
+        if keys & {"all", "any"}:
+            (combinator,) = keys & {"all", "any"} if len(keys & {"all", "any"}) == 1 else (None,)
+            if combinator is None or len(keys) != 1:
+                raise self.error(f"'all'/'any' must stand alone in a condition, got keys {sorted(keys)}", loc)
+            items = node[combinator]
+            if not isinstance(items, list) or not items:
+                raise self.error(f"'{combinator}' takes a non-empty list of conditions", loc + [combinator])
+            names = [self.condition(c, loc + [combinator, i], top=top, want=want) for i, c in enumerate(items)]
+            fn = self.reserve()
+            if combinator == "all":
+                self.define(fn, "; ".join(f"{n}(s)" for n in names))
+            else:
+                self.define(fn, "some v in [" + ", ".join(f"{n}(s)" for n in names) + "]; v")
+            return fn
+        if "not" in keys:
+            if len(keys) != 1:
+                raise self.error("'not' must stand alone in a condition", loc)
+            inner = self.condition(node["not"], loc + ["not"], top=top, want=not want)
+            fn = self.reserve()
+            self.define(fn, f"{inner}(s)", negated=True)
+            return fn
+        return self.leaf(node, loc, top=top, want=want)
+
+    def leaf(self, node: dict, loc: list, *, top: bool, want: bool) -> str:
+        if "field" not in node:
+            raise self.error(f"a condition needs 'field' (or all/any/not), got keys {sorted(node)}", loc)
+        ops = [k for k in node if k not in ("field", "description")]
+        if len(ops) != 1:
+            raise self.error(f"a condition needs exactly one operator, got {sorted(ops) or 'none'}", loc)
+        name = ops[0]
+        op = lookup(name)
+        if op is None:
+            from difflib import get_close_matches
+
+            from engine.policy.operators import ALIASES, OPERATORS
+
+            close = get_close_matches(name, [*OPERATORS, *ALIASES], n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise self.error(f"unknown operator '{name}'{hint}", loc + [name])
+        path = parse_path(node["field"], lambda m: self.error(m, loc + ["field"]))
+        ref = rego_ref("s", path)
+        fn = self.reserve()
+        if op.name in QUANTIFIERS:
+            item = self.condition(node[name], loc + [name], top=False, want=True)
+            guard = f"is_array({ref})"
+            if op.name == "every":
+                self.define(fn, f"{guard}; every item in {ref} {{ {item}(item) }}")
+            elif op.name == "some":
+                self.define(fn, f"{guard}; some item in {ref}; {item}(item)")
+            else:
+                self.define(fn, f"{guard}; some item in {ref}; {item}(item)", negated=True)
+            expected = f"{op.name} item: {describe(node[name], self.params)}"
+            if top:
+                self.leaves.append(Leaf(fn, f"{node['field']} {expected}", path, op.name, expected, want, item))
+            return fn
+        value = self.value(node[name], op, loc + [name])
+        body = op.body
+        if op.value == "comparable":
+            body = body.replace("{guard}", "is_number" if isinstance(value, int | float) else "is_string")
+        if op.value == "bool":
+            if op.name == "exists":
+                negated = not value
+            else:  # empty: true means "not non_empty"
+                negated = bool(value)
+            self.define(fn, body.format(x=ref, v="null"), negated=negated)
+        else:
+            self.define(fn, body.format(x=ref, v=json.dumps(value)), negated=op.negated)
+        if top:
+            text = f"{node['field']} {op.name} {json.dumps(value)}"
+            self.leaves.append(Leaf(fn, text, path, op.name, value, want))
+        return fn
+
+    def value(self, raw: Any, op, loc: list) -> Any:
+        if isinstance(raw, dict) and set(raw) == {"param"}:
+            name = raw["param"]
+            if name not in self.params:
+                raise self.error(f"unknown parameter '{name}' (declare it under 'params')", loc)
+            raw = self.params[name]
+        kind = op.value
+        ok = {
+            "any": True,
+            "list": isinstance(raw, list),
+            "number": isinstance(raw, int | float) and not isinstance(raw, bool),
+            "int": isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0,
+            "string": isinstance(raw, str),
+            "bool": isinstance(raw, bool),
+            "comparable": isinstance(raw, int | float | str) and not isinstance(raw, bool),
+        }[kind]
+        if not ok:
+            wanted = {"comparable": "a number or a string", "int": "a non-negative integer", "list": "a list"}.get(
+                kind, f"a {kind}"
+            )
+            raise self.error(f"operator '{op.name}' expects {wanted}, got {json.dumps(raw)}", loc)
+        if op.name == "matches":
+            try:
+                re.compile(raw)
+            except re.error as exc:
+                raise self.error(f"invalid regular expression {raw!r}: {exc}", loc) from None
+        return raw
+
+    def reserve(self) -> str:
+        name = self.new_fn()
+        self.functions.append("")  # placeholder keeps numbering stable for nested calls
+        return name
+
+    def define(self, fn: str, body: str, *, negated: bool = False) -> None:
+        index = int(fn[2:])
+        yes, no = ("false", "true") if negated else ("true", "false")
+        self.functions[index] = f"{fn}(s) := {yes} if {{\n\t{body}\n}} else := {no}\n"
+
+
+def parse_path(raw: Any, error) -> list[str | int]:
+    """``subject.metrics.fairness`` or ``subject["model-index"].0`` → list of keys; ``@`` → []."""
+    if not isinstance(raw, str) or not raw:
+        raise error("'field' must be a non-empty string path such as subject.dpia.status")
+    if raw == "@":
+        return []
+    parts: list[str | int] = []
+    for match in re.finditer(r'\["([^"]+)"\]|([^.\[\]]+)', raw):
+        quoted, bare = match.groups()
+        if quoted is not None:
+            parts.append(quoted)
+        elif bare.isdigit():
+            parts.append(int(bare))
+        else:
+            parts.append(bare)
+    rebuilt = "".join(f'["{p}"]' if isinstance(p, str) and not _IDENT.match(p) else f".{p}" for p in parts)
+    if not parts or not rebuilt:
+        raise error(f"invalid field path {raw!r}")
+    return parts
+
+
+def rego_ref(root: str, path: list[str | int]) -> str:
+    out = root
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENT.match(part):
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out
+
+
+def describe(node: Any, params: dict[str, Any] | None = None) -> str:
+    """A short human text for a condition (for evidence and explain), parameters resolved."""
+    params = params or {}
+    if not isinstance(node, dict):
+        return json.dumps(node)
+    if "all" in node or "any" in node:
+        key = "all" if "all" in node else "any"
+        return f"{key}(" + "; ".join(describe(c, params) for c in node[key]) + ")"
+    if "not" in node:
+        return f"not({describe(node['not'], params)})"
+    ops = [k for k in node if k not in ("field", "description")]
+    if not ops:
+        return json.dumps(node)
+    value = node[ops[0]]
+    if isinstance(value, dict) and set(value) == {"param"}:
+        value = params.get(value["param"], value)
+    shown = describe(value, params) if ops[0] in QUANTIFIERS else json.dumps(value)
+    return f"{node.get('field')} {ops[0]} {shown}"
+
+
+def template(message: str, params: dict[str, Any]) -> str:
+    """Compile ``"Model {{ id }} ... {{ params.x }}"`` to a Rego ``sprintf`` expression."""
+    fmt, args = "", []
+    last = 0
+    for match in _TEMPLATE.finditer(message):
+        fmt += message[last : match.start()].replace("%", "%%")
+        expr = match.group(1)
+        if expr.startswith("params."):
+            fmt += str(params.get(expr[7:], "")).replace("%", "%%")
+        else:
+            path = parse_path(expr, lambda m: PolicyError(m))
+            fmt += "%v"
+            args.append(f'object.get(input, {json.dumps(path)}, "<missing>")')
+        last = match.end()
+    fmt += message[last:].replace("%", "%%")
+    if not args:
+        return json.dumps(fmt.replace("%%", "%"))
+    return f"sprintf({json.dumps(fmt)}, [{', '.join(args)}])"
+
+
+def package_name(policy_id: str) -> str:
+    return "gavel.yaml." + re.sub(r"[^A-Za-z0-9_]", "_", policy_id)
+
+
+def compile_policy(definition: dict[str, Any], *, params: dict[str, Any], file: str, locate) -> tuple[str, str]:
+    """Return ``(package, rego_text)`` for one validated YAML policy definition."""
+    pid = definition["id"]
+    c = _Compiler(pid, params, locate, file)
+    when = c.condition(definition["when"], ["when"], top=False) if "when" in definition else None
+    applicable_leaves = len(c.leaves)
+    ok = c.condition(definition["assert"], ["assert"], top=True)
+    leaves = c.leaves[applicable_leaves:]
+    verdict = "warn" if definition.get("level") == "warn" else "deny"
+    message = definition.get("message") or definition["title"]
+    package = package_name(pid)
+
+    out = [f"# Generated by gavel from {file} — do not edit; edit the YAML policy instead.",
+           "# METADATA",
+           f"# title: {json.dumps(definition['title'])}",
+           "# custom:",
+           f"#   id: {json.dumps(pid)}",
+           f"#   severity: {definition['severity']}",
+           f"#   target: {json.dumps(_listify(definition['target']))}",
+           f"package {package}", "", "import rego.v1", ""]
+    out.append(f"applicable := {when}(input)\n" if when else "applicable := true\n")
+    out.append(f"ok := {ok}(input)\n")
+    out.append(
+        f"{verdict} contains {{\"msg\": msg, \"failed\": [f | some f in _failed]}} if {{\n"
+        f"\tapplicable\n\tnot ok\n\tmsg := {template(message, params)}\n}}\n"
+    )
+    for leaf in leaves:
+        entry = {"condition": leaf.text, "field": ".".join(map(str, leaf.path)) or "@", "operator": leaf.op}
+        entry["expected"] = leaf.expected
+        if leaf.quantifier_item is None:
+            actual = f"object.get(input, {json.dumps(leaf.path)}, null)"
+        elif leaf.op == "some":
+            actual = f"object.get(input, {json.dumps(leaf.path)}, null)"
+        else:  # every: the items that fail; none: the items that match
+            want_item = "false" if leaf.op == "every" else "true"
+            actual = f"[item | some item in object.get(input, {json.dumps(leaf.path)}, []); {leaf.quantifier_item}(item) == {want_item}]"
+        fields = ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in entry.items())
+        out.append(
+            f"_failed contains {{{fields}, \"actual\": {actual}}} if {leaf.fn}(input) == {str(not leaf.want).lower()}\n"
+        )
+    out.append("# Conditions\n")
+    out.extend(c.functions)
+    return package, "\n".join(out)
+
+
+def _listify(value) -> list:
+    return [value] if isinstance(value, str) else list(value)

@@ -1,0 +1,101 @@
+"""Reports: build the ``Report`` from findings, decide the gate, render it in any format.
+
+A renderer is a pure function ``render(report, **options) -> str``; the CLI decides where the
+text goes. One module per format, registered here by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+
+from engine import __version__
+from engine.findings import SEVERITY_RANK, Finding, Gate, InputDigest, PolicyInfo, Report, Run, Summary, Tool
+from engine.registry import Registry
+
+renderers = Registry(
+    "output format",
+    {
+        "text": "engine.report.text:render",
+        "json": "engine.report.json:render",
+        "junit": "engine.report.junit:render",
+        "sarif": "engine.report.sarif:render",
+        "github": "engine.report.github:render",
+        "markdown": "engine.report.markdown:render",
+        "html": "engine.report.html:render",
+    },
+)
+
+
+def render(report: Report, fmt: str, **options) -> str:
+    return renderers.get_or_raise(fmt)(report, **options)
+
+
+def decide_gate(findings: list[Finding], *, fail_on: str, fail_on_warn: bool = False, soft_fail: bool = False) -> Gate:
+    """Fail closed: a ``fail`` at or above ``fail_on`` or any ``error`` fails the gate."""
+    threshold = SEVERITY_RANK[fail_on]
+    reasons = Counter()
+    for f in findings:
+        if f.status == "error":
+            reasons["error"] += 1
+        elif f.status == "fail" and SEVERITY_RANK[f.severity] >= threshold:
+            reasons[f"fail:{f.severity}"] += 1
+        elif f.status == "warn" and fail_on_warn:
+            reasons["warn"] += 1
+    passed = not reasons
+    text = []
+    if reasons.get("error"):
+        text.append(f"{reasons['error']} error(s): Gavel could not judge something (fail closed)")
+    for sev in sorted(SEVERITY_RANK, key=SEVERITY_RANK.get, reverse=True):
+        if reasons.get(f"fail:{sev}"):
+            text.append(f"{reasons[f'fail:{sev}']} {sev} failure(s) at or above --fail-on {fail_on}")
+    if reasons.get("warn"):
+        text.append(f"{reasons['warn']} warning(s) with --fail-on-warn")
+    return Gate(fail_on=fail_on, fail_on_warn=fail_on_warn, soft_fail=soft_fail, passed=passed,
+                exit_code=0 if passed or soft_fail else 1, reasons=text)
+
+
+def summarize(findings: list[Finding], *, policies: int) -> Summary:
+    by_status = Counter(f.status for f in findings)
+    failed = Counter(f.severity for f in findings if f.status == "fail")
+    subjects = {(f.subject.kind, f.subject.id) for f in findings}
+    return Summary(
+        subjects=len(subjects),
+        policies=policies,
+        findings=len(findings),
+        by_status={k: by_status.get(k, 0) for k in ("pass", "fail", "warn", "error", "waived", "skip")},
+        failed_by_severity={k: failed.get(k, 0) for k in ("critical", "high", "medium", "low", "info")},
+    )
+
+
+def build_report(
+    findings: list[Finding],
+    *,
+    inputs: list[InputDigest],
+    policies: list[PolicyInfo],
+    now: str,
+    engine: str,
+    gate: Gate,
+    extra: dict | None = None,
+) -> Report:
+    """Assemble a deterministic report: sorted findings, a run id derived from the content."""
+    findings = sorted(findings, key=Finding.sort_key)
+    inputs = sorted(inputs, key=lambda i: (i.path, i.kind))
+    policies = sorted(policies, key=lambda p: p.id)
+    digest = hashlib.sha256()
+    digest.update(f"{__version__}|{now}|{engine}".encode())
+    for item in inputs:
+        digest.update(f"|{item.path}:{item.sha256}".encode())
+    for p in policies:
+        digest.update(f"|{p.id}:{p.sha256}".encode())
+    run = Run(id=digest.hexdigest()[:16], now=now, engine=engine)
+    return Report(
+        tool=Tool(version=__version__),
+        run=run,
+        inputs=inputs,
+        policies=policies,
+        findings=findings,
+        summary=summarize(findings, policies=len(policies)),
+        gate=gate,
+        extra=extra or {},
+    )

@@ -1,0 +1,69 @@
+"""Text for people at a terminal: problems grouped by subject, then a summary and the verdict."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from engine.findings import SEVERITY_RANK, Report
+
+_MARK = {"fail": "FAIL", "error": "ERROR", "warn": "WARN", "waived": "WAIVED", "skip": "skip", "pass": "pass"}
+
+
+def render(report: Report, *, verbose: bool = False, color: bool = False, **_options) -> str:
+    shown = {"fail", "error", "warn", "waived"} | ({"pass", "skip"} if verbose else set())
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for f in report.findings:
+        if f.status in shown:
+            groups[(f.subject.kind, f.subject.id)].append(f)
+    lines: list[str] = []
+    for (kind, sid), findings in sorted(groups.items()):
+        source = findings[0].subject.source
+        where = f"  ({source.file}{':' + str(source.line) if source and source.line else ''})" if source else ""
+        lines.append(f"{kind} {sid}{where}")
+        findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.policy, f.message))
+        for f in findings:
+            mark = _paint(f"{_MARK[f.status]:<6}", f.status, color)
+            lines.append(f"  {mark} {f.severity:<8} {f.policy}: {f.message or f.title}")
+            if f.status in ("fail", "error") and f.evidence and isinstance(f.evidence, dict):
+                for failed in f.evidence.get("failed", [])[:5]:
+                    lines.append(f"         - {failed.get('condition')}: expected {_short(failed.get('expected'))},"
+                                 f" actual {_short(failed.get('actual'))}")
+            if f.status == "waived" and f.waiver:
+                lines.append(f"         waived by {f.waiver.get('owner', '?')} until {f.waiver.get('expires', '?')}: "
+                             f"{f.waiver.get('reason', '')}")
+        lines.append("")
+    lines.extend(_summary(report, color))
+    return "\n".join(lines) + "\n"
+
+
+def _summary(report: Report, color: bool) -> list[str]:
+    s = report.summary
+    out = [f"Summary: {s.subjects} subjects, {s.policies} policies, {s.findings} findings"]
+    out.append("  " + "  ".join(f"{k}: {v}" for k, v in s.by_status.items()))
+    table = Counter((f.subject.kind, f.severity) for f in report.findings if f.status == "fail")
+    if table:
+        kinds = sorted({k for k, _ in table})
+        sevs = [sv for sv in ("critical", "high", "medium", "low", "info") if any(table[(k, sv)] for k in kinds)]
+        out.append("  failures by subject kind and severity:")
+        out.append("    " + f"{'':<10}" + "".join(f"{sv:>10}" for sv in sevs))
+        for k in kinds:
+            out.append("    " + f"{k:<10}" + "".join(f"{table[(k, sv)]:>10}" for sv in sevs))
+    g = report.gate
+    verdict = "PASSED" if g.passed else ("FAILED (soft-fail: exit 0)" if g.soft_fail else "FAILED")
+    out.append(_paint(f"Gate {verdict} (fail-on {g.fail_on})", "pass" if g.passed else "fail", color))
+    out.extend(f"  - {reason}" for reason in g.reasons)
+    return out
+
+
+def _short(value) -> str:
+    import json
+
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _paint(text: str, status: str, color: bool) -> str:
+    if not color:
+        return text
+    code = {"fail": 31, "error": 35, "warn": 33, "waived": 36, "pass": 32}.get(status)
+    return f"\x1b[{code}m{text}\x1b[0m" if code else text
