@@ -114,7 +114,7 @@ def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embed
 
 def verdicts(policy: Policy, subject: Subject, result: Any) -> list[Finding]:
     """Map one policy's rule values for one subject to findings (pass, fail, warn, skip, error)."""
-    ref = SubjectRef.model_construct(kind=subject.kind, id=subject.id, source=subject.source)
+    ref = SubjectRef(kind=subject.kind, id=subject.id, source=subject.source)
     base = {
         "policy": policy.id,
         "title": policy.title,
@@ -125,20 +125,20 @@ def verdicts(policy: Policy, subject: Subject, result: Any) -> list[Finding]:
         "waiver": None,
     }
     if isinstance(result, EngineError):
-        return [Finding.model_construct(**base, status="error", message=f"policy could not be evaluated: {result}",
+        return [Finding(**base, status="error", message=f"policy could not be evaluated: {result}",
                                         evidence=None)]
     if result is None:
         result = {}
     if policy.has_applicable and result.get("applicable") is False:
-        return [Finding.model_construct(**base, status="skip", message="not applicable", evidence=None)]
+        return [Finding(**base, status="skip", message="not applicable", evidence=None)]
     out = []
     for rule in policy.rules:
         status = "warn" if rule.startswith("warn") else "fail"
         for item in _items(result.get(rule), policy):
             message, evidence = _message(item, policy)
-            out.append(Finding.model_construct(**base, status=status, message=message, evidence=evidence))
+            out.append(Finding(**base, status=status, message=message, evidence=evidence))
     if not out:
-        out.append(Finding.model_construct(**base, status="pass", message="", evidence=None))
+        out.append(Finding(**base, status="pass", message="", evidence=None))
     return out
 
 

@@ -1,60 +1,73 @@
-"""Findings and reports: the one result model every renderer, history and gate reads."""
+"""Findings and reports: the one result model every renderer, history and gate reads.
+
+The records are plain dataclasses so ``gavel check`` starts fast; pydantic validates them
+where untrusted JSON comes in (a saved report for ``report convert``, a baseline, history) and
+generates ``schemas/report.schema.json`` from them (``gavel schema report``), imported only then.
+"""
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Any
+import json
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+Severity = Literal["info", "low", "medium", "high", "critical"]
+Status = Literal["pass", "fail", "warn", "error", "waived", "skip"]
 
-
-class Severity(str, Enum):
-    info = "info"
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-    @property
-    def rank(self) -> int:
-        return SEVERITY_RANK[self.value]
-
-
-SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-
-
-class Status(str, Enum):
-    passed = "pass"
-    fail = "fail"
-    warn = "warn"
-    error = "error"
-    waived = "waived"
-    skip = "skip"
-
-
+SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+STATUSES: tuple[str, ...] = ("pass", "fail", "warn", "error", "waived", "skip")
 STATUS_ORDER = ("error", "fail", "warn", "waived", "skip", "pass")
+_STATUS_RANK = {name: rank for rank, name in enumerate(STATUS_ORDER)}
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+class _Record:
+    """pydantic-style helpers over a dataclass: ``model_dump``, ``model_dump_json``, ``model_validate``."""
+
+    def model_dump(self, **_options) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    def model_dump_json(self, *, indent: int | None = None) -> str:
+        return json.dumps(self.model_dump(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def model_validate(cls, data: Any):
+        return adapter(cls).validate_python(data)
+
+    @classmethod
+    def model_validate_json(cls, text: str | bytes):
+        return adapter(cls).validate_json(text)
 
 
-class Source(_Model):
+@cache
+def adapter(cls):
+    """The pydantic ``TypeAdapter`` of a record class (pydantic is imported on first use)."""
+    from pydantic import ConfigDict, TypeAdapter, with_config
+
+    with_config(ConfigDict(extra="forbid"))(cls)
+    return TypeAdapter(cls)
+
+
+@dataclass(slots=True)
+class Source(_Record):
     """Where something was declared: a file (relative to the project root) and a 1-based line."""
 
     file: str
     line: int | None = None
 
 
-class SubjectRef(_Model):
-    """The subject a finding judges."""
+@dataclass(slots=True)
+class SubjectRef(_Record):
+    """The subject a finding judges: kind (model, dataset, lineage, budget, ...), id, source."""
 
     kind: str
     id: str
     source: Source | None = None
 
 
-class Finding(_Model):
+@dataclass(slots=True)
+class Finding(_Record):
     """One policy's verdict on one subject."""
 
     policy: str
@@ -64,13 +77,29 @@ class Finding(_Model):
     subject: SubjectRef
     message: str = ""
     evidence: Any = None
-    frameworks: list[str] = Field(default_factory=list)
+    frameworks: list[str] = field(default_factory=list)
     remediation: str = ""
     waiver: dict[str, Any] | None = None
 
     def sort_key(self) -> tuple:
         s = self.subject
-        return (s.kind, s.id, self.policy, STATUS_ORDER.index(self.status), self.message)
+        return (s.kind, s.id, self.policy, _STATUS_RANK[self.status], self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.subject
+        return {
+            "policy": self.policy,
+            "title": self.title,
+            "severity": self.severity,
+            "status": self.status,
+            "subject": {"kind": s.kind, "id": s.id,
+                        "source": {"file": s.source.file, "line": s.source.line} if s.source else None},
+            "message": self.message,
+            "evidence": self.evidence,
+            "frameworks": self.frameworks,
+            "remediation": self.remediation,
+            "waiver": self.waiver,
+        }
 
 
 def error_finding(
@@ -82,42 +111,38 @@ def error_finding(
     id: str,
     file: str | None = None,
     line: int | None = None,
-    severity: str = "high",
+    severity: Severity = "high",
     evidence: Any = None,
 ) -> Finding:
     """Gavel could not judge something (unreadable file, engine error): never a silent pass."""
     source = Source(file=file, line=line) if file else None
-    return Finding(
-        policy=policy,
-        title=title,
-        severity=severity,
-        status="error",
-        subject=SubjectRef(kind=kind, id=id, source=source),
-        message=message,
-        evidence=evidence,
-    )
+    return Finding(policy=policy, title=title, severity=severity, status="error",
+                   subject=SubjectRef(kind=kind, id=id, source=source), message=message, evidence=evidence)
 
 
-class InputDigest(_Model):
-    """An input file and the SHA-256 of its bytes."""
+@dataclass(slots=True)
+class InputDigest(_Record):
+    """An input file and the SHA-256 of its content."""
 
     path: str
     kind: str
     sha256: str
 
 
-class PolicyInfo(_Model):
+@dataclass(slots=True)
+class PolicyInfo(_Record):
     id: str
     title: str
     severity: Severity
     target: list[str]
-    frameworks: list[str] = Field(default_factory=list)
     language: str
     source: Source
     sha256: str
+    frameworks: list[str] = field(default_factory=list)
 
 
-class Summary(_Model):
+@dataclass(slots=True)
+class Summary(_Record):
     subjects: int
     policies: int
     findings: int
@@ -125,32 +150,35 @@ class Summary(_Model):
     failed_by_severity: dict[str, int]
 
 
-class Gate(_Model):
-    """The verdict: ``passed`` decides the exit code (0 pass, 1 gate failed)."""
+@dataclass(slots=True)
+class Gate(_Record):
+    """The verdict: ``passed`` and ``exit_code`` (0 pass or soft-fail, 1 gate failed)."""
 
     fail_on: Severity
-    fail_on_warn: bool = False
-    soft_fail: bool = False
     passed: bool
     exit_code: int
-    reasons: list[str] = Field(default_factory=list)
+    fail_on_warn: bool = False
+    soft_fail: bool = False
+    reasons: list[str] = field(default_factory=list)
 
 
-class Tool(_Model):
-    name: str = "gavel"
+@dataclass(slots=True)
+class Tool(_Record):
     version: str
+    name: str = "gavel"
 
 
-class Run(_Model):
+@dataclass(slots=True)
+class Run(_Record):
     id: str
     now: str
     engine: str
 
 
-class Report(_Model):
-    """A whole run. ``schemas/report.schema.json`` is generated from this model."""
+@dataclass(slots=True)
+class Report(_Record):
+    """A whole run. ``schemas/report.schema.json`` is generated from this class."""
 
-    schema_version: str = "1"
     tool: Tool
     run: Run
     inputs: list[InputDigest]
@@ -158,8 +186,39 @@ class Report(_Model):
     findings: list[Finding]
     summary: Summary
     gate: Gate
-    extra: dict[str, Any] = Field(default_factory=dict, description="Facts other stages attach (baseline, waivers).")
+    extra: dict[str, Any] = field(default_factory=dict)  # facts other stages attach (waivers, baseline)
+    schema_version: str = "1"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "tool": asdict(self.tool),
+            "run": asdict(self.run),
+            "inputs": [asdict(i) for i in self.inputs],
+            "policies": [asdict(p) for p in self.policies],
+            "findings": [f.to_dict() for f in self.findings],
+            "summary": asdict(self.summary),
+            "gate": asdict(self.gate),
+            "extra": self.extra,
+        }
+
+    def model_dump(self, **_options) -> dict[str, Any]:
+        return self.to_dict()
 
     def to_json(self) -> str:
         """Deterministic JSON: fixed field order, sorted findings, a trailing newline."""
-        return self.model_dump_json(indent=2) + "\n"
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def load_report(text: str | bytes, *, file: str = "<report>") -> Report:
+    """Validate a saved JSON report into a ``Report``; raise ``UsageError`` naming the problem."""
+    from pydantic import ValidationError
+
+    from engine.errors import UsageError
+
+    try:
+        return Report.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"not a Gavel report: {where}: {first['msg']}", file=file) from None

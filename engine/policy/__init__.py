@@ -156,7 +156,7 @@ def yaml_policies(doc: Document, *, params: dict, pack: str | None = None) -> li
                 severity=definition["severity"],
                 target=[target] if isinstance(target, str) else list(target),
                 language="yaml",
-                source=Source(file=doc.path, line=doc.line_of(loc + ["id"])),
+                source=Source(file=doc.path, line=doc.line_of(loc + ["id"]) if is_list else doc.key_line("id")),
                 package=package,
                 modules={doc.path + f"#{pid}.rego": rego},
                 rules=["warn" if definition.get("level") == "warn" else "deny"],

@@ -121,9 +121,9 @@ def check_builtins(module: RegoModule, text: str, file: str, defined: set[str]) 
 @cache
 def builtin_available(name: str) -> bool:
     """Probe regorus once per name: "could not find function" means it lacks the builtin."""
-    import regorus
+    from engine.engines.embedded import regorus_module
 
-    engine = regorus.Engine()
+    engine = regorus_module().Engine()
     engine.add_policy("probe.rego", f"package probe\nimport rego.v1\nx if {name}(1)\n")
     try:
         engine.eval_rule("data.probe.x")
