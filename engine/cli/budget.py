@@ -1,0 +1,384 @@
+"""``gavel budget``: privacy budgets: status, spend (atomic, under a lock) and ledger verification."""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import json
+import math
+import os
+import secrets
+import sys
+
+import click
+
+from engine.cli.options import set_option
+
+config_option = click.option(
+    "-c", "--config", "project", default=".", metavar="PATH", show_default=True,
+    help="The project: a folder with gavel.yaml, or the file itself.",
+)
+
+
+@click.group()
+def budget():
+    """Privacy budgets: how much is spent and left, spending under a lock, ledger checks.
+
+    \b
+    Examples:
+      gavel budget status -c examples
+      gavel budget status features.credit_features --json -c examples
+      gavel budget spend analytics.default_rates --epsilon 0.5 --mechanism laplace \\
+          --purpose "Q4 default-rate release" --ref JIRA-1234 -c examples
+      gavel budget verify -c examples
+    """
+
+
+# -- shared ---------------------------------------------------------------------------------------
+def _load(project: str, overrides, now: str | None, *, use_config_now: bool = True):
+    """Config, the dataset cards, the budgets and the run's ``now``."""
+    from engine.check import resolve_now
+    from engine.config import load_config
+    from engine.evidence import load_evidence
+    from engine.inventory import Inventory
+    from engine.privacy import check_config
+
+    config = load_config(project, overrides=list(overrides))
+    check_config(config)
+    config.evidence = [source for source in config.evidence if source.kind == "dataset"]
+    inv = Inventory(root=config.root)
+    load_evidence(config, inv)
+    return config, inv, resolve_now(now or (config.now if use_config_now else None))
+
+
+def _known_budget(state_budgets: dict, dataset: str, inv) -> None:
+    from engine.errors import UsageError
+
+    if dataset in state_budgets:
+        return
+    if dataset in inv.datasets:
+        raise UsageError(f"dataset '{dataset}' has no privacy budget: declare privacy_budget on its card "
+                         f"({inv.datasets[dataset].source.file}) or under privacy.budgets in gavel.yaml")
+    names = sorted(set(state_budgets) | set(inv.datasets))
+    close = difflib.get_close_matches(dataset, names, n=1)
+    hint = f" Did you mean {close[0]}?" if close else ""
+    raise UsageError(f"unknown dataset '{dataset}'.{hint}")
+
+
+def _problem_lines(inv) -> list[str]:
+    out = []
+    for finding in sorted(inv.problems, key=lambda f: ((f.subject.source.file if f.subject.source else ""),
+                                                       (f.subject.source.line or 0) if f.subject.source else 0)):
+        source = finding.subject.source
+        where = f"{source.file}:{source.line}: " if source and source.line else (f"{source.file}: " if source else "")
+        out.append(f"{where}{finding.message}")
+    return out
+
+
+def _num(value: float) -> str:
+    if value == 0:
+        return "0"
+    if math.isinf(value):
+        return "inf"
+    return f"{value:.4g}"
+
+
+# -- status ---------------------------------------------------------------------------------------
+@budget.command()
+@click.argument("dataset", required=False)
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--now", metavar="TIME", help="Evaluation time (ISO 8601); default gavel.yaml's now, else the clock.")
+@set_option
+def status(dataset, project, as_json, now, overrides):
+    """Spent and remaining budget per dataset, in the period that holds now.
+
+    With DATASET: its budget, every period with spends (calendar budgets), and the spends of the
+    current period. Exit 0; 1 when the ledger or a budget has problems (listed on stderr).
+    """
+    from engine import privacy
+
+    config, inv, now = _load(project, overrides, now)
+    privacy.build(config, inv, now)
+    state = inv.privacy
+    if dataset:
+        _known_budget(state.budgets, dataset, inv)
+    problems = _problem_lines(inv)
+    if dataset:
+        doc = _dataset_status(state, dataset)
+        click.echo(json.dumps(doc, indent=2) if as_json else _dataset_text(doc))
+    else:
+        doc = {"now": now, "ledger": _ledger_info(state), "budgets": [_summary(state.view(d)) for d in state.budgets]}
+        click.echo(json.dumps(doc, indent=2) if as_json else _table(doc))
+    for line in problems:
+        click.echo(f"Error: {line}", err=True)
+    sys.exit(1 if problems else 0)
+
+
+def _ledger_info(state) -> dict:
+    ledger = state.ledger
+    return {"path": ledger.display, "exists": ledger.exists, "entries": len(ledger.entries), "sha256": ledger.sha256}
+
+
+def _summary(view: dict) -> dict:
+    return {k: v for k, v in view.items() if k != "spends"}
+
+
+def _state_word(view: dict) -> str:
+    if view["exceeded"]:
+        return "EXCEEDED"
+    return "near limit" if view["used"] >= view["warn_at"] else "ok"
+
+
+def _table(doc: dict) -> str:
+    header = ("DATASET", "PERIOD", "EPSILON SPENT/BUDGET", "LEFT", "DELTA SPENT/BUDGET", "SPENDS", "STATE")
+    rows = [header]
+    for view in doc["budgets"]:
+        rows.append((
+            view["dataset"],
+            view["window"]["label"],
+            f"{_num(view['spent']['epsilon'])} / {_num(view['epsilon_budget'])}",
+            _num(view["remaining"]["epsilon"]),
+            f"{_num(view['spent']['delta'])} / {_num(view['delta_budget'])}",
+            str(view["spend_count"]),
+            _state_word(view),
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    ledger = doc["ledger"]
+    lines.append("")
+    lines.append(f"{len(doc['budgets'])} budget(s); ledger {ledger['path']}: {ledger['entries']} entries; "
+                 f"now {doc['now']}")
+    return "\n".join(lines)
+
+
+def _dataset_status(state, dataset: str) -> dict:
+    from engine.privacy.accounting import account, history_windows, tidy
+
+    view = state.view(dataset)
+    budget = state.budgets[dataset]
+    entries = [e for e in state.by_dataset.get(dataset, ()) if e.time <= state.now]
+    periods = []
+    for win in history_windows(budget, [e.time for e in entries], state.now):
+        usage = account(budget, [e for e in entries if win.holds(e.time, state.now)], win)
+        periods.append({"window": win.view(), "spent": {"epsilon": tidy(usage.epsilon), "delta": tidy(usage.delta)},
+                        "spend_count": len(usage.spends), "exceeded": usage.exceeded})
+    return {"now": state.now, "budget": view, "periods": periods}
+
+
+def _dataset_text(doc: dict) -> str:
+    view = doc["budget"]
+    period = view["period"]
+    kind = period["kind"]
+    period_text = {"lifetime": "lifetime", "rolling": f"rolling {period.get('days')} days",
+                   "calendar": f"calendar {period.get('unit')}"}[kind]
+    source = view["source"]
+    lines = [
+        f"{view['dataset']}  ({view['declared_in']}: {source['file']}:{source['line']})",
+        f"  budget      epsilon {_num(view['epsilon_budget'])}, delta {_num(view['delta_budget'])}, {period_text}, "
+        f"{view['composition']} composition" + (f" (slack {_num(view['slack'])})" if view["slack"] else ""),
+    ]
+    if "max_epsilon_per_query" in view:
+        lines.append(f"  per release epsilon at most {_num(view['max_epsilon_per_query'])}")
+    if "allowed_mechanisms" in view:
+        lines.append(f"  mechanisms  {', '.join(view['allowed_mechanisms'])}")
+    lines += [
+        f"  period      {view['window']['label']} (now {doc['now']})",
+        f"  spent       epsilon {_num(view['spent']['epsilon'])}, delta {_num(view['spent']['delta'])} "
+        f"({view['used']:.0%} used)",
+        f"  remaining   epsilon {_num(view['remaining']['epsilon'])}, delta {_num(view['remaining']['delta'])}",
+        f"  state       {_state_word(view)}",
+    ]
+    if len(doc["periods"]) > 1:
+        lines.append("  periods:")
+        for p in doc["periods"]:
+            mark = "  EXCEEDED" if p["exceeded"] else ""
+            lines.append(f"    {p['window']['label']:<10} epsilon {_num(p['spent']['epsilon']):<8} "
+                         f"delta {_num(p['spent']['delta']):<8} {p['spend_count']} spend(s){mark}")
+    lines.append(f"  spends in {view['window']['label']}:" if view["spends"] else "  no spends in this period")
+    for s in view["spends"]:
+        extra = "".join(f" {k}={s[k]}" for k in ("model", "ref") if k in s)
+        lines.append(f"    {s['time']}  {s['id']}  epsilon {_num(s['epsilon'])} delta {_num(s['delta'])}  "
+                     f"{s['mechanism']}  by {s.get('actor', '?')}: {s.get('purpose', '?')}{extra}")
+    return "\n".join(lines)
+
+
+# -- spend ----------------------------------------------------------------------------------------
+class Refused(Exception):
+    """A spend that does not fit (exit 1, nothing written)."""
+
+
+@budget.command()
+@click.argument("dataset")
+@click.option("--epsilon", type=float, required=True, help="Epsilon of this release (> 0).")
+@click.option("--delta", type=float, default=0.0, show_default=True, help="Delta of this release.")
+@click.option("--mechanism", required=True, help="Mechanism used, e.g. laplace, gaussian, dp-sgd.")
+@click.option("--purpose", required=True, help="Why the budget is spent.")
+@click.option("--actor", help="Who spends it (default $GAVEL_ACTOR, else the login name).")
+@click.option("--model", help="The model trained with this spend (a model card id).")
+@click.option("--ref", help="The query, release or run this spend is for (URL, ticket, job id).")
+@config_option
+@click.option("--now", metavar="TIME", help="Record the spend at this time (ISO 8601) instead of the clock.")
+@click.option("--json", "as_json", is_flag=True, help="Print the recorded entry and the budget left as JSON.")
+@set_option
+def spend(dataset, epsilon, delta, mechanism, purpose, actor, model, ref, project, now, as_json, overrides):
+    """Record a privacy spend on DATASET, only if it fits its budget.
+
+    The check and the append are one step under an exclusive lock on the ledger: concurrent
+    spends can never overdraw a budget. Refused (exit 1, nothing written) when the spend would
+    exceed the budget of the current period, exceeds max_epsilon_per_query, uses a mechanism
+    not in allowed_mechanisms, or has a delta not below 1/records. Exit 2 when Gavel cannot run
+    (bad config, unknown dataset, an invalid ledger: see `gavel budget verify`).
+    """
+    from engine import privacy
+    from engine.errors import UsageError
+    from engine.privacy.accounting import fits, tidy, window
+    from engine.privacy.ledger import LedgerError, append
+
+    if not (epsilon > 0 and math.isfinite(epsilon)):
+        raise UsageError(f"--epsilon must be a positive number, got {epsilon:g}")
+    if not (0 <= delta < 1):
+        raise UsageError(f"--delta must be at least 0 and below 1, got {delta:g}")
+    for name, value in (("mechanism", mechanism), ("purpose", purpose), ("actor", actor), ("model", model),
+                        ("ref", ref)):
+        if value is not None and not value.strip():
+            raise UsageError(f"--{name} must not be empty")
+    actor = actor or os.environ.get("GAVEL_ACTOR") or _login()
+    config, inv, now = _load(project, overrides, now, use_config_now=False)
+    found = privacy.collect_budgets(config, inv)
+    bad = [f for f in found.problems if f.subject.id == dataset]
+    if bad:
+        source = bad[0].subject.source
+        from engine.errors import ConfigError
+
+        raise ConfigError(bad[0].message, file=source.file if source else None, line=source.line if source else None)
+    _known_budget(found.budgets, dataset, inv)
+    budget_ = found.budgets[dataset]
+    known = set(inv.datasets) | set((config.privacy or {}).get("budgets") or {})
+    path, display, explicit = privacy.ledger_location(config)
+    if explicit and not path.exists():
+        raise LedgerError("the ledger named by privacy.ledger in gavel.yaml does not exist "
+                          "(create an empty file to start a new ledger)", file=display)
+    _policy_checks(budget_, epsilon, delta, mechanism)
+    win = window(budget_.period, now)
+    result: dict = {}
+
+    def decide(ledger):
+        from engine.privacy.ledger import integrity_problems
+
+        problems = sorted(ledger.problems + integrity_problems(ledger, known), key=lambda p: p.line or 0)
+        if problems:
+            first = problems[0]
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise LedgerError(f"the ledger is invalid, so no spend can be checked against it: {first.message}{more}; "
+                              "run `gavel budget verify`", file=display, line=first.line)
+        if ledger.entries and ledger.entries[-1].time > now:
+            last = ledger.entries[-1]
+            raise LedgerError(f"the last entry (line {last.line}) is dated {last.time}, after now ({now}): "
+                              "is this machine's clock behind?", file=display, line=last.line)
+        spends = [e for e in ledger.entries if e.dataset == dataset and win.holds(e.time, now)]
+        ok, total_epsilon, total_delta = fits(budget_, spends, epsilon, delta)
+        if not ok:
+            raise Refused(
+                f"spending epsilon {_num(epsilon)}, delta {_num(delta)} on '{dataset}' would exceed its budget for "
+                f"{win.label}: the total would be epsilon {_num(tidy(total_epsilon))} of {_num(budget_.epsilon)}, "
+                f"delta {_num(tidy(total_delta))} of {_num(budget_.delta)} ({budget_.composition} composition)")
+        entry = {"id": "sp-" + secrets.token_hex(8), "time": now, "dataset": dataset, "epsilon": epsilon,
+                 "delta": delta, "mechanism": mechanism, "purpose": purpose, "actor": actor}
+        if ref:
+            entry["ref"] = ref
+        if model:
+            entry["model"] = model
+        result["spends"] = spends
+        return entry
+
+    def repaired(problem):
+        click.echo(f"Warning: {display}:{problem.line}: removed an incomplete last line (a write cut short by a "
+                   "crash, never acknowledged)", err=True)
+
+    try:
+        entry, _ledger = append(path, display, decide, timeout=privacy.lock_timeout(config), on_repair=repaired)
+    except Refused as exc:
+        click.echo(f"Refused: {exc}; nothing recorded.", err=True)
+        sys.exit(1)
+    from engine.privacy.accounting import account
+    from engine.privacy.ledger import Entry
+
+    usage = account(budget_, [*result["spends"], Entry(0, entry)], win)
+    left = {"epsilon": tidy(usage.remaining_epsilon), "delta": tidy(usage.remaining_delta)}
+    if as_json:
+        click.echo(json.dumps({"recorded": entry, "ledger": display, "period": win.label, "remaining": left},
+                              indent=2))
+    else:
+        click.echo(f"Recorded {entry['id']} in {display}: epsilon {_num(epsilon)}, delta {_num(delta)} on "
+                   f"{dataset} ({mechanism}). Left in {win.label}: epsilon {_num(left['epsilon'])}, "
+                   f"delta {_num(left['delta'])}.")
+
+
+def _policy_checks(budget_, epsilon: float, delta: float, mechanism: str) -> None:
+    """The budget's rules for a single release, checked before the ledger is touched."""
+    cap = budget_.cap
+    if cap is not None and epsilon > cap:
+        _refuse(f"epsilon {_num(epsilon)} exceeds max_epsilon_per_query {_num(cap)} of '{budget_.dataset}'")
+    mechanisms = budget_.mechanisms
+    if mechanisms is not None and mechanism not in mechanisms:
+        _refuse(f"mechanism '{mechanism}' is not allowed on '{budget_.dataset}' (allowed: {', '.join(mechanisms)})")
+    if budget_.records and delta > 0 and delta >= 1 / budget_.records:
+        _refuse(f"delta {_num(delta)} is not below 1/n = {_num(1 / budget_.records)} for '{budget_.dataset}' "
+                f"({budget_.records} records)")
+    if delta > 0 and budget_.delta == 0:
+        _refuse(f"'{budget_.dataset}' has a pure epsilon budget (delta_budget 0): a spend with delta "
+                f"{_num(delta)} cannot fit")
+
+
+def _refuse(message: str) -> None:
+    click.echo(f"Refused: {message}; nothing recorded.", err=True)
+    sys.exit(1)
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "unknown"
+
+
+# -- verify ---------------------------------------------------------------------------------------
+@budget.command()
+@config_option
+@click.option("--repair", is_flag=True, help="Remove an incomplete last line left by a crash (never acknowledged).")
+@set_option
+def verify(project, repair, overrides):
+    """Check the ledger's integrity: every line against the schema, time order, unique ids,
+    every dataset known, no incomplete last line. Exit 0 valid, 1 problems (one per line)."""
+    from engine import privacy
+    from engine.privacy.ledger import repair as repair_ledger
+    from engine.privacy.ledger import schema_problems
+
+    config, inv, _now = _load(project, overrides, None)
+    found = privacy.collect_budgets(config, inv)
+    path, display, _explicit = privacy.ledger_location(config)
+    if repair:
+        torn = repair_ledger(path, display, timeout=privacy.lock_timeout(config))
+        if torn is not None:
+            click.echo(f"Repaired {display}: removed the incomplete line {torn.line}.", err=True)
+    known = set(inv.datasets) | set((config.privacy or {}).get("budgets") or {})
+    ledger, problems = privacy.load_ledger(config, known)
+    problems = problems + [p for p in schema_problems(ledger) if p not in problems]
+    lines = [f"{display}:{p.line}: {p.message}" if p.line else f"{display}: {p.message}"
+             for p in sorted(problems, key=lambda p: (p.line or 0, p.message))]
+    lines += _problem_lines(inv) + _problem_lines_of(found.problems)
+    for line in lines:
+        click.echo(f"Error: {line}", err=True)
+    if lines:
+        sys.exit(1)
+    datasets = len({e.dataset for e in ledger.entries})
+    state = "" if ledger.exists else " (no ledger file yet)"
+    click.echo(f"{display}: {len(ledger.entries)} entries on {datasets} dataset(s), valid{state}.")
+
+
+def _problem_lines_of(findings) -> list[str]:
+    class _Inv:
+        problems = findings
+
+    return _problem_lines(_Inv)

@@ -1,0 +1,221 @@
+"""Budgets, periods and accounting: how much of a dataset's budget the ledger has spent.
+
+Composition is diffprivlib's ``BudgetAccountant`` (``total()`` for the spend so far, with the
+slack for advanced composition; ``remaining()`` for what one more release may use); nothing here
+re-derives it. diffprivlib imports scikit-learn (about a second), so it is imported inside the
+functions that need it, which run only when a budget exists.
+
+Periods are computed from the run's ``now`` (never the wall clock): ``lifetime``, a rolling
+window of N days ending at ``now``, or the calendar month, quarter or year (UTC) holding ``now``.
+Spends dated after ``now`` are not counted (a report for an earlier ``now`` sees the ledger as it
+stood then).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from engine.findings import Source
+
+#: Totals within this relative distance of the budget count as within it, so that floating-point
+#: sums such as 0.1 + 0.2 do not overdraw a budget of 0.3.
+TOLERANCE = 1e-9
+DEFAULT_WARN_AT = 0.8
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One dataset's privacy budget, validated, with defaults applied."""
+
+    dataset: str
+    epsilon: float
+    delta: float
+    period: dict[str, Any]
+    composition: str
+    slack: float
+    source: Source
+    declared_in: str  # "card" or "config"
+    spec: dict[str, Any]  # as declared
+    records: int | None = None
+
+    @classmethod
+    def from_spec(cls, dataset: str, spec: dict[str, Any], *, source: Source, declared_in: str,
+                  records: int | None) -> Budget:
+        composition = spec.get("composition", "basic")
+        return cls(
+            dataset=dataset,
+            epsilon=float(spec["epsilon_budget"]),
+            delta=float(spec.get("delta_budget", 0.0)),
+            period=dict(spec.get("period") or {"kind": "lifetime"}),
+            composition=composition,
+            slack=float(spec.get("slack", 0.0)) if composition == "advanced" else 0.0,
+            source=source,
+            declared_in=declared_in,
+            spec=spec,
+            records=records,
+        )
+
+    @property
+    def cap(self) -> float | None:
+        return self.spec.get("max_epsilon_per_query")
+
+    @property
+    def mechanisms(self) -> list[str] | None:
+        return self.spec.get("allowed_mechanisms")
+
+    def problem(self) -> str | None:
+        """What makes this budget unusable beyond its schema, or None."""
+        if self.slack > self.delta:
+            return f"slack {self.slack:g} exceeds delta_budget {self.delta:g} (the slack is part of the delta spent)"
+        cap = self.cap
+        if cap is not None and cap > self.epsilon:
+            return f"max_epsilon_per_query {cap:g} exceeds epsilon_budget {self.epsilon:g}"
+        return None
+
+
+@dataclass(frozen=True)
+class Window:
+    """A period: spends with ``start <= time < end`` (None: unbounded) and ``time <= now`` count."""
+
+    label: str
+    start: str | None
+    end: str | None
+
+    def holds(self, stamp: str, now: str) -> bool:
+        return (self.start is None or stamp >= self.start) and (self.end is None or stamp < self.end) and stamp <= now
+
+    def view(self) -> dict[str, Any]:
+        return {"label": self.label, "start": self.start, "end": self.end}
+
+
+def parse_time(stamp: str) -> datetime:
+    """An RFC 3339 time (``Z`` or an offset; a bare date is midnight UTC) as an aware UTC datetime."""
+    text = stamp.strip()
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00") if len(text) > 10 else text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def window(period: dict[str, Any], now: str) -> Window:
+    """The period of ``period`` that holds ``now``."""
+    kind = period.get("kind", "lifetime")
+    if kind == "lifetime":
+        return Window("lifetime", None, None)
+    moment = parse_time(now)
+    if kind == "rolling":
+        days = int(period["days"])
+        return Window(f"last {days} days", format_time(moment - timedelta(days=days)), None)
+    return calendar_window(period["unit"], moment)
+
+
+def calendar_window(unit: str, moment: datetime) -> Window:
+    year, month = moment.year, moment.month
+    if unit == "month":
+        first, months, label = month, 1, f"{year}-{month:02d}"
+    elif unit == "quarter":
+        first, months, label = 3 * ((month - 1) // 3) + 1, 3, f"{year}-Q{(month - 1) // 3 + 1}"
+    else:
+        first, months, label = 1, 12, f"{year}"
+    start = datetime(year, first, 1, tzinfo=UTC)
+    after = first - 1 + months
+    end = datetime(year + after // 12, after % 12 + 1, 1, tzinfo=UTC)
+    return Window(label, format_time(start), format_time(end))
+
+
+def history_windows(budget: Budget, stamps: list[str], now: str) -> list[Window]:
+    """Every period that holds a spend, oldest first, plus the current one (calendar budgets)."""
+    if budget.period.get("kind") != "calendar":
+        return [window(budget.period, now)]
+    unit = budget.period["unit"]
+    seen: dict[str, Window] = {}
+    for stamp in [*stamps, now]:
+        if stamp <= now:
+            w = calendar_window(unit, parse_time(stamp))
+            seen.setdefault(w.label, w)
+    return sorted(seen.values(), key=lambda w: w.start or "")
+
+
+@dataclass
+class Usage:
+    """What a budget has spent in one period, by diffprivlib's accounting."""
+
+    budget: Budget
+    window: Window
+    spends: list = field(default_factory=list)  # ledger Entry objects in the window
+    epsilon: float = 0.0
+    delta: float = 0.0
+    remaining_epsilon: float = 0.0
+    remaining_delta: float = 0.0
+    exceeded: bool = False
+
+    @property
+    def used(self) -> float:
+        """The larger of the epsilon and delta fractions of the budget spent."""
+        parts = [self.epsilon / self.budget.epsilon]
+        if self.budget.delta > 0:
+            parts.append(self.delta / self.budget.delta)
+        elif self.delta > 0:
+            parts.append(math.inf)
+        return max(parts)
+
+
+def _accountant(budget: Budget, spends: list[tuple[float, float]]):
+    """A diffprivlib ``BudgetAccountant`` with ``budget``'s ceiling holding ``spends``.
+
+    ``BudgetAccountant.spend()`` re-checks the whole history on every call (quadratic over a
+    ledger) and cannot hold an overdrawn history at all, so the spends are handed over in one
+    step; whether they fit is decided afterwards from ``total()``.
+    """
+    from diffprivlib.accountant import BudgetAccountant
+
+    accountant = BudgetAccountant(epsilon=budget.epsilon, delta=budget.delta, slack=budget.slack)
+    accountant._BudgetAccountant__spent_budget.extend(spends)  # noqa: SLF001 - see the docstring
+    return accountant
+
+
+def within(budget: Budget, total: tuple[float, float]) -> bool:
+    """``total`` (epsilon, delta) fits ``budget`` (diffprivlib's ``Budget`` order, with TOLERANCE)."""
+    from diffprivlib.utils import Budget as Pair
+
+    ceiling = Pair(budget.epsilon * (1 + TOLERANCE), min(1.0, budget.delta * (1 + TOLERANCE)))
+    return ceiling >= total
+
+
+def account(budget: Budget, spends: list, win: Window) -> Usage:
+    """Total the ``spends`` (ledger entries already inside ``win``) against ``budget``."""
+    usage = Usage(budget, win, list(spends))
+    pairs = [(float(e.epsilon), float(e.delta)) for e in spends]
+    accountant = _accountant(budget, pairs)
+    epsilon, delta = accountant.total()
+    usage.epsilon, usage.delta = float(epsilon), float(delta)
+    usage.exceeded = not within(budget, (epsilon, delta))
+    if not usage.exceeded:
+        if budget.composition == "basic" and len(pairs) > 1:
+            # Basic composition is associative: the history composes to its total, one spend,
+            # and remaining()'s bisection runs over one spend instead of the whole history.
+            accountant = _accountant(budget, [(float(epsilon), float(delta))])
+        remaining = accountant.remaining()
+        usage.remaining_epsilon = max(0.0, float(remaining[0]))
+        usage.remaining_delta = max(0.0, float(remaining[1]))
+    return usage
+
+
+def fits(budget: Budget, spends: list, epsilon: float, delta: float) -> tuple[bool, float, float]:
+    """Would one more spend of (``epsilon``, ``delta``) keep the period within ``budget``?
+
+    Returns the verdict and the totals with the new spend included.
+    """
+    pairs = [(float(e.epsilon), float(e.delta)) for e in spends] + [(epsilon, delta)]
+    total = _accountant(budget, pairs).total()
+    return within(budget, total), float(total[0]), float(total[1])
+
+
+def tidy(value: float) -> float:
+    """A float to 12 significant digits, for reports (0.1 + 0.2 shows as 0.3)."""
+    return float(f"{value:.12g}")
