@@ -11,18 +11,20 @@ from engine.resources import schema_path
 
 
 @cache
-def validator(name: str):
-    """A compiled validator for ``schemas/<name>.schema.json`` (compiled once per process)."""
+def validator(name: str, definition: str | None = None):
+    """A compiled validator for ``schemas/<name>.schema.json``, or for one of its ``$defs``."""
     import jsonschema
 
     schema = json.loads(schema_path(name).read_text())
+    if definition:
+        schema = {"$schema": schema.get("$schema"), "$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
-def errors(name: str, data: Any) -> list:
+def errors(name: str, data: Any, definition: str | None = None) -> list:
     """All schema errors, most specific first, in document order."""
-    found = list(validator(name).iter_errors(data))
+    found = list(validator(name, definition).iter_errors(data))
     return sorted(found, key=lambda e: (list(map(str, e.absolute_path)), -len(e.absolute_path)))
 
 
@@ -39,6 +41,22 @@ def describe(error) -> str:
     return f"field '{where}': {message}" if where else message
 
 
+def _unknown_field(error) -> tuple[str, str] | None:
+    """For an additionalProperties error: the first unexpected key and a "did you mean" hint."""
+    import re
+    from difflib import get_close_matches
+
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return None
+    known = set(error.schema.get("properties", {}))
+    patterns = list(error.schema.get("patternProperties", {}))
+    extras = [k for k in error.instance if k not in known and not any(re.search(p, k) for p in patterns)]
+    if not extras:
+        return None
+    close = get_close_matches(extras[0], sorted(known), n=1)
+    return extras[0], f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def field_path(loc) -> str:
     out = ""
     for part in loc:
@@ -46,7 +64,7 @@ def field_path(loc) -> str:
     return out
 
 
-def check(name: str, doc, *, at: tuple = (), error=EvidenceError) -> None:
+def check(name: str, doc, *, at: tuple = (), error=EvidenceError, definition: str | None = None) -> None:
     """Raise ``error`` (file, line, field) for the first schema error of a ``Document``.
 
     ``at`` validates one section of the document (e.g. ``("lineage",)`` of ``gavel.yaml``).
@@ -54,7 +72,7 @@ def check(name: str, doc, *, at: tuple = (), error=EvidenceError) -> None:
     data = doc.data
     for key in at:
         data = data[key]
-    found = errors(name, data)
+    found = errors(name, data, definition)
     if found:
         first = found[0]
         if first.context:
@@ -62,6 +80,12 @@ def check(name: str, doc, *, at: tuple = (), error=EvidenceError) -> None:
 
             first = best_match(first.context)
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        unknown = _unknown_field(first)
+        if unknown:  # name the field itself, with its own line, and suggest the likely one
+            key, hint = unknown
+            loc = [*at, *first.absolute_path, key]
+            where = field_path([*first.absolute_path, key])
+            raise error(f"unknown field '{where}'{hint}{more}", file=doc.path, line=doc.line_of(loc))
         loc = [*at, *first.absolute_path]
         if at:
             first.path.extendleft(reversed(at))  # so the message names the full field path

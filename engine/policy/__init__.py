@@ -79,7 +79,7 @@ def load_paths(
             else:
                 policies.extend(load_yaml_file(file, display, params=params, pack=pack))
     defined = user_functions([text for _, _, text, _ in rego_texts])
-    for file, display, text, pack in rego_texts:
+    for _file, display, text, pack in rego_texts:
         policy = load_rego(text, display, params=params, pack=pack, defined=defined)
         if policy is None:
             libraries[display] = text
@@ -133,7 +133,8 @@ def yaml_policies(doc: Document, *, params: dict, pack: str | None = None) -> li
         loc: list = [index] if is_list else []
         if not isinstance(definition, dict):
             raise PolicyError("a policy must be a mapping", file=doc.path, line=doc.line_of(loc))
-        locate = (lambda extra, loc=loc: doc.line_of(loc + list(extra)))
+        def locate(extra, loc=loc):
+            return (doc.line_of(loc + list(extra)))
         # Compile first: its messages name the exact operator or field; then the schema.
         pid = definition.get("id", "?")
         merged = {**(definition.get("params") or {}), **params.get(pid, {})}
@@ -147,7 +148,7 @@ def yaml_policies(doc: Document, *, params: dict, pack: str | None = None) -> li
             raise PolicyError(f"policy '{pid}': malformed ({exc})", file=doc.path, line=doc.line_of(loc)) from None
         sub = Document(doc.path, doc.text, definition)
         sub.line_of = locate  # type: ignore[method-assign]
-        schemas.check("policy", sub, error=PolicyError)
+        schemas.check("policy", sub, error=PolicyError, definition="policy")
         target = definition["target"]
         out.append(
             Policy(

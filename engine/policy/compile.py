@@ -115,10 +115,8 @@ class _Compiler:
         if op.value == "comparable":
             body = body.replace("{guard}", "is_number" if isinstance(value, int | float) else "is_string")
         if op.value == "bool":
-            if op.name == "exists":
-                negated = not value
-            else:  # empty: true means "not non_empty"
-                negated = bool(value)
+            # exists: the body states presence; empty: the body states non-emptiness.
+            negated = (not value) if op.name == "exists" else bool(value)
             self.define(fn, body.format(x=ref, v="null"), negated=negated)
         else:
             self.define(fn, body.format(x=ref, v=json.dumps(value)), negated=op.negated)
@@ -272,9 +270,7 @@ def compile_policy(definition: dict[str, Any], *, params: dict[str, Any], file: 
     for leaf in leaves:
         entry = {"condition": leaf.text, "field": ".".join(map(str, leaf.path)) or "@", "operator": leaf.op}
         entry["expected"] = leaf.expected
-        if leaf.quantifier_item is None:
-            actual = f"object.get(input, {json.dumps(leaf.path)}, null)"
-        elif leaf.op == "some":
+        if leaf.quantifier_item is None or leaf.op == "some":
             actual = f"object.get(input, {json.dumps(leaf.path)}, null)"
         else:  # every: the items that fail; none: the items that match
             want_item = "false" if leaf.op == "every" else "true"
