@@ -1,0 +1,60 @@
+# METADATA
+# title: High-risk models report bias metrics within bounds
+# description: >
+#   Art. 10(2)(f) requires examining data for possible biases; NIST MEASURE 2.11 asks that
+#   fairness and bias be evaluated and the results documented. A high-risk model reports at
+#   least `min_metrics` fairness metrics. Each must be within its bound: the metric's own
+#   `threshold` when the card gives one (respecting higher_is_better), else `min_ratio` for
+#   ratio metrics (names matching `ratio_pattern`, e.g. disparate impact, where 1 is parity) and
+#   `max_disparity` on the absolute value for difference metrics (0 is parity).
+# custom:
+#   id: aia-fairness-metrics
+#   severity: high
+#   target: [model]
+#   frameworks: ["EU AI Act Art. 10(2)(f)", "EU AI Act Art. 10(2)(g)", "NIST AI RMF MEASURE 2.11"]
+#   remediation: >
+#     Measure group disparities (e.g. demographic parity difference, equal opportunity
+#     difference, disparate impact ratio) on the evaluation data per protected attribute, record
+#     them under metrics.fairness, and mitigate those out of bounds.
+#   params:
+#     risk_levels: [high, unacceptable]
+#     min_metrics: 1
+#     max_disparity: 0.1
+#     min_ratio: 0.8
+#     ratio_pattern: "(?i)ratio|disparate_impact"
+package gavel.packs.eu_ai_act.fairness_metrics
+
+import rego.v1
+
+params := data.gavel.params["aia-fairness-metrics"]
+
+applicable if input.subject.risk_level in params.risk_levels
+
+metrics := object.get(input.subject, ["metrics", "fairness"], [])
+
+deny contains {"msg": msg, "field": "metrics.fairness"} if {
+	applicable
+	count(metrics) < params.min_metrics
+	msg := sprintf("%s is high risk but reports %d fairness metric(s) (at least %d required)", [input.id, count(metrics), params.min_metrics])
+}
+
+deny contains {"msg": msg, "field": sprintf("metrics.fairness[%d]", [i]), "metric": m.name, "value": m.value, "bound": bound} if {
+	applicable
+	some i, m in metrics
+	[ok, bound] := judge(m)
+	not ok
+	msg := sprintf("%s: fairness metric %s%s = %v is out of bounds (%s)", [input.id, m.name, slice(m), m.value, bound])
+}
+
+slice(m) := sprintf(" [%s]", [m.slice]) if m.slice
+else := ""
+
+# Judge one metric: [within bounds, the bound as text].
+judge(m) := [m.value >= m.threshold, sprintf(">= %v", [m.threshold])] if {
+	is_number(m.threshold)
+	m.higher_is_better == true
+} else := [m.value <= m.threshold, sprintf("<= %v", [m.threshold])] if {
+	is_number(m.threshold)
+} else := [m.value >= params.min_ratio, sprintf(">= %v", [params.min_ratio])] if {
+	regex.match(params.ratio_pattern, m.name)
+} else := [abs(m.value) <= params.max_disparity, sprintf("|value| <= %v", [params.max_disparity])]

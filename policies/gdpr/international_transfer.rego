@@ -1,0 +1,73 @@
+# METADATA
+# title: Models trained on EU personal data are deployed in allowed regions
+# description: >
+#   Personal data leaves the EU/EEA only under Chapter V (Art. 44-46): an adequacy decision or
+#   appropriate safeguards. A model trained on a dataset holding EU personal data (dataset
+#   region or a tag matching `eu_pattern`, and personal data tagged `personal_tag`) is deployed
+#   only in regions matching one of `allowed_regions` (regexes; add adequate countries or
+#   regions covered by SCCs there).
+# custom:
+#   id: gdpr-international-transfer
+#   severity: high
+#   target: [model]
+#   frameworks: ["GDPR Art. 44", "GDPR Art. 46"]
+#   remediation: Deploy in an allowed region, or document the transfer safeguard and add the region to allowed_regions.
+#   params:
+#     personal_tag: pii
+#     eu_pattern: "^(region:)?(eu|eea)([-_].*)?$"
+#     allowed_regions: ["^eu-", "^europe-", "^(eu|eea)$", "^(west|north)europe$"]
+package gavel.packs.gdpr.international_transfer
+
+import rego.v1
+
+params := data.gavel.params["gdpr-international-transfer"]
+
+eu_personal contains ds if {
+	some ds in object.get(input.subject, "training_datasets", [])
+	card := data.gavel.inventory.datasets[ds]
+	eu(card)
+	personal(card)
+}
+
+eu(card) if regex.match(params.eu_pattern, lower(card.region))
+
+eu(card) if {
+	some tag in object.get(card, "tags", [])
+	regex.match(params.eu_pattern, lower(tag))
+}
+
+personal(card) if params.personal_tag in object.get(card, "tags", [])
+
+personal(card) if {
+	some column in object.get(card, "columns", [])
+	params.personal_tag in object.get(column, "tags", [])
+}
+
+regions contains r if {
+	r := input.subject.deployment.region
+	is_string(r)
+}
+
+regions contains r if {
+	some r in object.get(input.subject, ["deployment", "regions"], [])
+}
+
+applicable if count(eu_personal) > 0
+
+deny contains {"msg": msg, "field": "deployment.region"} if {
+	applicable
+	count(regions) == 0
+	msg := sprintf("%s trains on EU personal data (%s) but does not say where it is deployed", [input.id, concat(", ", sort(eu_personal))])
+}
+
+deny contains {"msg": msg, "field": "deployment.region", "region": r} if {
+	applicable
+	some r in regions
+	not allowed(r)
+	msg := sprintf("%s trains on EU personal data (%s) but is deployed in %s, outside the allowed regions", [input.id, concat(", ", sort(eu_personal)), r])
+}
+
+allowed(r) if {
+	some pattern in params.allowed_regions
+	regex.match(pattern, lower(r))
+}
