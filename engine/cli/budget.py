@@ -127,6 +127,8 @@ def _summary(view: dict) -> dict:
 def _state_word(view: dict) -> str:
     if view["exceeded"]:
         return "EXCEEDED"
+    if view["remaining"]["epsilon"] == 0:
+        return "exhausted"
     return "near limit" if view["used"] >= view["warn_at"] else "ok"
 
 
@@ -244,7 +246,8 @@ def spend(dataset, epsilon, delta, mechanism, purpose, actor, model, ref, projec
         if value is not None and not value.strip():
             raise UsageError(f"--{name} must not be empty")
     actor = actor or os.environ.get("GAVEL_ACTOR") or _login()
-    config, inv, now = _load(project, overrides, now, use_config_now=False)
+    config, inv, fixed_now = _load(project, overrides, now, use_config_now=False)
+    fixed_now = fixed_now if now else None  # without --now, the clock is read under the lock
     found = privacy.collect_budgets(config, inv)
     bad = [f for f in found.problems if f.subject.id == dataset]
     if bad:
@@ -260,12 +263,14 @@ def spend(dataset, epsilon, delta, mechanism, purpose, actor, model, ref, projec
         raise LedgerError("the ledger named by privacy.ledger in gavel.yaml does not exist "
                           "(create an empty file to start a new ledger)", file=display)
     _policy_checks(budget_, epsilon, delta, mechanism)
-    win = window(budget_.period, now)
     result: dict = {}
 
     def decide(ledger):
+        from engine.check import resolve_now
         from engine.privacy.ledger import integrity_problems
 
+        now = fixed_now or resolve_now(None)
+        win = result["window"] = window(budget_.period, now)
         problems = sorted(ledger.problems + integrity_problems(ledger, known), key=lambda p: p.line or 0)
         if problems:
             first = problems[0]
@@ -304,15 +309,20 @@ def spend(dataset, epsilon, delta, mechanism, purpose, actor, model, ref, projec
     from engine.privacy.accounting import account
     from engine.privacy.ledger import Entry
 
-    usage = account(budget_, [*result["spends"], Entry(0, entry)], win)
-    left = {"epsilon": tidy(usage.remaining_epsilon), "delta": tidy(usage.remaining_delta)}
+    win = result["window"]
+    try:  # the spend is recorded: reporting what is left must not turn it into a failure
+        usage = account(budget_, [*result["spends"], Entry(0, entry)], win)
+        left = {"epsilon": tidy(usage.remaining_epsilon), "delta": tidy(usage.remaining_delta)}
+    except Exception:  # noqa: BLE001
+        left = None
     if as_json:
         click.echo(json.dumps({"recorded": entry, "ledger": display, "period": win.label, "remaining": left},
                               indent=2))
     else:
+        rest = (f" Left in {win.label}: epsilon {_num(left['epsilon'])}, delta {_num(left['delta'])}."
+                if left else "")
         click.echo(f"Recorded {entry['id']} in {display}: epsilon {_num(epsilon)}, delta {_num(delta)} on "
-                   f"{dataset} ({mechanism}). Left in {win.label}: epsilon {_num(left['epsilon'])}, "
-                   f"delta {_num(left['delta'])}.")
+                   f"{dataset} ({mechanism}).{rest}")
 
 
 def _policy_checks(budget_, epsilon: float, delta: float, mechanism: str) -> None:

@@ -200,9 +200,12 @@ def account(budget: Budget, spends: list, win: Window) -> Usage:
             # Basic composition is associative: the history composes to its total, one spend,
             # and remaining()'s bisection runs over one spend instead of the whole history.
             accountant = _accountant(budget, [(float(epsilon), float(delta))])
-        remaining = accountant.remaining()
+        try:
+            remaining = accountant.remaining()
+        except ValueError:  # nothing left: the bisection reaches epsilon 0, which diffprivlib refuses
+            remaining = (0.0, 0.0)
         usage.remaining_epsilon = max(0.0, float(remaining[0]))
-        usage.remaining_delta = max(0.0, float(remaining[1]))
+        usage.remaining_delta = max(0.0, float(remaining[1])) if usage.remaining_epsilon > 0 else 0.0
     return usage
 
 
