@@ -492,6 +492,31 @@ class Analyzer:
         result.deps = dict(sorted(self.deps.items()))
         return result
 
+    def analyze_query(self, text: str, target: str) -> FileResult:
+        """Lineage of one ``SELECT`` (a dbt model's compiled SQL) written into ``target``."""
+        result = FileResult()
+        self.result = result
+        self.db, self.cat = self.options.db, self.options.catalog
+        self.temps, self.deps = set(), {}
+        statements = split(text, self.dialect)
+        queries = [s for s in statements if s.expression is not None]
+        for st in statements:
+            if st.error:
+                result.problems.append({"line": st.line, "message": st.error})
+        result.statements = len(statements)
+        if queries and isinstance(queries[-1].expression, exp.Query):
+            try:
+                self._query_into(target, None, queries[-1].expression, queries[-1].line, positional=False,
+                                 create=True)
+            except RecursionError:
+                result.problems.append({"line": queries[-1].line, "message": "query nests too deeply to analyse"})
+            except SqlglotError as exc:
+                self._unresolved(queries[-1].line, f"query not analysed: {_first_line(exc)}")
+        elif not result.problems:
+            self._unresolved(1, f"no SELECT found for '{target}'")
+        result.deps = dict(sorted(self.deps.items()))
+        return result
+
     # -- dispatch ---------------------------------------------------------------------------------
 
     def statement(self, e: exp.Expr, line: int) -> None:
@@ -638,6 +663,8 @@ class Analyzer:
                     positional: bool, create: bool = False, update: bool = False) -> None:
         if query.parent is not None:
             query.pop()
+        if target not in self.deps and target not in self.temps:
+            self.deps[target] = self.catalog.fingerprint(target)
         if self.options.strip_catalog:
             for t in query.find_all(exp.Table):
                 t.set("catalog", None)

@@ -1,0 +1,229 @@
+"""Lineage: one graph of tables, columns, models and jobs, from SQL, OpenLineage, dbt and declared edges.
+
+``build(config, inv)`` is the stage entry point (docs/contracts.md): it reads the ``lineage:``
+section of ``gavel.yaml``, builds a :class:`~engine.lineage.graph.LineageGraph` and sets it as
+``inv.lineage``. Bad input files never raise: each problem becomes an ``error`` finding in
+``inv.problems`` (policy ``gavel-lineage``), naming the file and line. Bad *config* (an unknown
+dialect, a malformed section) raises :class:`~engine.errors.ConfigError` (exit 2).
+
+This package imports sqlglot and networkx; the core imports it only when lineage is configured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import ConfigError, EvidenceError
+from engine.findings import InputDigest, error_finding
+from engine.lineage.graph import LineageGraph
+
+if TYPE_CHECKING:
+    from engine.config import Config
+    from engine.inventory import Inventory
+
+__all__ = ["LineageGraph", "build", "build_graph"]
+
+POLICY = "gavel-lineage"
+TITLE = "Lineage source is readable"
+SOURCE_TYPES = ("sql", "openlineage", "dbt", "declared")
+
+
+class Context:
+    """What the source readers share while building: the graph, the schema, the cache, the inventory."""
+
+    def __init__(self, config: Config, inv: Inventory, section: dict):
+        from engine.evidence.loader import Limits
+        from engine.lineage.cache import Cache
+        from engine.lineage.sql import DEFAULT_MASKING, Catalog
+
+        self.config, self.inv, self.section = config, inv, section
+        self.root = config.root
+        self.lg = LineageGraph()
+        self.dialect = section.get("dialect")
+        self.catalog = Catalog(self.dialect)
+        self.masking = DEFAULT_MASKING | frozenset(f.lower() for f in section.get("masking_functions", ()))
+        self.cache = Cache(self.root, enabled=bool(section.get("cache", True)))
+        self.limits = Limits(max_bytes=config.max_bytes, max_depth=config.max_depth)
+        self._roots: dict[str, str] = {}
+
+    def problem(self, message: str, *, file: str, line: int | None = None) -> None:
+        self.inv.problems.append(
+            error_finding(policy=POLICY, title=TITLE, message=message, kind="lineage", id=file, file=file, line=line)
+        )
+
+    def read(self, path: Path) -> tuple[str, str] | None:
+        """``(display name, text)`` of a source file, recorded in ``inv.inputs``; None (and an error
+        finding) when it cannot be read."""
+        from engine.evidence import relative
+        from engine.evidence.loader import read_text
+
+        display = relative(path, self.root)
+        try:
+            text = read_text(path, display, self.limits)
+        except EvidenceError as exc:
+            self.problem(exc.message, file=display, line=exc.line)
+            return None
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        self.inv.inputs.append(InputDigest(path=display, kind="lineage", sha256=digest))
+        return display, text
+
+    def files(self, source: dict, where: str) -> list[Path]:
+        from engine.evidence import expand
+
+        patterns = source["path"] if isinstance(source["path"], list) else [source["path"]]
+        exclude = source.get("exclude") or []
+        exclude = exclude if isinstance(exclude, list) else [exclude]
+        found = expand(self.root, patterns, exclude)
+        if not found:
+            file = self.config.file and Path(self.config.file).name or "gavel.yaml"
+            line = self.config.document.line_of(where) if self.config.document else None
+            self.problem(f"lineage source {', '.join(patterns)!s} matches no file (a configured source that "
+                         "is missing is not a pass)", file=file, line=line)
+        return found
+
+    def node_for(self, name: str) -> str:
+        """The node id for a name from a card or a declared edge: a known column, else a table."""
+        name = name.strip()
+        low = name.lower()
+        if low.startswith("model:"):
+            return self.lg.add_model(name[6:])
+        if low.startswith("job:"):
+            return self.lg.add_job(name[4:])
+        g = self.lg.g
+        if low in g:
+            return low
+        table, _, column = low.rpartition(".")
+        if table and (table in g or table in self.catalog.tables) and g.nodes.get(table, {}).get("type", "table") == "table":
+            return self.lg.add_column(table, column)
+        return self.lg.add_table(low)
+
+
+def build(config: Config, inv: Inventory) -> None:
+    """Build the lineage graph of ``config.lineage`` into ``inv.lineage`` (see the module docstring)."""
+    inv.lineage = build_graph(config, inv)
+
+
+def build_graph(config: Config, inv: Inventory) -> LineageGraph:
+    section = check_config(config)
+    ctx = Context(config, inv, section)
+    from engine.lineage.tags import Rules
+
+    ctx.lg.rules = Rules.from_config(section.get("propagation"))
+    _datasets(ctx)
+    _config_schema_and_tags(ctx, before=True)
+    readers = {
+        "sql": "engine.lineage.sqlfiles:read",
+        "openlineage": "engine.lineage.openlineage:read",
+        "dbt": "engine.lineage.dbt:read",
+        "declared": "engine.lineage.declared:read",
+    }
+    import importlib
+
+    for index, source in enumerate(section.get("sources", [])):
+        module, _, attr = readers[source["type"]].partition(":")
+        getattr(importlib.import_module(module), attr)(ctx, source, ("lineage", "sources", index))
+    _models(ctx)
+    _config_schema_and_tags(ctx, before=False)
+    ctx.cache.save()
+    ctx.lg.cache_stats = {"hits": ctx.cache.hits, "misses": ctx.cache.misses}
+    return ctx.lg
+
+
+def check_config(config: Config) -> dict[str, Any]:
+    """Validate the ``lineage:`` section (schemas/lineage-config.schema.json) and its dialects."""
+    section = config.lineage or {}
+    if config.document is not None and isinstance(config.document.data, dict) and "lineage" in config.document.data:
+        from engine import schemas
+
+        schemas.check("lineage-config", config.document, at=("lineage",), error=ConfigError)
+    else:
+        from engine import schemas
+
+        found = schemas.errors("lineage-config", section)
+        if found:
+            raise ConfigError(f"lineage: {schemas.describe(found[0])}")
+    dialects = [("lineage", "dialect")] if section.get("dialect") else []
+    dialects += [("lineage", "sources", i, "dialect") for i, s in enumerate(section.get("sources", []))
+                 if s.get("dialect")]
+    for loc in dialects:
+        value = section
+        for key in loc[1:]:
+            value = value[key]
+        check_dialect(value, config, loc)
+    return section
+
+
+def check_dialect(name: str, config: Config, loc: tuple) -> None:
+    import sqlglot
+
+    try:
+        sqlglot.Dialect.get_or_raise(name)
+    except ValueError as exc:
+        line = config.document.line_of(loc) if config.document is not None else None
+        file = config.file and Path(config.file).name
+        raise ConfigError(f"lineage: {exc}", file=file, line=line) from None
+
+
+def _datasets(ctx: Context) -> None:
+    """Dataset cards: tables, their columns (the schema) and the tags declared on them."""
+    lg = ctx.lg
+    for key in sorted(ctx.inv.datasets):
+        record = ctx.inv.datasets[key]
+        data = record.data
+        table = lg.add_table(record.id.lower(), file=record.source.file)
+        lg.cards[table] = record
+        columns = [c for c in data.get("columns", ()) if isinstance(c, dict) and c.get("name")]
+        for column in columns:
+            node = lg.add_column(table, column["name"].lower())
+            if column.get("tags"):
+                lg.tag(node, column["tags"])
+        if columns:
+            ctx.catalog.add(table, [c["name"] for c in columns], {c["name"].lower(): c["type"] for c in columns
+                                                                  if c.get("type")})
+        tags = set(data.get("tags") or ())
+        if data.get("region"):
+            tags.add(f"region:{data['region']}")
+        if tags:
+            lg.tag(table, tags)
+            lg.dataset_tags[table] = tags
+
+
+def _config_schema_and_tags(ctx: Context, *, before: bool) -> None:
+    lg, section = ctx.lg, ctx.section
+    if before:
+        for table, columns in sorted((section.get("schema") or {}).items()):
+            table = table.lower()
+            if isinstance(columns, dict):
+                names, types = list(columns), {k.lower(): str(v) for k, v in columns.items() if v}
+            else:
+                names, types = list(columns), {}
+            lg.add_table(table)
+            for name in names:
+                lg.add_column(table, name.lower())
+            ctx.catalog.add(table, names, types)
+        return
+    for name, tags in sorted((section.get("tags") or {}).items()):
+        node = ctx.node_for(name)
+        lg.tag(node, tags)
+        if lg.node_type(node) == "table":
+            lg.dataset_tags.setdefault(node, set()).update(tags)
+
+
+def _models(ctx: Context) -> None:
+    """Model cards: training and evaluation datasets (table -> model) and features (column -> model)."""
+    lg = ctx.lg
+    for key in sorted(ctx.inv.models):
+        record = ctx.inv.models[key]
+        data = record.data
+        model = lg.add_model(record.id)
+        lg.g.nodes[model]["file"] = record.source.file
+        where = {"file": record.source.file, "line": record.source.line}
+        for field, kind in (("training_datasets", "training"), ("evaluation_datasets", "evaluation")):
+            for name in data.get(field) or ():
+                table = lg.add_table(name.lower()) if name.lower() not in lg.g else name.lower()
+                lg.add_edge(table, model, kind, **where)
+        for feature in data.get("features") or ():
+            node = ctx.node_for(feature)
+            lg.add_edge(node, model, "feature", **where)
