@@ -27,6 +27,8 @@ _RANK = {k: i for i, k in enumerate(VALUE_KINDS)}
 INDIRECT_KINDS = frozenset({"filter", "join", "group_by", "sort", "window", "conditional", "indirect"})
 MODEL_KINDS = frozenset({"training", "evaluation", "feature"})
 JOB_KINDS = frozenset({"input", "output"})
+#: Edges that carry a whole table (a column reaches them through its table).
+WHOLE_TABLE_KINDS = frozenset({"opaque", "training", "evaluation"})
 
 
 class LineageGraph:
@@ -138,30 +140,44 @@ class LineageGraph:
              expand: bool = True) -> dict[str, int]:
         """Nodes reachable from ``start`` (upstream if ``reverse``) with their distance.
 
-        A table also stands for its columns (``expand``): the upstream of a table includes the
-        upstream of each of its columns, and a model's upstream includes the columns of the tables
-        it was trained on.
+        With ``expand``, a table stands for its columns and a column for its share of its table,
+        the way tags flow: the upstream of a table includes the upstream of each of its columns
+        (and a model's, the columns of the tables it was trained on); downstream, a column reaches
+        what consumes its whole table (models trained on it, opaque table edges), but not what
+        reads only the table's other columns.
         """
         g = self.g
         adj = g._pred if reverse else g._succ
         seeds = [start]
-        if expand:
+        if expand and reverse:
             seeds += sorted(self.columns_of.get(start, ()))
-            if reverse and g.nodes[start]["type"] == "model":
+            if g.nodes[start]["type"] == "model":
                 for table, data in g._pred[start].items():
                     if data["kind"] in ("training", "evaluation"):
                         seeds += sorted(self.columns_of.get(table, ()))
+        elif expand:
+            seeds += sorted(self.columns_of.get(start, ()))
         dist = dict.fromkeys(seeds, 0)
+        rolled: set[str] = set()  # tables reached from one of their columns (downstream)
         queue = deque(seeds)
         while queue:
             node = queue.popleft()
             d = dist[node]
             if depth is not None and d >= depth:
                 continue
-            for nxt in adj[node]:
+            whole = node not in rolled
+            for nxt, data in adj[node].items():
+                if not whole and data["kind"] not in WHOLE_TABLE_KINDS:
+                    continue
                 if nxt not in dist:
                     dist[nxt] = d + 1
                     queue.append(nxt)
+            if expand and not reverse:
+                table = g._node[node].get("table")
+                if table is not None and table not in dist:
+                    dist[table] = d
+                    rolled.add(table)
+                    queue.append(table)
         for seed in seeds:
             dist.pop(seed, None)
         return dist
