@@ -1,0 +1,49 @@
+"""``gavel bundle build``: an OPA bundle of the policies and the inventory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from engine.cli.options import now_option, project_argument, set_option
+
+
+@click.group()
+def bundle():
+    """Build OPA bundles, so a fleet of OPA servers serves the same policies.
+
+    \b
+    Serve one:   opa run --server --bundle bundle.tar.gz
+    Ask it:      curl -s localhost:8181/v1/data/gavel_eval/model -d '{"input": INPUT}'
+    (see docs/opa.md)
+    """
+
+
+@bundle.command()
+@project_argument
+@click.option("-o", "--output", "output", required=True, metavar="FILE", help="Where to write the .tar.gz bundle.")
+@click.option("--revision", metavar="R", help="The bundle revision (default: a digest of its content).")
+@now_option
+@set_option
+def build(project, output, revision, now, overrides):
+    """Build an OPA bundle of PROJECT: .manifest, the Rego (YAML compiled) and data.json.
+
+    \b
+    Examples:
+      gavel bundle build examples -o out/bundle.tar.gz
+      gavel bundle build . -o bundle.tar.gz --revision "$(git rev-parse HEAD)"
+    """
+    from engine.bundle import build_bundle
+    from engine.config import load_config
+    from engine.fsutil import atomic_write
+
+    config = load_config(project, overrides=list(overrides))
+    built = build_bundle(config, revision=revision, now=now)
+    for problem in built.problems:
+        where = problem.subject.source.file if problem.subject.source else problem.subject.id
+        click.echo(f"warning: {where}: {problem.message} (not in data.json)", err=True)
+    atomic_write(Path(output), built.tar_gz())
+    rego = sum(1 for name in built.files if name.endswith(".rego"))
+    click.echo(f"wrote {output}: revision {built.manifest['revision']}, {rego} Rego modules, "
+               f"roots {', '.join(built.manifest['roots'])}")
