@@ -336,6 +336,10 @@ class Walker:
             named = [(k, v) for k, v in scope.sources.items() if k]
             if len(named) == 1:
                 table, source = named[0]
+        outer = scope.parent
+        while source is None and table and outer is not None:  # a correlated reference
+            source = outer.sources.get(table)
+            outer = outer.parent
         if isinstance(source, Scope):
             _merge(out, self.trace(source, column.name), kind)
         elif isinstance(source, exp.Table):
@@ -617,12 +621,13 @@ class Analyzer:
                 if isinstance(cols, exp.Tuple) and isinstance(vals, exp.Tuple):
                     for c, v in zip(cols.expressions, vals.expressions, strict=False):
                         assignments.append((c.name, v))
+        self_read = using is not None and target in {self._resolved(t) for t in using.find_all(exp.Table)}
         select = _projection(assignments).from_(target_table.copy(), copy=False)
         if using is not None:
             select = select.join(using, on=e.args.get("on"), copy=False)
         for cond in conditions:
             select = select.where(cond, copy=False)
-        self._assignments(target, [a for a, _ in assignments], select, line)
+        self._assignments(target, [a for a, _ in assignments], select, line, self_read)
 
     def _update(self, e: exp.Update, line: int) -> None:
         target_table = e.this
@@ -633,6 +638,8 @@ class Analyzer:
                        if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column)]
         select = _projection(assignments).from_(target_table.copy(), copy=False)
         from_ = e.args.get("from_") or e.args.get("from")
+        others = [t for part in (from_, *(e.args.get("joins") or ())) if part is not None for t in part.find_all(exp.Table)]
+        self_read = target in {self._resolved(t) for t in others}
         if from_ is not None:
             for source in [from_.this, *from_.expressions]:
                 if source is not None:
@@ -641,10 +648,12 @@ class Analyzer:
             select = select.join(join, copy=False)
         if e.args.get("where") is not None:
             select = select.where(e.args["where"].this, copy=False)
-        self._assignments(target, [a for a, _ in assignments], select, line)
+        self._assignments(target, [a for a, _ in assignments], select, line, self_read)
 
-    def _assignments(self, target: str, columns: list[str], select: exp.Select, line: int) -> None:
-        self._query_into(target, columns, select, line, positional=True, update=True)
+    def _assignments(self, target: str, columns: list[str], select: exp.Select, line: int, self_read: bool) -> None:
+        """SET/INSERT assignments as a query over the target (and the sources); the target is read
+        too, but only a statement that names it as a source makes a table self-edge."""
+        self._query_into(target, columns, select, line, positional=True, update=not self_read)
 
     # -- the core ---------------------------------------------------------------------------------
 
@@ -684,7 +693,7 @@ class Analyzer:
             root = build_scope(qualified)
         except (SqlglotError, RecursionError) as exc:
             sources = {self._resolved(t) for t in query.find_all(exp.Table) if not _is_cte_ref(t)}
-            for source in sorted(sources - {target}) if not update else sorted(sources):
+            for source in sorted(sources - {target}) if update else sorted(sources):
                 edges.append(["t", source, "", target, "", "opaque", line])
             self._unresolved(line, f"lineage of '{target}' is table-level only: {_first_line(exc)}")
             return
@@ -706,8 +715,9 @@ class Analyzer:
             if i >= len(target_cols):
                 break
             dst = target_cols[i]
-            if not dst or dst == "*":
+            if not dst or dst == "*" or outputs[i] == "*":
                 opaque = True
+                self._unresolved(line, f"{target}: '*' not expanded (unknown columns)")
                 continue
             found = walker.trace(root, i)
             for (src_table, src_col), kind in sorted(found.items()):
