@@ -62,11 +62,12 @@ def load_evidence(config: Config, inv: Inventory) -> None:
     limits = Limits(max_bytes=config.max_bytes, max_depth=config.max_depth)
     seen: set[Path] = set()
     for source in config.evidence:
-        adapt = adapters.get_or_raise(source.format)
+        adapters.get_or_raise(source.format)  # an unknown format is a usage error, even with no files
         for path in expand(config.root, source.path, source.exclude):
             if path in seen:
                 continue
             seen.add(path)
+            adapt = adapters.get_or_raise(format_for(path, source.format))
             display = relative(path, config.root)
             try:
                 text = read_text(path, display, limits)
@@ -82,9 +83,25 @@ def load_evidence(config: Config, inv: Inventory) -> None:
             _add(inv, record)
 
 
+def format_for(path: Path, declared: str) -> str:
+    """The adapter for ``path``: the declared ``format``, except that under the default (gavel) a
+    Markdown file is a Hugging Face card and a file named ``MLmodel`` an MLflow model."""
+    if declared == "gavel":
+        if path.suffix.lower() == ".md":
+            return "huggingface"
+        if path.name == "MLmodel":
+            return "mlflow"
+    return declared
+
+
 def read_card(text: str, display: str, kind: str, adapt, limits: Limits) -> Record:
-    """Parse, adapt and validate one card; raises ``EvidenceError`` with file, line and field."""
-    doc: Document = adapt(parse(text, display, limits=limits), kind)
+    """Parse, adapt and validate one card; raises ``EvidenceError`` with file, line and field.
+
+    An adapter that sets ``RAW = True`` (e.g. Hugging Face: Markdown with YAML front matter)
+    gets the unparsed text (``data=None``) and parses what it needs itself.
+    """
+    raw = getattr(adapt, "RAW", False)
+    doc: Document = adapt(Document(display, text, None) if raw else parse(text, display, limits=limits), kind)
     if not isinstance(doc.data, dict):
         raise EvidenceError(f"a {kind} card must be a mapping, got {type(doc.data).__name__}", file=display, line=1)
     declared = doc.data.get("kind", kind)
