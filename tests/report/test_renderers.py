@@ -251,3 +251,14 @@ def test_framework_split():
     assert split_framework("ISO/IEC 42001 A.6.2.7") == ("ISO/IEC 42001", "A.6.2.7")
     assert split_framework("SOC 2 CC6.1") == ("SOC", "2 CC6.1")
     assert split_framework("HIPAA Section 164.312") == ("HIPAA", "Section 164.312")
+
+
+def test_sarif_without_results_is_valid(report, sarif_validator):
+    from dataclasses import replace
+
+    clean = replace(report, findings=[f for f in report.findings if f.status in ("pass", "skip")])
+    log = json.loads(render(clean, "sarif"))
+    assert log["runs"][0]["results"] == [] and list(sarif_validator.iter_errors(log)) == []
+    with_passes = json.loads(render(clean, "sarif", passing=True))
+    assert {r["kind"] for r in with_passes["runs"][0]["results"]} == {"pass"}
+    assert list(sarif_validator.iter_errors(with_passes)) == []
