@@ -4,7 +4,6 @@ Layout (``opa run --server --bundle bundle.tar.gz`` serves it; any bundle server
 
     .manifest                      {"revision": ..., "roots": [...], "metadata": {"gavel": ...}}
     data.json                      {"gavel": {"inventory": {"models", "datasets"}, "params": {...}}}
-    gavel/lib.rego                 helpers the compiled YAML policies call
     gavel/yaml/<policy>.rego       each YAML policy, compiled
     <package path>/<file>.rego     each Rego policy and library, as written
     gavel_eval/gavel_eval.rego     one decision per subject kind: data.gavel_eval.<kind>
@@ -51,17 +50,15 @@ class Bundle:
 def module_files(policy_set) -> dict[str, str]:
     """Every Rego module of a run (with the ``gavel_eval`` wrapper), by its path in the bundle."""
     from engine.evaluate import WRAPPER, wrapper_module
-    from engine.policy.operators import LIBRARY
 
-    files: dict[str, str] = {"gavel/lib.rego": LIBRARY}
-    for name, text in sorted(policy_set.libraries.items()):
-        files[_path_for(text, name, files)] = text
-    for policy in policy_set.policies:
-        for name, text in policy.modules.items():
-            if policy.language == "yaml":
-                files[policy.package.replace(".", "/") + ".rego"] = text
-            else:
-                files[_path_for(text, name, files)] = text
+    compiled = {name for p in policy_set.policies if p.language == "yaml" for name in p.modules}
+    files: dict[str, str] = {}
+    for name, text in policy_set.modules().items():
+        match = _PACKAGE.search(text)
+        if name in compiled and match:
+            files[match.group(1).replace(".", "/") + ".rego"] = text
+        else:
+            files[_path_for(text, name, files)] = text
     files[f"{WRAPPER}/{WRAPPER}.rego"] = wrapper_module(policy_set.policies)
     return files
 

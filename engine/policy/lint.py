@@ -59,11 +59,11 @@ def lint_paths(paths: list[Path], *, root: Path | None = None) -> list[Problem]:
     tests: list[Path] = []
     for path in paths:
         if path.is_dir():
-            tests += sorted(p for p in path.rglob("*_test.y*ml") if p.is_file())
+            tests += sorted(p for p in path.rglob("*_test.y*ml") if p.is_file() and not _private(p, path))
         elif path.name.endswith(("_test.yaml", "_test.yml")):
             tests.append(path)
             continue
-        files += [f for f in policy_files(path) if f not in files]
+        files += [f for f in policy_files(path) if f not in files and not _private(f, path)]
     linter = _Linter(root)
     for file in files:
         linter.file(file)
@@ -365,6 +365,14 @@ class _Linter:
             return
         for error in schemas.errors("policy-test", doc.data):
             self.add(shown, doc.line_of(list(error.absolute_path)), "error", "schema", schemas.describe(error))
+
+
+def _private(file: Path, base: Path) -> bool:
+    """Inside a folder named ``_x`` or ``.x`` below ``base`` (framework maps, caches): not policies."""
+    if not base.is_dir():
+        return False
+    parts = file.relative_to(base).parts[:-1]
+    return any(part.startswith(("_", ".")) for part in parts)
 
 
 @cache
