@@ -149,17 +149,16 @@ class LineageGraph:
         g = self.g
         adj = g._pred if reverse else g._succ
         seeds = [start]
-        if expand and reverse:
-            seeds += sorted(self.columns_of.get(start, ()))
-            if g.nodes[start]["type"] == "model":
-                for table, data in g._pred[start].items():
-                    if data["kind"] in ("training", "evaluation"):
-                        seeds += sorted(self.columns_of.get(table, ()))
-        elif expand:
+        if expand:
             seeds += sorted(self.columns_of.get(start, ()))
         dist = dict.fromkeys(seeds, 0)
+        if expand and reverse and g.nodes[start]["type"] == "model":
+            for table, data in sorted(g._pred[start].items()):
+                if data["kind"] in ("training", "evaluation"):
+                    for column in sorted(self.columns_of.get(table, ())):
+                        dist.setdefault(column, 1)
         rolled: set[str] = set()  # tables reached from one of their columns (downstream)
-        queue = deque(seeds)
+        queue = deque(dist)
         while queue:
             node = queue.popleft()
             d = dist[node]
