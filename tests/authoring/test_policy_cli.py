@@ -150,3 +150,15 @@ def test_fmt_diff(gavel, tmp_path):
     (tmp_path / "d.yaml").write_text("title: D\nid: d\nseverity: low\ntarget: model\nassert: {field: id, exists: true}\n")
     result = gavel("policy", "fmt", "--diff", tmp_path)
     assert result.exit_code == 1 and "+id: d" in result.output and "-id: d" in result.output
+
+
+def test_docs_operator_table_matches_the_code():
+    from engine.policy.operators import OPERATORS
+
+    doc = (REPO / "docs" / "writing-policies.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`"): line for line in doc.splitlines() if line.startswith("| `")}
+    for op in OPERATORS.values():
+        assert op.name in rows, f"operator {op.name} missing from docs/writing-policies.md"
+        assert op.doc in rows[op.name]
+        for alias in op.aliases:
+            assert f"`{alias}`" in rows[op.name]
