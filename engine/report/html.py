@@ -238,40 +238,68 @@ def _row(f: Finding) -> str:
 
 
 def _lineage_svgs(evidence) -> list[str]:
+    """Pictures of ``evidence.path`` and of every ``{..., "path": [...]}`` in a list (``paths``,
+    ``tagged_sources``, ...)."""
     if not isinstance(evidence, dict):
         return []
-    paths = []
-    if isinstance(evidence.get("path"), list):
+    paths: list[list] = []
+    if _is_path(evidence.get("path")):
         paths.append(evidence["path"])
-    raw = evidence.get("paths")
-    for item in raw if isinstance(raw, list) else []:
-        if isinstance(item, list):
-            paths.append(item)
-        elif isinstance(item, dict) and isinstance(item.get("path"), list):
-            paths.append(item["path"])
-    return [path_svg([str(n) for n in p]) for p in paths[:20] if p]
+    for key in sorted(evidence):
+        value = evidence[key]
+        if not isinstance(value, list):
+            continue
+        for item in value:
+            if _is_path(item) and key == "paths":
+                paths.append(item)
+            elif isinstance(item, dict) and _is_path(item.get("path")):
+                paths.append(item["path"])
+    unique = list(dict.fromkeys(tuple(str(n) for n in p) for p in paths))
+    return [path_svg(list(p)) for p in unique[:20]]
 
 
-def path_svg(nodes: list[str]) -> str:
-    """A left-to-right chain of boxes, source (first) to subject (last), as inline SVG."""
+def _is_path(value) -> bool:
+    return isinstance(value, list) and len(value) >= 2 and all(isinstance(n, str | int) for n in value)
+
+
+def path_svg(nodes: list[str], *, max_width: int = 640) -> str:
+    """The path from source (first, red) to subject (last, blue) as inline SVG: left to right when it
+    fits in ``max_width`` pixels, else top to bottom."""
     char, pad, height, gap = 7.2, 10, 28, 34
     widths = [int(len(n) * char + 2 * pad) for n in nodes]
-    width = sum(widths) + gap * (len(nodes) - 1) + 4
+    across = sum(widths) + gap * (len(nodes) - 1) + 4 <= max_width
+    if across:
+        width, total_h = sum(widths) + gap * (len(nodes) - 1) + 4, height + 4
+    else:
+        vgap = 22
+        width, total_h = max(widths) + 4, len(nodes) * height + (len(nodes) - 1) * vgap + 4
     out = [f'<div class="lineage"><svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
-           f'height="{height + 4}" viewBox="0 0 {width} {height + 4}" font-family="ui-monospace,monospace" '
+           f'height="{total_h}" viewBox="0 0 {width} {total_h}" font-family="ui-monospace,monospace" '
            f'font-size="12"><title>{_e(" -> ".join(nodes))}</title>']
-    x = 2
+    y = 2
+    x = 2 if across else 2 + (max(widths) - widths[0]) / 2  # a vertical path is centred
     for i, (node, w) in enumerate(zip(nodes, widths, strict=True)):
         fill = "#ffebee" if i == 0 else ("#e3f2fd" if i == len(nodes) - 1 else "#f5f5f5")
         stroke = "#c62828" if i == 0 else ("#1565c0" if i == len(nodes) - 1 else "#9e9e9e")
-        out.append(f'<rect x="{x}" y="2" width="{w}" height="{height}" rx="5" fill="{fill}" stroke="{stroke}"/>'
-                   f'<text x="{x + w / 2:.1f}" y="{2 + height / 2 + 4}" text-anchor="middle">{_e(node)}</text>')
-        x += w
-        if i < len(nodes) - 1:
-            y = 2 + height / 2
-            out.append(f'<line x1="{x + 2}" y1="{y}" x2="{x + gap - 8}" y2="{y}" stroke="#616161" stroke-width="1.5"/>'
-                       f'<polygon points="{x + gap - 2},{y} {x + gap - 9},{y - 4} {x + gap - 9},{y + 4}" fill="#616161"/>')
+        out.append(f'<rect x="{x}" y="{y}" width="{w}" height="{height}" rx="5" fill="{fill}" stroke="{stroke}"/>'
+                   f'<text x="{x + w / 2:.1f}" y="{y + height / 2 + 4}" text-anchor="middle">{_e(node)}</text>')
+        if i == len(nodes) - 1:
+            break
+        if across:
+            x += w
+            mid = y + height / 2
+            out.append(f'<line x1="{x + 2}" y1="{mid}" x2="{x + gap - 8}" y2="{mid}" stroke="#616161" '
+                       f'stroke-width="1.5"/><polygon points="{x + gap - 2},{mid} {x + gap - 9},{mid - 4} '
+                       f'{x + gap - 9},{mid + 4}" fill="#616161"/>')
             x += gap
+        else:
+            cx = 2 + max(widths) / 2
+            x = 2 + (max(widths) - widths[i + 1]) / 2
+            top = y + height
+            out.append(f'<line x1="{cx}" y1="{top + 2}" x2="{cx}" y2="{top + vgap - 7}" stroke="#616161" '
+                       f'stroke-width="1.5"/><polygon points="{cx},{top + vgap - 1} {cx - 4},{top + vgap - 8} '
+                       f'{cx + 4},{top + vgap - 8}" fill="#616161"/>')
+            y = top + vgap
     out.append("</svg></div>")
     return "".join(out)
 

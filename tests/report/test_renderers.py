@@ -262,3 +262,14 @@ def test_sarif_without_results_is_valid(report, sarif_validator):
     with_passes = json.loads(render(clean, "sarif", passing=True))
     assert {r["kind"] for r in with_passes["runs"][0]["results"]} == {"pass"}
     assert list(sarif_validator.iter_errors(with_passes)) == []
+
+
+def test_html_draws_paths_of_tagged_sources():
+    from engine.report.html import _lineage_svgs
+
+    evidence = {"tagged_sources": [{"tag": "pii", "source": "a", "path": ["a", "b", "model:m"]},
+                                   {"tag": "pii", "source": "c", "path": ["c", "model:m"]}],
+                "path": ["a", "b", "model:m"]}
+    svgs = _lineage_svgs(evidence)
+    assert len(svgs) == 2  # the same path once
+    assert _lineage_svgs({"path": "a -> b"}) == [] and _lineage_svgs(None) == []
