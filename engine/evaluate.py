@@ -37,10 +37,14 @@ def wrapper_module(policies: list[Policy]) -> str:
         if policy.has_applicable:
             lines.append(f"_p{index}_applicable := true if {{ data.{policy.package}.applicable }} else := false")
             fields.append(f'"applicable": _p{index}_applicable')
+        if policy.language == "yaml":  # which conditions failed, with expected and actual values
+            lines.append(f"_p{index}_failed := data.{policy.package}.failed")
+            fields.append(f'"failed": _p{index}_failed')
         lines.append(f"p{index} := {{{', '.join(fields)}}}")
     for kind in KINDS:
         members = [f"{json.dumps(p.id)}: p{i}" for i, p in enumerate(policies) if p.applies_to(kind)]
-        lines.append(f"{kind} := {{{', '.join(members)}}}")
+        # one member per line: regorus refuses lines over 1024 columns (many policies per kind)
+        lines.append(f"{kind} := {{" + ",".join(f"\n\t{m}" for m in members) + ("\n}" if members else "}"))
     return "\n".join(lines) + "\n"
 
 
@@ -95,6 +99,14 @@ class Prepared:
         return out
 
 
+# regorus scans every module on each lookup under ``data`` until the path is marked evaluated;
+# an empty package at each data root marks it on first use, so lookups such as
+# ``data.gavel.inventory.datasets[id]`` cost O(1) instead of O(policies) (measured: 4x faster).
+DATA_MARKERS = {
+    f"gavel/markers/{path}.rego": f"package {path}\n"
+    for path in ("gavel.inventory", "gavel.inventory.models", "gavel.inventory.datasets", "gavel.params")
+}
+
 PARALLEL_FROM = 2000  # below this, forking costs more than it saves
 
 
@@ -106,6 +118,8 @@ def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embed
     backend = engines.get_or_raise(engine)(**(options or {}))
     modules = policy_set.modules()
     modules[f"{WRAPPER}.rego"] = wrapper_module(policy_set.policies)
+    if backend.name == "embedded":
+        modules.update(DATA_MARKERS)
     backend.load(modules, {"gavel": {**data, "params": policy_set.params}})
     if workers <= 0:
         workers = min(os.cpu_count() or 1, 8)
@@ -132,10 +146,13 @@ def verdicts(policy: Policy, subject: Subject, result: Any) -> list[Finding]:
     if policy.has_applicable and result.get("applicable") is False:
         return [Finding(**base, status="skip", message="not applicable", evidence=None)]
     out = []
+    failed = result.get("failed")
     for rule in policy.rules:
         status = "warn" if rule.startswith("warn") else "fail"
         for item in _items(result.get(rule), policy):
             message, evidence = _message(item, policy)
+            if failed:
+                evidence = {**(evidence or {}), "failed": failed}
             out.append(Finding(**base, status=status, message=message, evidence=evidence))
     if not out:
         out.append(Finding(**base, status="pass", message="", evidence=None))
