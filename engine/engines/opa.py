@@ -32,7 +32,8 @@ BATCH_MODULE = f"""package {BATCH_PACKAGE}
 import rego.v1
 
 # One decision per input document: input = {{"rule": NAME, "docs": [DOC, ...]}}.
-results := [r | some doc in input.docs; r := data.gavel_eval[input.rule] with input as doc]
+# The rule name is read before `with` replaces the input.
+results := [r | name := input.rule; some doc in input.docs; r := data.gavel_eval[name] with input as doc]
 """
 BATCH_SIZE = 100
 STRICT = {"strict-builtin-errors": "true"}
