@@ -165,18 +165,15 @@ class Usage:
         return max(parts)
 
 
-def _accountant(budget: Budget, spends: list[tuple[float, float]]):
-    """A diffprivlib ``BudgetAccountant`` with ``budget``'s ceiling holding ``spends``.
+def _accountant(budget: Budget):
+    """A diffprivlib ``BudgetAccountant`` with ``budget``'s ceiling and slack, and no spends.
 
-    ``BudgetAccountant.spend()`` re-checks the whole history on every call (quadratic over a
-    ledger) and cannot hold an overdrawn history at all, so the spends are handed over in one
-    step; whether they fit is decided afterwards from ``total()``.
+    Histories are passed to ``total(spent_budget=...)``: ``BudgetAccountant.spend()`` re-checks
+    the whole history on every call (quadratic over a ledger) and cannot hold an overdrawn one.
     """
     from diffprivlib.accountant import BudgetAccountant
 
-    accountant = BudgetAccountant(epsilon=budget.epsilon, delta=budget.delta, slack=budget.slack)
-    accountant._BudgetAccountant__spent_budget.extend(spends)  # noqa: SLF001 - see the docstring
-    return accountant
+    return BudgetAccountant(epsilon=budget.epsilon, delta=budget.delta, slack=budget.slack)
 
 
 def within(budget: Budget, total: tuple[float, float]) -> bool:
@@ -191,22 +188,53 @@ def account(budget: Budget, spends: list, win: Window) -> Usage:
     """Total the ``spends`` (ledger entries already inside ``win``) against ``budget``."""
     usage = Usage(budget, win, list(spends))
     pairs = [(float(e.epsilon), float(e.delta)) for e in spends]
-    accountant = _accountant(budget, pairs)
-    epsilon, delta = accountant.total()
+    accountant = _accountant(budget)
+    epsilon, delta = accountant.total(spent_budget=pairs)
     usage.epsilon, usage.delta = float(epsilon), float(delta)
     usage.exceeded = not within(budget, (epsilon, delta))
     if not usage.exceeded:
-        if budget.composition == "basic" and len(pairs) > 1:
-            # Basic composition is associative: the history composes to its total, one spend,
-            # and remaining()'s bisection runs over one spend instead of the whole history.
-            accountant = _accountant(budget, [(float(epsilon), float(delta))])
-        try:
-            remaining = accountant.remaining()
-        except ValueError:  # nothing left: the bisection reaches epsilon 0, which diffprivlib refuses
-            remaining = (0.0, 0.0)
-        usage.remaining_epsilon = max(0.0, float(remaining[0]))
-        usage.remaining_delta = max(0.0, float(remaining[1])) if usage.remaining_epsilon > 0 else 0.0
+        usage.remaining_epsilon, usage.remaining_delta = remaining(budget, pairs, (usage.epsilon, usage.delta))
     return usage
+
+
+def remaining(budget: Budget, history: list[tuple[float, float]], total: tuple[float, float]) -> tuple[float, float]:
+    """What one more release may spend: diffprivlib's ``remaining()`` (k=1), solved faster.
+
+    ``BudgetAccountant.remaining()`` bisects ``total(history + [(x, 0)]) = epsilon budget`` over
+    [0, epsilon budget], about 55 evaluations of ``total()``; this solves the same equation with
+    scipy's ``brentq`` in about 10 (tests hold the two together), and the delta equation
+    ``total(history + [(., d)]).delta = delta budget`` likewise. Basic composition is associative,
+    so a basic history composes to one spend (its total) and each evaluation is O(1).
+    """
+    from scipy.optimize import brentq
+
+    if history and budget.composition == "basic":
+        history = [total]
+    probe = _accountant(budget)
+    ceiling = budget.epsilon
+    smallest = ceiling * 1e-12
+
+    def over(x: float) -> float:
+        return float(probe.total(spent_budget=history + [(x, 0.0)])[0]) - ceiling
+
+    if over(smallest) >= 0:
+        return 0.0, 0.0
+    if over(ceiling) <= 0:
+        left_epsilon = ceiling
+    else:
+        left_epsilon = float(brentq(over, smallest, ceiling, xtol=ceiling * 1e-13, rtol=1e-12))
+    left_delta = 0.0
+    if budget.delta > 0:
+        # delta composes independently of epsilon: the history's delta (without the slack) as one spend
+        base = float(probe.total(spent_budget=history, slack=0)[1]) if history else 0.0
+        spent = [(1.0, base)] if base > 0 else []
+
+        def over_delta(d: float) -> float:
+            return float(probe.total(spent_budget=spent + [(1.0, d)])[1]) - budget.delta
+
+        if over_delta(0.0) < 0:
+            left_delta = float(brentq(over_delta, 0.0, budget.delta, xtol=budget.delta * 1e-13, rtol=1e-12))
+    return max(0.0, left_epsilon), max(0.0, left_delta)
 
 
 def fits(budget: Budget, spends: list, epsilon: float, delta: float) -> tuple[bool, float, float]:
@@ -215,7 +243,7 @@ def fits(budget: Budget, spends: list, epsilon: float, delta: float) -> tuple[bo
     Returns the verdict and the totals with the new spend included.
     """
     pairs = [(float(e.epsilon), float(e.delta)) for e in spends] + [(epsilon, delta)]
-    total = _accountant(budget, pairs).total()
+    total = _accountant(budget).total(spent_budget=pairs)
     return within(budget, total), float(total[0]), float(total[1])
 
 

@@ -18,17 +18,30 @@ class PrivacyState:
         self.ledger = ledger
         self.now = now
         self.lineage = lineage
-        self.by_dataset: dict[str, list[Entry]] = {}
-        self.by_model: dict[str, list[Entry]] = {}
-        self.by_id: dict[str, Entry] = {}
-        for entry in ledger.entries:
-            self.by_dataset.setdefault(entry.dataset, []).append(entry)
-            model = entry.data.get("model")
-            if model:
-                self.by_model.setdefault(model, []).append(entry)
-            self.by_id.setdefault(entry.id, entry)
+        self.by_dataset: dict[str, list[Entry]] = ledger.by_dataset
+        self._by_model: dict[str, list[Entry]] | None = None
+        self._by_id: dict[str, Entry] | None = None
         self._usage: dict[str, Usage] = {}
         self._views: dict[str, dict[str, Any]] = {}
+
+    @property
+    def by_model(self) -> dict[str, list[Entry]]:
+        """Spends naming a model, by model id (built on first use: only models need it)."""
+        if self._by_model is None:
+            self._by_model = {}
+            for entry in self.ledger.entries:
+                model = entry.data.get("model")
+                if model:
+                    self._by_model.setdefault(model, []).append(entry)
+        return self._by_model
+
+    @property
+    def by_id(self) -> dict[str, Entry]:
+        if self._by_id is None:
+            self._by_id = {}
+            for entry in self.ledger.entries:
+                self._by_id.setdefault(entry.id, entry)
+        return self._by_id
 
     # -- accounting ------------------------------------------------------------------------------
     def usage(self, dataset: str) -> Usage:
