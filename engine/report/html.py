@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from functools import cache
+from functools import cache, lru_cache
 from html import escape
 from pathlib import Path
 
@@ -26,6 +26,7 @@ _KEYWORDS = ("Art.", "Article", "Annex", "Recital", "Section", "Clause", "§")
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 
+@lru_cache(maxsize=16384)  # statuses, subjects, policies, titles, remediations repeat across findings
 def _e(value) -> str:
     return escape(str(value), quote=True)
 
@@ -35,6 +36,7 @@ def _asset(name: str) -> str:
     return (Path(__file__).parent / "assets" / name).read_text(encoding="utf-8")
 
 
+@lru_cache(maxsize=4096)
 def split_framework(ref: str) -> tuple[str, str]:
     """``"EU AI Act Art. 14"`` → ``("EU AI Act", "Art. 14")``; unknown names split before the first
     article keyword or number."""
