@@ -279,7 +279,17 @@ def schema_message(data: Any) -> str:
                 return f"field '{key}': {data[key]!r} is not a finite number"
         return f"field 'time': {data.get('time')!r} is not a valid date and time"
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-    return schemas.describe(found[0]) + more
+    return _describe(found[0], data) + more
+
+
+def _describe(error, data: Any) -> str:
+    from engine import schemas
+
+    if error.validator == "additionalProperties" and not error.absolute_path and isinstance(data, dict):
+        unknown = sorted(k for k in data if k not in _ALLOWED and not str(k).startswith("x-"))
+        if unknown:
+            return f"unknown field '{unknown[0]}' (fields: {', '.join(FIELDS)}; extensions start with x-)"
+    return schemas.describe(error)
 
 
 def schema_problems(ledger: Ledger) -> list[LedgerProblem]:
@@ -290,7 +300,7 @@ def schema_problems(ledger: Ledger) -> list[LedgerProblem]:
     for entry in ledger.entries:
         found = schemas.errors("ledger-entry", entry.data)
         if found:
-            out.append(LedgerProblem(entry.line, schemas.describe(found[0]), entry.dataset))
+            out.append(LedgerProblem(entry.line, _describe(found[0], entry.data), entry.dataset))
     return out
 
 

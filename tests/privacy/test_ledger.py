@@ -1,0 +1,135 @@
+"""The ledger format: parsing, the schema, problems named by line, torn tails."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import schemas
+from engine.privacy.ledger import (
+    dump_entry,
+    fast_valid,
+    integrity_problems,
+    parse_ledger,
+    schema_problems,
+)
+
+GOOD = {"id": "sp-1", "time": "2026-01-02T03:04:05Z", "dataset": "db.table", "epsilon": 0.5, "delta": 1e-9,
+        "mechanism": "laplace", "purpose": "release", "actor": "ana", "ref": "JIRA-1", "model": "m"}
+
+
+def _parse(*lines: str | bytes, end: bytes = b"\n"):
+    raw = b"\n".join(x if isinstance(x, bytes) else x.encode() for x in lines) + end
+    return parse_ledger(raw, Path("ledger.jsonl"), "ledger.jsonl")
+
+
+def _line(**changes) -> str:
+    entry = {**GOOD, **changes}
+    return json.dumps({k: v for k, v in entry.items() if v is not None})
+
+
+def test_valid_entries_and_blank_lines():
+    ledger = _parse(_line(id="a"), "", "   ", _line(id="b", time="2026-01-02T03:04:06Z"))
+    assert [(e.line, e.id) for e in ledger.entries] == [(1, "a"), (4, "b")]
+    assert not ledger.problems and ledger.torn is None
+    assert ledger.by_dataset == {"db.table": ledger.entries}
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", "invalid JSON"),
+        ('{"id": "a", "epsilon": NaN}', "invalid JSON: NaN is not a number JSON allows"),
+        ('[1, 2]', "is not of type 'object'"),
+        (_line(epsilon=0), "field 'epsilon'"),
+        (_line(epsilon=-1), "field 'epsilon'"),
+        (_line(epsilon="0.5"), "field 'epsilon'"),
+        (_line(epsilon=True), "field 'epsilon'"),
+        (_line(delta=1), "field 'delta'"),
+        (_line(time="2026-01-02 03:04:05"), "field 'time'"),
+        (_line(time="2026-02-30T00:00:00Z"), "field 'time'"),
+        (_line(time="2026-01-02T03:04:05.5Z"), "field 'time'"),
+        (_line(mechanism=""), "field 'mechanism'"),
+        (_line(purpose=""), "field 'purpose'"),
+        (_line(dataset=None), "'dataset' is a required property"),
+        (_line(extra=1), "unknown field 'extra'"),
+        ('{"id": "a", "id": "b"}', "duplicate key 'id'"),
+        (_line(epsilon=1).replace('"epsilon": 1', '"epsilon": 1e999'), "field 'epsilon': inf is not a finite number"),
+    ],
+)
+def test_malformed_lines_are_named(line, message):
+    ledger = _parse(_line(id="ok"), line, _line(id="ok2"))
+    assert [e.id for e in ledger.entries] == ["ok", "ok2"]  # the others still count
+    assert len(ledger.problems) == 1
+    problem = ledger.problems[0]
+    assert problem.line == 2
+    assert message in problem.message
+
+
+def test_not_utf8_names_the_line():
+    ledger = _parse(_line(id="a"), b'{"id": "\xff"}')
+    assert ledger.problems[0].line == 2 and "not UTF-8" in ledger.problems[0].message
+    assert [e.id for e in ledger.entries] == ["a"]
+
+
+def test_extension_fields_are_allowed():
+    ledger = _parse(_line(**{"x-cost-centre": "cc-12"}))
+    assert not ledger.problems
+
+
+def test_torn_tail_is_ignored_and_located():
+    good = _line(id="a")
+    ledger = _parse(good, '{"id": "b", "time": "2026-01-0', end=b"")
+    assert [e.id for e in ledger.entries] == ["a"]
+    assert ledger.torn is not None and ledger.torn.line == 2
+    assert ledger.good_end == len(good) + 1
+    assert not ledger.problems
+
+
+def test_complete_tail_without_newline_counts():
+    ledger = _parse(_line(id="a"), _line(id="b"), end=b"")
+    assert [e.id for e in ledger.entries] == ["a", "b"] and ledger.unterminated and ledger.torn is None
+
+
+def test_integrity_order_duplicates_unknown():
+    ledger = _parse(_line(id="a", time="2026-01-02T00:00:00Z"), _line(id="b", time="2026-01-01T00:00:00Z"),
+                    _line(id="a", time="2026-01-03T00:00:00Z", dataset="other"))
+    problems = integrity_problems(ledger, known={"db.table"})
+    text = [(p.line, p.message) for p in problems]
+    assert (2, "out of order: time 2026-01-01T00:00:00Z is before 2026-01-02T00:00:00Z on line 1") in text
+    assert (3, "duplicate spend id 'a' (first on line 1)") in text
+    assert any(line == 3 and "unknown dataset 'other'" in m for line, m in text)
+    assert len(integrity_problems(ledger, known=None)) == 2
+
+
+def test_dump_entry_round_trips_in_schema_order():
+    raw = dump_entry({"model": "m", **GOOD})
+    assert raw.endswith(b"\n") and raw.count(b"\n") == 1
+    assert list(json.loads(raw)) == list(GOOD)
+    ledger = parse_ledger(raw, Path("l"), "l")
+    assert ledger.entries[0].data == GOOD and not schema_problems(ledger)
+
+
+# fast_valid is the schema, hand-compiled: it must never accept what the schema refuses.
+_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-2, 2), st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", " ", "laplace", "a" * 101, "2026-01-02T03:04:05Z", "2026-13-02T03:04:05Z", "db.t",
+                     "-bad", "sp-1", "x y"]),
+    st.lists(st.integers(), max_size=2),
+)
+_keys = st.sampled_from([*GOOD, "x-note", "extra"])
+
+
+@settings(max_examples=600, deadline=None)
+@given(changes=st.dictionaries(_keys, _values, max_size=4), drop=st.sets(st.sampled_from(list(GOOD)), max_size=2))
+def test_fast_check_never_accepts_what_the_schema_refuses(changes, drop):
+    entry = {k: v for k, v in {**GOOD, **changes}.items() if k not in drop}
+    if fast_valid(entry):
+        assert not schemas.errors("ledger-entry", entry), entry
+    elif not schemas.errors("ledger-entry", entry):
+        # the only things the schema lets through that fast_valid refuses: impossible dates
+        assert entry["time"].startswith("2026-13"), entry
