@@ -56,6 +56,8 @@ class Config:
     max_bytes: int = 5 * 1024 * 1024
     max_depth: int = 64
     now: str | None = None
+    cache: bool = True
+    cache_path: str = ".gavel/cache"
     document: Document | None = None  # the parsed gavel.yaml, for line numbers in later checks
 
     def path(self, relative: str) -> Path:
@@ -175,5 +177,7 @@ def _from_dict(data: dict, *, root: Path, file: str | None, doc: Document) -> Co
         max_bytes=int(lim.get("max_bytes", 5 * 1024 * 1024)),
         max_depth=int(lim.get("max_depth", 64)),
         now=data.get("now"),
+        cache=bool(data.get("cache", {}).get("enabled", True)),
+        cache_path=data.get("cache", {}).get("path", ".gavel/cache"),
         document=doc,
     )

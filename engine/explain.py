@@ -24,14 +24,14 @@ _INPUT_REF = re.compile(r"\binput((?:\.[A-Za-z_]\w*)+)")
 
 @dataclass
 class _Tracing(_Compiler):
-    """The policy compiler, remembering which function each condition node became."""
+    """The policy compiler, remembering which rule or function each condition node became."""
 
-    trace: list[tuple[tuple, str, Any, bool]] = field(default_factory=list)  # (loc, fn, node, top)
+    trace: list[tuple[tuple, str, Any, bool]] = field(default_factory=list)  # (loc, name, node, top)
 
-    def condition(self, node, loc, *, top, want=True):
-        fn = super().condition(node, loc, top=top, want=want)
-        self.trace.append((tuple(loc), fn, node, top))
-        return fn
+    def condition(self, node, loc, *, item, report=False, want=True):
+        expr = super().condition(node, loc, item=item, report=report, want=want)
+        self.trace.append((tuple(loc), expr.removesuffix("(s)"), node, not item))
+        return expr
 
 
 def _explain_module(policy, params: dict) -> tuple[str, dict[tuple, dict]]:
@@ -39,8 +39,8 @@ def _explain_module(policy, params: dict) -> tuple[str, dict[tuple, dict]]:
     definition = policy.definition
     tracer = _Tracing(policy.id, params, lambda loc: None, policy.source.file)
     if "when" in definition:
-        tracer.condition(definition["when"], ["when"], top=True)
-    tracer.condition(definition["assert"], ["assert"], top=True)
+        tracer.condition(definition["when"], ["when"], item=False)
+    tracer.condition(definition["assert"], ["assert"], item=False)
     lines = [f"package {EXPLAIN}", "", "import rego.v1", ""]
     queries: dict[tuple, dict] = {}
     pkg = f"data.{policy.package}"
@@ -49,7 +49,7 @@ def _explain_module(policy, params: dict) -> tuple[str, dict[tuple, dict]]:
         if not top:
             continue
         name = f"r{fn[2:]}"
-        lines.append(f"{name} := {pkg}.{fn}(input)")
+        lines.append(f"{name} := {pkg}.{fn}")  # top-level conditions are rules over the input
         entry = {"rule": name}
         op_name = next((k for k in node if k not in ("field", "description")), None) if "field" in node else None
         op = lookup(op_name) if op_name else None

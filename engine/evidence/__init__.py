@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine import schemas
 from engine.errors import EvidenceError
+from engine.evidence.cache import EvidenceCache
 from engine.evidence.loader import Document, Limits, parse, read_text
 from engine.findings import InputDigest, Source, error_finding
 from engine.inventory import Inventory, Record
@@ -58,29 +60,83 @@ def relative(path: Path, root: Path) -> str:
 
 
 def load_evidence(config: Config, inv: Inventory) -> None:
-    """Read every evidence file into ``inv.models`` / ``inv.datasets``; problems go to ``inv.problems``."""
+    """Read every evidence file into ``inv.models`` / ``inv.datasets``; problems go to ``inv.problems``.
+
+    Validated cards are cached by content hash in ``.gavel/cache`` (a changed file, schema or
+    Gavel version misses the cache); many uncached files are parsed by several processes.
+    """
     limits = Limits(max_bytes=config.max_bytes, max_depth=config.max_depth)
+    jobs: list[tuple[str, str, str]] = []  # (display path, kind, format)
     seen: set[Path] = set()
     for source in config.evidence:
         adapters.get_or_raise(source.format)  # an unknown format is a usage error, even with no files
         for path in expand(config.root, source.path, source.exclude):
-            if path in seen:
-                continue
-            seen.add(path)
-            adapt = adapters.get_or_raise(format_for(path, source.format))
-            display = relative(path, config.root)
-            try:
-                text = read_text(path, display, limits)
-            except EvidenceError as exc:
-                inv.problems.append(_problem(source.kind, exc))
-                continue
-            inv.inputs.append(InputDigest(path=display, kind=source.kind, sha256=_sha256(text)))
-            try:
-                record = read_card(text, display, source.kind, adapt, limits)
-            except EvidenceError as exc:
-                inv.problems.append(_problem(source.kind, exc))
-                continue
-            _add(inv, record)
+            if path not in seen:
+                seen.add(path)
+                jobs.append((relative(path, config.root), source.kind, format_for(path, source.format)))
+    cache = EvidenceCache.open(config) if config.cache else None
+    results = _read_all(config.root, jobs, limits, cache, config.workers)
+    for (display, kind, _fmt), (sha, outcome) in zip(jobs, results, strict=True):
+        if sha is not None:
+            inv.inputs.append(InputDigest(path=display, kind=kind, sha256=sha))
+        if isinstance(outcome, EvidenceError):
+            inv.problems.append(_problem(kind, outcome))
+        else:
+            _add(inv, outcome)
+    if cache is not None:
+        cache.save()
+
+
+def _read_one(root: Path, job: tuple[str, str, str], limits: Limits, cache=None) -> tuple[str | None, object]:
+    """``(sha256 or None, Record or EvidenceError)`` for one evidence file."""
+    display, kind, fmt = job
+    try:
+        text = read_text(root / display, display, limits)
+    except EvidenceError as exc:
+        return None, exc
+    sha = _sha256(text)
+    if cache is not None:
+        hit = cache.get(sha, kind, fmt, display)
+        if hit is not None:
+            return sha, hit
+    try:
+        record = read_card(text, display, kind, adapters.get_or_raise(fmt), limits)
+    except EvidenceError as exc:
+        return sha, exc
+    if cache is not None:
+        cache.put(sha, kind, fmt, record)
+    return sha, record
+
+
+_PARALLEL_FILES = 400  # below this, starting processes costs more than parsing in one
+
+
+def _read_all(root: Path, jobs, limits: Limits, cache, workers: int) -> list[tuple[str | None, object]]:
+    if cache is not None:  # cache hits first: only the misses are worth sending to workers
+        results: list = [None] * len(jobs)
+        misses = []
+        for i, job in enumerate(jobs):
+            display, kind, fmt = job
+            path = root / display
+            results[i] = cache.lookup_path(path, display, kind, fmt, limits)
+            if results[i] is None:
+                misses.append(i)
+    else:
+        results, misses = [None] * len(jobs), list(range(len(jobs)))
+    workers = workers if workers > 0 else (os.cpu_count() or 1)
+    if len(misses) >= _PARALLEL_FILES and workers > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(min(workers, 8)) as pool:
+            parsed = pool.starmap(_read_one, [(root, jobs[i], limits) for i in misses], chunksize=64)
+    else:
+        parsed = [_read_one(root, jobs[i], limits) for i in misses]
+    for i, outcome in zip(misses, parsed, strict=True):
+        results[i] = outcome
+        sha, value = outcome
+        if cache is not None and sha is not None and isinstance(value, Record):
+            cache.put(sha, jobs[i][1], jobs[i][2], value)
+    return results
 
 
 def format_for(path: Path, declared: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import PolicyError
-from engine.policy.operators import QUANTIFIERS, lookup
+from engine.policy.operators import QUANTIFIERS, helpers_for, lookup
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TEMPLATE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
@@ -23,62 +23,65 @@ _TEMPLATE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 
 @dataclass
 class Leaf:
-    """A condition that can be reported on its own when it fails."""
+    """A top-level condition that can be reported on its own when it fails."""
 
-    fn: str
+    name: str  # the rule holding its truth value
     text: str
-    path: list[str | int] | None
+    path: list[str | int]
     op: str
     expected: Any
     want: bool  # the value this leaf must have for the policy to pass
-    quantifier_item: str | None = None  # for every/some/none: the item function
+    item: str | None = None  # for every/some/none: the function judging one item
 
 
 @dataclass
 class _Compiler:
+    """Compiles conditions to Rego definitions.
+
+    Conditions over the input become rules ``_cN := true if {...} else := false`` (evaluated at
+    most once per query); conditions over a list item become functions ``_cN(s)``.
+    """
+
     policy_id: str
     params: dict[str, Any]
     locate: Any  # (loc) -> line, for error messages
     file: str
-    functions: list[str] = field(default_factory=list)
+    definitions: list[str] = field(default_factory=list)
     leaves: list[Leaf] = field(default_factory=list)
 
     def error(self, message: str, loc: list) -> PolicyError:
         return PolicyError(f"policy '{self.policy_id}': {message}", file=self.file, line=self.locate(loc))
 
-    def new_fn(self) -> str:
-        return f"_c{len(self.functions)}"
+    def condition(self, node: Any, loc: list, *, item: bool, report: bool = False, want: bool = True) -> str:
+        """Compile ``node``; return the Rego expression of its truth (``_c3`` or ``_c3(s)``).
 
-    # -- conditions -------------------------------------------------------------------------
-    def condition(self, node: Any, loc: list, *, top: bool, want: bool = True) -> str:
-        """Compile ``node`` to a function; return its name. ``top``: scope is the input."""
+        ``item``: the condition judges a list item ``s`` rather than the input. ``report``: record
+        its leaves, so a failure can say which condition failed, expected and actual.
+        """
         if not isinstance(node, dict) or not node:
             raise self.error("a condition must be a mapping (field + operator, or all/any/not)", loc)
         keys = set(node)
-        if keys & {"all", "any"}:
-            (combinator,) = keys & {"all", "any"} if len(keys & {"all", "any"}) == 1 else (None,)
-            if combinator is None or len(keys) != 1:
+        combinators = keys & {"all", "any"}
+        if combinators:
+            if len(keys) != 1:
                 raise self.error(f"'all'/'any' must stand alone in a condition, got keys {sorted(keys)}", loc)
+            (combinator,) = combinators
             items = node[combinator]
             if not isinstance(items, list) or not items:
                 raise self.error(f"'{combinator}' takes a non-empty list of conditions", loc + [combinator])
-            names = [self.condition(c, loc + [combinator, i], top=top, want=want) for i, c in enumerate(items)]
-            fn = self.reserve()
+            parts = [self.condition(c, loc + [combinator, i], item=item, report=report, want=want)
+                     for i, c in enumerate(items)]
             if combinator == "all":
-                self.define(fn, "; ".join(f"{n}(s)" for n in names))
-            else:
-                self.define(fn, "some v in [" + ", ".join(f"{n}(s)" for n in names) + "]; v")
-            return fn
+                return self.define("; ".join(parts), item=item)
+            return self.define("some v in [" + ", ".join(parts) + "]; v", item=item)
         if "not" in keys:
             if len(keys) != 1:
                 raise self.error("'not' must stand alone in a condition", loc)
-            inner = self.condition(node["not"], loc + ["not"], top=top, want=not want)
-            fn = self.reserve()
-            self.define(fn, f"{inner}(s)", negated=True)
-            return fn
-        return self.leaf(node, loc, top=top, want=want)
+            inner = self.condition(node["not"], loc + ["not"], item=item, report=report, want=not want)
+            return self.define(inner, item=item, negated=True)
+        return self.leaf(node, loc, item=item, report=report, want=want)
 
-    def leaf(self, node: dict, loc: list, *, top: bool, want: bool) -> str:
+    def leaf(self, node: dict, loc: list, *, item: bool, report: bool, want: bool) -> str:
         if "field" not in node:
             raise self.error(f"a condition needs 'field' (or all/any/not), got keys {sorted(node)}", loc)
         ops = [k for k in node if k not in ("field", "description")]
@@ -95,21 +98,19 @@ class _Compiler:
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise self.error(f"unknown operator '{name}'{hint}", loc + [name])
         path = parse_path(node["field"], lambda m: self.error(m, loc + ["field"]))
-        ref = rego_ref("s", path)
-        fn = self.reserve()
+        ref = rego_ref("s" if item else "input", path)
         if op.name in QUANTIFIERS:
-            item = self.condition(node[name], loc + [name], top=False, want=True)
-            guard = f"is_array({ref})"
+            judge = self.condition(node[name], loc + [name], item=True)
+            judge_fn = judge.removesuffix("(s)")
+            loop = f"is_array({ref}); some x in {ref}; {judge_fn}(x)"
             if op.name == "every":
-                self.define(fn, f"{guard}; every item in {ref} {{ {item}(item) }}")
-            elif op.name == "some":
-                self.define(fn, f"{guard}; some item in {ref}; {item}(item)")
+                expr = self.define(f"is_array({ref}); every x in {ref} {{ {judge_fn}(x) }}", item=item)
             else:
-                self.define(fn, f"{guard}; some item in {ref}; {item}(item)", negated=True)
-            expected = f"{op.name} item: {describe(node[name], self.params)}"
-            if top:
-                self.leaves.append(Leaf(fn, f"{node['field']} {expected}", path, op.name, expected, want, item))
-            return fn
+                expr = self.define(loop, item=item, negated=op.name == "none")
+            if report:
+                text = f"{op.name} item: {describe(node[name], self.params)}"
+                self.leaves.append(Leaf(expr, f"{node['field']} {text}", path, op.name, text, want, judge_fn))
+            return expr
         value = self.value(node[name], op, loc + [name])
         body = op.body
         if op.value == "comparable":
@@ -117,13 +118,12 @@ class _Compiler:
         if op.value == "bool":
             # exists: the body states presence; empty: the body states non-emptiness.
             negated = (not value) if op.name == "exists" else bool(value)
-            self.define(fn, body.format(x=ref, v="null"), negated=negated)
+            expr = self.define(body.format(x=ref, v="null"), item=item, negated=negated)
         else:
-            self.define(fn, body.format(x=ref, v=json.dumps(value)), negated=op.negated)
-        if top:
-            text = f"{node['field']} {op.name} {json.dumps(value)}"
-            self.leaves.append(Leaf(fn, text, path, op.name, value, want))
-        return fn
+            expr = self.define(body.format(x=ref, v=json.dumps(value)), item=item, negated=op.negated)
+        if report:
+            self.leaves.append(Leaf(expr, f"{node['field']} {op.name} {json.dumps(value)}", path, op.name, value, want))
+        return expr
 
     def value(self, raw: Any, op, loc: list) -> Any:
         if isinstance(raw, dict) and set(raw) == {"param"}:
@@ -153,15 +153,13 @@ class _Compiler:
                 raise self.error(f"invalid regular expression {raw!r}: {exc}", loc) from None
         return raw
 
-    def reserve(self) -> str:
-        name = self.new_fn()
-        self.functions.append("")  # placeholder keeps numbering stable for nested calls
-        return name
-
-    def define(self, fn: str, body: str, *, negated: bool = False) -> None:
-        index = int(fn[2:])
+    def define(self, body: str, *, item: bool, negated: bool = False) -> str:
+        """Add a total definition whose value is ``body`` holding (or failing, when ``negated``)."""
+        name = f"_c{len(self.definitions)}"
         yes, no = ("false", "true") if negated else ("true", "false")
-        self.functions[index] = f"{fn}(s) := {yes} if {{\n\t{body}\n}} else := {no}\n"
+        head = f"{name}(s)" if item else name
+        self.definitions.append(f"{head} := {yes} if {{\n\t{body}\n}} else := {no}\n")
+        return f"{name}(s)" if item else name
 
 
 def parse_path(raw: Any, error) -> list[str | int]:
@@ -242,13 +240,16 @@ def package_name(policy_id: str) -> str:
 
 
 def compile_policy(definition: dict[str, Any], *, params: dict[str, Any], file: str, locate) -> tuple[str, str]:
-    """Return ``(package, rego_text)`` for one validated YAML policy definition."""
+    """Return ``(package, rego_text)`` for one validated YAML policy definition.
+
+    The module defines ``applicable`` (from ``when``), ``ok`` (from ``assert``), the verdict rule
+    (``deny``, or ``warn`` for ``level: warn``) and ``failed``: each failing top-level condition
+    with its expected and actual values, which Gavel attaches to the finding as evidence.
+    """
     pid = definition["id"]
     c = _Compiler(pid, params, locate, file)
-    when = c.condition(definition["when"], ["when"], top=False) if "when" in definition else None
-    applicable_leaves = len(c.leaves)
-    ok = c.condition(definition["assert"], ["assert"], top=True)
-    leaves = c.leaves[applicable_leaves:]
+    when = c.condition(definition["when"], ["when"], item=False) if "when" in definition else "true"
+    ok = c.condition(definition["assert"], ["assert"], item=False, report=True)
     verdict = "warn" if definition.get("level") == "warn" else "deny"
     message = definition.get("message") or definition["title"]
     package = package_name(pid)
@@ -260,27 +261,27 @@ def compile_policy(definition: dict[str, Any], *, params: dict[str, Any], file: 
            f"#   id: {json.dumps(pid)}",
            f"#   severity: {definition['severity']}",
            f"#   target: {json.dumps(_listify(definition['target']))}",
-           f"package {package}", "", "import rego.v1", ""]
-    out.append(f"applicable := {when}(input)\n" if when else "applicable := true\n")
-    out.append(f"ok := {ok}(input)\n")
-    out.append(
-        f"{verdict} contains {{\"msg\": msg, \"failed\": [f | some f in _failed]}} if {{\n"
-        f"\tapplicable\n\tnot ok\n\tmsg := {template(message, params)}\n}}\n"
-    )
-    for leaf in leaves:
-        entry = {"condition": leaf.text, "field": ".".join(map(str, leaf.path)) or "@", "operator": leaf.op}
-        entry["expected"] = leaf.expected
-        if leaf.quantifier_item is None or leaf.op == "some":
-            actual = f"object.get(input, {json.dumps(leaf.path)}, null)"
-        else:  # every: the items that fail; none: the items that match
-            want_item = "false" if leaf.op == "every" else "true"
-            actual = f"[item | some item in object.get(input, {json.dumps(leaf.path)}, []); {leaf.quantifier_item}(item) == {want_item}]"
+           f"package {package}", "", "import rego.v1", "",
+           f"applicable := {when}", "",
+           f"ok := {ok}", "",
+           f"{verdict} contains {{\"msg\": {template(message, params)}}} if {{\n\tapplicable\n\tnot ok\n}}", ""]
+    for leaf in c.leaves:
+        entry = {"condition": leaf.text, "field": ".".join(map(str, leaf.path)) or "@", "operator": leaf.op,
+                 "expected": leaf.expected}
+        value = f"object.get(input, {json.dumps(leaf.path)}, null)"
+        if leaf.op in ("every", "none"):  # the offending items: failing every, matching none
+            actual = f"[x | v := {value}; is_array(v); some x in v; {leaf.item}(x) == {str(leaf.op == 'none').lower()}]"
+        else:
+            actual = value
         fields = ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in entry.items())
-        out.append(
-            f"_failed contains {{{fields}, \"actual\": {actual}}} if {leaf.fn}(input) == {str(not leaf.want).lower()}\n"
-        )
+        out.append(f"failed contains {{{fields}, \"actual\": {actual}}} if {{\n\tapplicable\n"
+                   f"\tnot ok\n\t{leaf.name} == {str(not leaf.want).lower()}\n}}\n")
     out.append("# Conditions\n")
-    out.extend(c.functions)
+    out.extend(c.definitions)
+    helpers = helpers_for("".join(c.definitions))
+    if helpers:
+        out.append("# Helpers\n")
+        out.append(helpers)
     return package, "\n".join(out)
 
 

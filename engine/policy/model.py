@@ -66,10 +66,7 @@ class PolicySet:
 
     def modules(self) -> dict[str, str]:
         """Every Rego module to load into an engine, by name, in a stable order."""
-        from engine.policy.operators import LIBRARY
-
-        out = {"gavel/lib.rego": LIBRARY}
-        out.update(sorted(self.libraries.items()))
+        out = dict(sorted(self.libraries.items()))
         for policy in self.policies:
             out.update(policy.modules)
         return out
