@@ -81,7 +81,7 @@ class Writer:
         bcols = self.pick(b, 3)
         filt = self.pick(a, 1)[0]
         sel = []
-        for i, col in enumerate(tcols[: len(acols)]):
+        for i in range(min(len(tcols), len(acols))):
             if i % 7 == 3:
                 sel.append(f"agg.total_{i % 3}")
             else:
