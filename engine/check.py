@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from engine.config import Config
 from engine.context import build_subjects, inventory_data
-from engine.findings import Report
+from engine.findings import InputDigest, Report
 from engine.inventory import build_inventory
 from engine.policy import load_policies
 from engine.report import build_report, decide_gate
@@ -59,6 +59,9 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = ()) -
         from engine.waivers import apply_waivers
 
         findings, extra["waivers"] = apply_waivers(findings, config, now=now)
+        waivers = extra["waivers"]
+        if waivers.get("sha256"):  # the waivers file is an input too: it changes the run id
+            inv.inputs.append(InputDigest(path=waivers["file"], kind="waivers", sha256=waivers["sha256"]))
     if config.baseline:
         from engine.baseline import apply_baseline
 

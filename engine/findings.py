@@ -206,8 +206,23 @@ class Report(_Record):
         return self.to_dict()
 
     def to_json(self) -> str:
-        """Deterministic JSON: fixed field order, sorted findings, a trailing newline."""
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        """Deterministic JSON: fixed field order, sorted findings one per line, a trailing newline.
+
+        One compact line per finding keeps 100,000 findings fast to write (the C encoder) and
+        easy to diff and grep; the rest is indented for people.
+        """
+        items = list(self.to_dict().items())
+        lines = ["{"]
+        for index, (key, value) in enumerate(items):
+            comma = "," if index < len(items) - 1 else ""
+            if key == "findings" and value:
+                rows = ",\n".join("    " + json.dumps(f, ensure_ascii=False, separators=(", ", ": ")) for f in value)
+                body = "[\n" + rows + "\n  ]"
+            else:
+                body = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+            lines.append(f"  {json.dumps(key)}: {body}{comma}")
+        lines.append("}")
+        return "\n".join(lines) + "\n"
 
 
 def load_report(text: str | bytes, *, file: str = "<report>") -> Report:

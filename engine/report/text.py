@@ -36,9 +36,22 @@ def render(report: Report, *, verbose: bool = False, color: bool = False, **_opt
     return "\n".join(lines) + "\n"
 
 
+def _trail(report: Report) -> list[str]:
+    """Expired waivers and the baseline comparison (stale waivers are ``gavel-waivers`` warnings)."""
+    out = []
+    for waiver in report.extra.get("waivers", {}).get("expired", []):
+        out.append(f"Expired waiver {waiver.get('key')}: {waiver.get('policy')} on {waiver.get('subject')} "
+                   f"ended {waiver.get('expires')}; the finding counts again")
+    baseline = report.extra.get("baseline")
+    if baseline:
+        out.append(f"Baseline {baseline.get('source', '')}: {len(baseline.get('new', []))} new, "
+                   f"{baseline.get('existing', 0)} already known, {len(baseline.get('fixed', []))} fixed")
+    return out + ([""] if out else [])
+
+
 def _summary(report: Report, color: bool) -> list[str]:
     s = report.summary
-    out = [f"Summary: {s.subjects} subjects, {s.policies} policies, {s.findings} findings"]
+    out = [*_trail(report), f"Summary: {s.subjects} subjects, {s.policies} policies, {s.findings} findings"]
     out.append("  " + "  ".join(f"{k}: {v}" for k, v in s.by_status.items()))
     table = Counter((f.subject.kind, f.severity) for f in report.findings if f.status == "fail")
     if table:
