@@ -263,7 +263,7 @@ class _Runner:
             prepared = prepare(policy_set, data=data, engine="embedded", workers=1)
             self._prepared[pkey] = prepared
             if self.coverage_enabled:
-                native = prepared.engine._engine  # the regorus Engine behind EmbeddedEngine
+                native = prepared.engine.native  # the regorus Engine behind EmbeddedEngine
                 native.set_enable_coverage(True)
                 self._engines.append((native, _covered_modules(policy_set)))
         findings = [f for f in prepared.evaluate([subject]) if f.policy == pid]

@@ -32,6 +32,11 @@ class EmbeddedEngine:
     def __init__(self, **_options):
         self._engine = regorus_module().Engine()
 
+    @property
+    def native(self):
+        """The underlying ``regorus.Engine`` (coverage, prints), for tools built on this engine."""
+        return self._engine
+
     def load(self, modules: dict[str, str], data: dict[str, Any]) -> None:
         for name, text in modules.items():
             try:
