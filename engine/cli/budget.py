@@ -108,7 +108,7 @@ def status(dataset, project, as_json, now, overrides):
         doc = _dataset_status(state, dataset)
         click.echo(json.dumps(doc, indent=2) if as_json else _dataset_text(doc))
     else:
-        doc = {"now": now, "ledger": _ledger_info(state), "budgets": [_summary(state.view(d)) for d in state.budgets]}
+        doc = {"now": now, "ledger": _ledger_info(state), "budgets": [state.view(d, spends=False) for d in state.budgets]}
         click.echo(json.dumps(doc, indent=2) if as_json else _table(doc))
     for line in problems:
         click.echo(f"Error: {line}", err=True)
@@ -118,10 +118,6 @@ def status(dataset, project, as_json, now, overrides):
 def _ledger_info(state) -> dict:
     ledger = state.ledger
     return {"path": ledger.display, "exists": ledger.exists, "entries": len(ledger.entries), "sha256": ledger.sha256}
-
-
-def _summary(view: dict) -> dict:
-    return {k: v for k, v in view.items() if k != "spends"}
 
 
 def _state_word(view: dict) -> str:
@@ -162,7 +158,7 @@ def _dataset_status(state, dataset: str) -> dict:
     entries = [e for e in state.by_dataset.get(dataset, ()) if e.time <= state.now]
     periods = []
     for win in history_windows(budget, [e.time for e in entries], state.now):
-        usage = account(budget, [e for e in entries if win.holds(e.time, state.now)], win)
+        usage = account(budget, win.select(entries, state.now), win)
         periods.append({"window": win.view(), "spent": {"epsilon": tidy(usage.epsilon), "delta": tidy(usage.delta)},
                         "spend_count": len(usage.spends), "exceeded": usage.exceeded})
     return {"now": state.now, "budget": view, "periods": periods}
@@ -281,7 +277,7 @@ def spend(dataset, epsilon, delta, mechanism, purpose, actor, model, ref, projec
             last = ledger.entries[-1]
             raise LedgerError(f"the last entry (line {last.line}) is dated {last.time}, after now ({now}): "
                               "is this machine's clock behind?", file=display, line=last.line)
-        spends = [e for e in ledger.entries if e.dataset == dataset and win.holds(e.time, now)]
+        spends = win.select(ledger.by_dataset.get(dataset, ()), now)
         ok, total_epsilon, total_delta = fits(budget_, spends, epsilon, delta)
         if not ok:
             raise Refused(

@@ -87,6 +87,15 @@ class Window:
     def holds(self, stamp: str, now: str) -> bool:
         return (self.start is None or stamp >= self.start) and (self.end is None or stamp < self.end) and stamp <= now
 
+    def select(self, entries, now: str) -> list:
+        """The entries this window holds, as of ``now`` (ledger times and ``now`` share one format,
+        so string order is time order)."""
+        low = self.start or ""
+        high = now + "\x00"  # for same-length strings: stamp < now + NUL  <=>  stamp <= now
+        if self.end is not None and self.end < high:
+            high = self.end
+        return [e for e in entries if low <= e.time < high]
+
     def view(self) -> dict[str, Any]:
         return {"label": self.label, "start": self.start, "end": self.end}
 
@@ -201,40 +210,53 @@ def remaining(budget: Budget, history: list[tuple[float, float]], total: tuple[f
     """What one more release may spend: diffprivlib's ``remaining()`` (k=1), solved faster.
 
     ``BudgetAccountant.remaining()`` bisects ``total(history + [(x, 0)]) = epsilon budget`` over
-    [0, epsilon budget], about 55 evaluations of ``total()``; this solves the same equation with
-    scipy's ``brentq`` in about 10 (tests hold the two together), and the delta equation
-    ``total(history + [(., d)]).delta = delta budget`` likewise. Basic composition is associative,
-    so a basic history composes to one spend (its total) and each evaluation is O(1).
+    [0, epsilon budget]: about 55 evaluations of ``total()``. This solves the same equation, and
+    the delta one (``total(history + [(., d)]).delta = delta budget``), with scipy's ``brentq``,
+    first in a narrow bracket around the additive estimate (exact for basic composition), else
+    over the whole range: a few evaluations each (tests hold the results to diffprivlib's). Basic
+    composition is associative, so a basic history composes to one spend, its total.
     """
-    from scipy.optimize import brentq
-
-    if history and budget.composition == "basic":
+    basic = budget.composition == "basic"
+    if history and basic:
         history = [total]
     probe = _accountant(budget)
     ceiling = budget.epsilon
-    smallest = ceiling * 1e-12
 
     def over(x: float) -> float:
         return float(probe.total(spent_budget=history + [(x, 0.0)])[0]) - ceiling
 
-    if over(smallest) >= 0:
-        return 0.0, 0.0
-    if over(ceiling) <= 0:
-        left_epsilon = ceiling
-    else:
-        left_epsilon = float(brentq(over, smallest, ceiling, xtol=ceiling * 1e-13, rtol=1e-12))
+    left_epsilon = _solve(over, ceiling - total[0], ceiling * 1e-12, ceiling)
     left_delta = 0.0
-    if budget.delta > 0:
-        # delta composes independently of epsilon: the history's delta (without the slack) as one spend
-        base = float(probe.total(spent_budget=history, slack=0)[1]) if history else 0.0
+    if budget.delta > 0 and left_epsilon > 0:
+        # delta composes apart from epsilon: the history's delta (without the slack) as one spend
+        base = total[1] if basic else float(probe.total(spent_budget=history, slack=0)[1]) if history else 0.0
         spent = [(1.0, base)] if base > 0 else []
 
         def over_delta(d: float) -> float:
             return float(probe.total(spent_budget=spent + [(1.0, d)])[1]) - budget.delta
 
-        if over_delta(0.0) < 0:
-            left_delta = float(brentq(over_delta, 0.0, budget.delta, xtol=budget.delta * 1e-13, rtol=1e-12))
+        guess = 1 - (1 - budget.delta) / (1 - total[1]) if total[1] < 1 else 0.0
+        left_delta = _solve(over_delta, guess, 0.0, budget.delta)
     return max(0.0, left_epsilon), max(0.0, left_delta)
+
+
+def _solve(f, guess: float, low: float, high: float) -> float:
+    """The largest x in [low, high] with ``f(x) <= 0``, for an increasing ``f`` (0 when ``f(low) > 0``).
+
+    First a bracket of a few parts in 10¹² around ``guess``: when ``f`` changes sign across it, its
+    lower end is the answer (two evaluations). Otherwise scipy's ``brentq`` over [low, high].
+    """
+    from scipy.optimize import brentq
+
+    width = max(abs(guess) * 1e-12, high * 1e-14)
+    if low < guess - width and guess + width < high and f(guess - width) <= 0 < f(guess + width):
+        return guess - width
+    if f(low) > 0:
+        return 0.0
+    if f(high) <= 0:
+        return high
+    root = float(brentq(f, low, high, xtol=high * 1e-13, rtol=1e-12))
+    return root if f(root) <= 0 else max(low, root - high * 1e-13)
 
 
 def fits(budget: Budget, spends: list, epsilon: float, delta: float) -> tuple[bool, float, float]:

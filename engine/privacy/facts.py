@@ -50,15 +50,23 @@ class PrivacyState:
         if found is None:
             budget = self.budgets[dataset]
             win = window(budget.period, self.now)
-            spends = [e for e in self.by_dataset.get(dataset, ()) if win.holds(e.time, self.now)]
+            spends = win.select(self.by_dataset.get(dataset, ()), self.now)
             found = self._usage[dataset] = account(budget, spends, win)
         return found
 
-    def view(self, dataset: str) -> dict[str, Any]:
-        """The budget as policies see it: declaration, period, spent, remaining, spends in the period."""
+    def view(self, dataset: str, *, spends: bool = True) -> dict[str, Any]:
+        """The budget as policies see it: declaration, period, spent, remaining, spends in the period.
+
+        ``spends=False`` leaves the spends out (a summary: ``gavel budget status``).
+        """
         found = self._views.get(dataset)
         if found is None:
-            found = self._views[dataset] = budget_view(self.usage(dataset))
+            found = budget_view(self.usage(dataset), spends=spends)
+            if not spends:
+                return found
+            self._views[dataset] = found
+        elif not spends:
+            found = {k: v for k, v in found.items() if k != "spends"}
         return found
 
     # -- the contract with engine.context --------------------------------------------------------
@@ -109,7 +117,7 @@ class PrivacyState:
         return [found[k] for k in sorted(found)]
 
 
-def budget_view(usage: Usage) -> dict[str, Any]:
+def budget_view(usage: Usage, *, spends: bool = True) -> dict[str, Any]:
     budget = usage.budget
     out: dict[str, Any] = {
         "dataset": budget.dataset,
@@ -134,8 +142,9 @@ def budget_view(usage: Usage) -> dict[str, Any]:
         used=tidy(min(usage.used, 1e9)),
         exceeded=usage.exceeded,
         spend_count=len(usage.spends),
-        spends=[e.view() for e in usage.spends],
     )
+    if spends:
+        out["spends"] = [e.view() for e in usage.spends]
     return out
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import hashlib
 import json
 import math
@@ -141,6 +142,17 @@ def parse_ledger(raw: bytes, path: Path, display: str) -> Ledger:
                 "and the next spend or `gavel budget verify --repair` removes it",
                 _dataset_of(data),
             )
+    collecting = gc.isenabled()
+    gc.disable()  # 10⁵ new dicts and entries, no cycles: the collector would only rescan the heap
+    try:
+        _parse_lines(ledger, lines)
+    finally:
+        if collecting:
+            gc.enable()
+    return ledger
+
+
+def _parse_lines(ledger: Ledger, lines: list) -> None:
     entries, problems, sequence, by_dataset = ledger.entries, ledger.problems, ledger.sequence, ledger.by_dataset
     first_line: dict[str, int] = {}
     last = ""
@@ -175,7 +187,6 @@ def parse_ledger(raw: bytes, path: Path, display: str) -> Ledger:
             by_dataset[entry.dataset] = [entry]
         else:
             group.append(entry)
-    return ledger
 
 
 def _dataset_of(data: Any) -> str | None:
