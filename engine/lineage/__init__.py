@@ -141,6 +141,9 @@ def _build_graph(config: Config, inv: Inventory) -> LineageGraph:
         getattr(importlib.import_module(module), attr)(ctx, source, ("lineage", "sources", index))
     _models(ctx)
     _config_schema_and_tags(ctx, before=False)
+    import networkx as nx
+
+    nx._clear_cache(ctx.lg.g)  # edges were added to the adjacency directly (LineageGraph.add_edge)
     ctx.cache.save()
     ctx.lg.cache_stats = {"hits": ctx.cache.hits, "misses": ctx.cache.misses}
     return ctx.lg
@@ -159,6 +162,7 @@ def check_config(config: Config) -> dict[str, Any]:
         found = schemas.errors("lineage-config", section)
         if found:
             raise ConfigError(f"lineage: {schemas.describe(found[0])}")
+    _check_schema_section(config, section.get("schema") or {})
     dialects = [("lineage", "dialect")] if section.get("dialect") else []
     dialects += [("lineage", "sources", i, "dialect") for i, s in enumerate(section.get("sources", []))
                  if s.get("dialect")]
@@ -168,6 +172,21 @@ def check_config(config: Config) -> dict[str, Any]:
             value = value[key]
         check_dialect(value, config, loc)
     return section
+
+
+def _check_schema_section(config: Config, schema: dict) -> None:
+    """``lineage.schema`` can hold thousands of tables: checked here, faster than by jsonschema."""
+    for table, columns in schema.items():
+        values = columns.values() if isinstance(columns, dict) else columns
+        names = columns.keys() if isinstance(columns, dict) else columns
+        bad = next((c for c in names if not isinstance(c, str) or not c), None)
+        if bad is None and isinstance(columns, dict):
+            bad = next((v for v in values if v is not None and not isinstance(v, str)), None)
+        if bad is not None:
+            line = config.document.line_of(("lineage", "schema", table)) if config.document is not None else None
+            file = config.file and Path(config.file).name
+            raise ConfigError(f"lineage: field 'lineage.schema.{table}': {bad!r} is not a column name (or type)",
+                              file=file, line=line)
 
 
 def check_dialect(name: str, config: Config, loc: tuple) -> None:

@@ -129,10 +129,26 @@ class Catalog:
     def __init__(self, dialect: str | None):
         self.dialect = analysis_dialect(dialect)
         self.tables: dict[str, list[str]] = {}
+        self.types: dict[str, dict[str, str]] = {}
         self.fps: dict[str, str] = {}
-        self.schema = _Schema(dialect=self.dialect)
+        self._schema: _Schema | None = None  # built on first use: a warm run never needs it
         self._suffix: dict[str, set[str]] = {}
         self.skipped: list[str] = []  # names whose nesting level does not match the schema's
+
+    @property
+    def schema(self) -> _Schema:
+        if self._schema is None:
+            self._schema = _Schema(dialect=self.dialect)
+            for name, columns in self.tables.items():
+                self._add_to_schema(name, columns, self.types.get(name))
+        return self._schema
+
+    def _add_to_schema(self, name: str, columns: list[str], types: dict | None) -> None:
+        mapping = {c: (types or {}).get(c) or "unknown" for c in columns}
+        try:
+            self._schema.add_table(_table_expr(name), mapping, dialect=self.dialect, match_depth=True)
+        except SqlglotError:
+            self.skipped.append(name)
 
     def add(self, name: str, columns: list[str], types: dict[str, str] | None = None) -> None:
         name = name.lower()
@@ -144,11 +160,10 @@ class Catalog:
         parts = name.split(".")
         for i in range(1, len(parts)):
             self._suffix.setdefault(".".join(parts[i:]), set()).add(name)
-        mapping = {c: (types or {}).get(c) or "unknown" for c in cols}
-        try:
-            self.schema.add_table(_table_expr(name), mapping, dialect=self.dialect, match_depth=True)
-        except SqlglotError:
-            self.skipped.append(name)
+        if types:
+            self.types[name] = types
+        if self._schema is not None:
+            self._add_to_schema(name, cols, types)
 
     def columns(self, name: str) -> list[str] | None:
         return self.tables.get(name)

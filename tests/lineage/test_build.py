@@ -185,3 +185,9 @@ def test_merge_into_its_own_source_keeps_tags_and_ends(project):
     subject = lg.subject()
     assert subject["cycles"] == [{"tables": ["mart.a", "mart.b"], "path": ["mart.a", "mart.b", "mart.a"]}]
     assert subject["self_loops"] == ["mart.b"]
+
+
+def test_bad_schema_section_is_a_config_error(warehouse):
+    with pytest.raises(ConfigError) as err:
+        build(warehouse, ["lineage.schema={raw.x: [a, 3]}"])
+    assert "lineage.schema.raw.x" in str(err.value) and "3" in str(err.value)
