@@ -59,7 +59,7 @@ def module_files(policy_set) -> dict[str, str]:
             files[match.group(1).replace(".", "/") + ".rego"] = text
         else:
             files[_path_for(text, name, files)] = text
-    files[f"{WRAPPER}/{WRAPPER}.rego"] = wrapper_module(policy_set.policies)
+    files[f"{WRAPPER}/{WRAPPER}.rego"] = wrapper_module(policy_set)
     return files
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,29 +24,66 @@ WRAPPER = "gavel_eval"
 _FAIL_RULES = ("deny", "violation")
 
 
-def wrapper_module(policies: list[Policy]) -> str:
+def wrapper_module(policy_set: PolicySet) -> str:
     """The ``gavel_eval`` package: ``pN`` per policy, and one object per subject kind.
 
-    Every value is total (``else``), so one undefined rule never hides the others.
+    YAML policies are compiled into this package itself (rule names prefixed ``yN_``), so the
+    per-subject query reads them as local rules; in regorus every reference through ``data`` costs
+    a scan of all modules, which made the wrapper several times slower than the policies. Rego
+    policies are referenced by their package; partial-set rules (``deny contains``) are always
+    defined, other rules get a default so one undefined rule never hides the others.
     """
+    from engine.policy.compile import compile_rules
+    from engine.policy.operators import helpers_for
+
     lines = [f"package {WRAPPER}", "", "import rego.v1", ""]
-    for index, policy in enumerate(policies):
+    entries: list[str] = []
+    calls = ""
+    for index, policy in enumerate(policy_set.policies):
         fields = []
-        for rule in policy.rules:
-            lines.append(f"_p{index}_{rule} := v if {{ v := data.{policy.package}.{rule} }} else := []")
-            fields.append(f'"{rule}": _p{index}_{rule}')
-        if policy.has_applicable:
-            lines.append(f"_p{index}_applicable := true if {{ data.{policy.package}.applicable }} else := false")
-            fields.append(f'"applicable": _p{index}_applicable')
-        if policy.language == "yaml":  # which conditions failed, with expected and actual values
-            lines.append(f"_p{index}_failed := data.{policy.package}.failed")
-            fields.append(f'"failed": _p{index}_failed')
-        lines.append(f"p{index} := {{{', '.join(fields)}}}")
-    for kind in KINDS:
-        members = [f"{json.dumps(p.id)}: p{i}" for i, p in enumerate(policies) if p.applies_to(kind)]
-        # one member per line: regorus refuses lines over 1024 columns (many policies per kind)
-        lines.append(f"{kind} := {{" + ",".join(f"\n\t{m}" for m in members) + ("\n}" if members else "}"))
+        if policy.language == "yaml":
+            prefix = f"y{index}_"
+            rules, used = compile_rules(policy.definition, params=policy_set.params.get(policy.id, {}),
+                                        file=policy.source.file, locate=lambda _loc: None, prefix=prefix)
+            lines += [f"# {policy.id} ({policy.source.file})", rules]
+            calls += used
+            fields = [f'"{rule}": {prefix}{rule}' for rule in [*policy.rules, "applicable"]]
+        else:
+            text = "\n".join(policy.modules.values())
+            for rule in policy.rules:
+                ref = f"data.{policy.package}.{rule}"
+                if re.search(rf"^{rule}\s+contains\b", text, re.MULTILINE):
+                    fields.append(f'"{rule}": {ref}')
+                else:
+                    lines.append(f"_p{index}_{rule} := v if {{ v := {ref} }} else := []")
+                    fields.append(f'"{rule}": _p{index}_{rule}')
+            if policy.has_applicable:
+                lines.append(f"_p{index}_applicable := true if {{ data.{policy.package}.applicable }} else := false")
+                fields.append(f'"applicable": _p{index}_applicable')
+        entries.append(f"p{index} := {{{', '.join(fields)}}}")
+    helpers = helpers_for(calls)
+    if helpers:
+        lines += ["# Helpers of the YAML policies", helpers]
+    lines += entries
+    for kind in KINDS:  # one policy per line: regorus rejects lines over 1024 characters
+        members = [f"\t{json.dumps(p.id)}: p{i}," for i, p in enumerate(policy_set.policies) if p.applies_to(kind)]
+        lines += [f"{kind} := {{", *members, "}"] if members else [f"{kind} := {{}}"]
     return "\n".join(lines) + "\n"
+
+
+def engine_modules(policy_set: PolicySet, *, standalone_yaml: bool = False) -> dict[str, str]:
+    """What the embedded engine loads: libraries, Rego policies, the wrapper (with the YAML
+    policies inside), data markers; and, for tools that query a YAML policy's own package
+    (``gavel explain``), its standalone module too."""
+    modules = {name: text for name, text in policy_set.modules().items()
+               if standalone_yaml or name not in _yaml_module_names(policy_set)}
+    modules[f"{WRAPPER}.rego"] = wrapper_module(policy_set)
+    modules.update(DATA_MARKERS)
+    return modules
+
+
+def _yaml_module_names(policy_set: PolicySet) -> set[str]:
+    return {name for p in policy_set.policies if p.language == "yaml" for name in p.modules}
 
 
 @dataclass
@@ -83,7 +121,7 @@ class Prepared:
                 continue
             values = self.engine.evaluate(f"data.{WRAPPER}.{kind}", [documents[i] for i in indexes])
             for i, value in zip(indexes, values, strict=True):
-                if isinstance(value, EngineError):
+                if isinstance(value, EngineError) or not isinstance(value, dict):
                     value = self._one_by_one(policies, documents[i])
                 out.append((i, value))
         out.sort(key=lambda pair: pair[0])
@@ -95,6 +133,8 @@ class Prepared:
         for policy in policies:
             index = self.policy_set.policies.index(policy)
             (value,) = self.engine.evaluate(f"data.{WRAPPER}.p{index}", [document])
+            if not isinstance(value, dict | EngineError):  # undefined: never read as a pass
+                value = EngineError("the policy's verdict rules are undefined for this subject")
             out[policy.id] = value
         return out
 
@@ -111,15 +151,15 @@ PARALLEL_FROM = 2000  # below this, forking costs more than it saves
 
 
 def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embedded", workers: int = 0,
-            options: dict[str, Any] | None = None) -> Prepared:
+            options: dict[str, Any] | None = None, standalone_yaml: bool = False) -> Prepared:
     """Compile ``policy_set`` with ``data`` (seen by Rego as ``data.gavel``) into an engine."""
     from engine.engines import engines
 
     backend = engines.get_or_raise(engine)(**(options or {}))
-    modules = policy_set.modules()
-    modules[f"{WRAPPER}.rego"] = wrapper_module(policy_set.policies)
     if backend.name == "embedded":
-        modules.update(DATA_MARKERS)
+        modules = engine_modules(policy_set, standalone_yaml=standalone_yaml)
+    else:  # a real OPA gets every policy in its own package too, like a bundle
+        modules = {**policy_set.modules(), f"{WRAPPER}.rego": wrapper_module(policy_set)}
     backend.load(modules, {"gavel": {**data, "params": policy_set.params}})
     if workers <= 0:
         workers = min(os.cpu_count() or 1, 8)
@@ -146,13 +186,10 @@ def verdicts(policy: Policy, subject: Subject, result: Any) -> list[Finding]:
     if policy.has_applicable and result.get("applicable") is False:
         return [Finding(**base, status="skip", message="not applicable", evidence=None)]
     out = []
-    failed = result.get("failed")
     for rule in policy.rules:
         status = "warn" if rule.startswith("warn") else "fail"
         for item in _items(result.get(rule), policy):
             message, evidence = _message(item, policy)
-            if failed:
-                evidence = {**(evidence or {}), "failed": failed}
             out.append(Finding(**base, status=status, message=message, evidence=evidence))
     if not out:
         out.append(Finding(**base, status="pass", message="", evidence=None))

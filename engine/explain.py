@@ -112,6 +112,7 @@ def explain(config, policy_id: str, subject_id: str, *, kind: str | None = None,
     options = {"url": config.opa_url, "token": config.opa_token, "timeout": config.timeout} \
         if config.engine == "opa" else {}
     prepared = prepare(policy_set, data={"inventory": inventory_data(inv)}, engine=config.engine, workers=1,
+                       standalone_yaml=True,
                        options=options)
     findings = [f for f in prepared.evaluate([subject]) if f.policy == policy.id]
     from engine.testing import outcome

@@ -45,7 +45,7 @@ def push(project, opa_url, opa_token, timeout, now, overrides):
     modules = policy_set.modules()
     from engine.evaluate import WRAPPER, wrapper_module
 
-    modules[f"{WRAPPER}.rego"] = wrapper_module(policy_set.policies)
+    modules[f"{WRAPPER}.rego"] = wrapper_module(policy_set)
     engine.load(modules, {"gavel": {"inventory": inventory_data(inv), "params": policy_set.params}})
     click.echo(f"pushed {len(policy_set.policies)} policies ({len(engine.pushed)} modules) and "
                f"{len(inv.models)} models, {len(inv.datasets)} datasets to {engine.url}")

@@ -16,8 +16,9 @@ NOW = "2026-11-26T00:00:00Z"
 
 
 def yaml_policy_set(text: str, *, params: dict | None = None) -> PolicySet:
-    policies = yaml_policies(parse(text, "p.yaml"), params=params or {})
-    return PolicySet(policies, {}, {p.id: p.params for p in policies})
+    params = params or {}
+    policies = yaml_policies(parse(text, "p.yaml"), params=params)
+    return PolicySet(policies, {}, {p.id: {**p.params, **params.get(p.id, {})} for p in policies})
 
 
 def judge(policy_set: PolicySet, cards: list[dict], *, kind: str = "model", data: dict | None = None, now: str = NOW):
