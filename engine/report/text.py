@@ -26,8 +26,7 @@ def render(report: Report, *, verbose: bool = False, color: bool = False, **_opt
             lines.append(f"  {mark} {f.severity:<8} {f.policy}: {f.message or f.title}")
             if f.status in ("fail", "error") and f.evidence and isinstance(f.evidence, dict):
                 for failed in f.evidence.get("failed", [])[:5]:
-                    lines.append(f"         - {failed.get('condition')}: expected {_short(failed.get('expected'))},"
-                                 f" actual {_short(failed.get('actual'))}")
+                    lines.append(f"         - {_failed_condition(failed)}")
             if f.status == "waived" and f.waiver:
                 lines.append(f"         waived by {f.waiver.get('owner', '?')} until {f.waiver.get('expires', '?')}: "
                              f"{f.waiver.get('reason', '')}")
@@ -66,6 +65,17 @@ def _summary(report: Report, color: bool) -> list[str]:
     out.append(_paint(f"Gate {verdict} (fail-on {g.fail_on})", "pass" if g.passed else "fail", color))
     out.extend(f"  - {reason}" for reason in g.reasons)
     return out
+
+
+def _failed_condition(failed: dict) -> str:
+    """One failed YAML condition: what was expected and what the subject has."""
+    condition, actual = failed.get("condition"), failed.get("actual")
+    if failed.get("operator") in ("every", "none"):
+        shown = f"offending items {_short(actual)}" if actual else "the list is missing or not a list"
+        return f"{condition}: {shown}"
+    if failed.get("operator") == "some":
+        return f"{condition}: no item matches in {_short(actual)}"
+    return f"{condition}: expected {_short(failed.get('expected'))}, actual {_short(actual)}"
 
 
 def _short(value) -> str:
