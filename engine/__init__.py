@@ -3,7 +3,7 @@
 The pipeline, usable from Python as from the ``gavel`` command::
 
     from engine import load_config, run_check
-    report = run_check(load_config("examples/credit-risk"), now="2026-11-26T00:00:00Z")
+    report = run_check(load_config("examples"), now="2026-11-26T00:00:00Z")
     print(report.gate.passed)
 """
 

@@ -104,9 +104,10 @@ class Prepared:
         findings: list[Finding] = []
         for i, result in results:
             subject = subjects[i]
+            ref = SubjectRef(kind=subject.kind, id=subject.id, source=subject.source)
             for policy in self.policy_set.policies:
                 if policy.applies_to(subject.kind):
-                    findings.extend(verdicts(policy, subject, result.get(policy.id)))
+                    findings.extend(verdicts(policy, ref, result.get(policy.id)))
         return findings
 
     def results(self, documents: list[str], subjects: list[Subject], start: int, stop: int) -> list[tuple[int, dict]]:
@@ -166,9 +167,8 @@ def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embed
     return Prepared(policy_set, backend, workers)
 
 
-def verdicts(policy: Policy, subject: Subject, result: Any) -> list[Finding]:
+def verdicts(policy: Policy, ref: SubjectRef, result: Any) -> list[Finding]:
     """Map one policy's rule values for one subject to findings (pass, fail, warn, skip, error)."""
-    ref = SubjectRef(kind=subject.kind, id=subject.id, source=subject.source)
     base = {
         "policy": policy.id,
         "title": policy.title,

@@ -79,7 +79,7 @@ def main():
 
     \b
     Start here:
-      gavel check examples/credit-risk        run every policy, print the report, gate
+      gavel check examples                    run every policy, print the report, gate
       gavel explain POLICY SUBJECT            why does this subject pass or fail?
       gavel policy list                       the policies in force
 
