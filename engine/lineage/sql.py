@@ -212,14 +212,13 @@ def split(text: str, dialect) -> list[Statement]:
         tokens = dialect.tokenize(text)
     except TokenError:
         return _split_naive(text, dialect)
-    chunks: list[list] = [[]]
-    for token in tokens:
-        if token.token_type == TokenType.SEMICOLON:
-            chunks.append([])
-        else:
-            chunks[-1].append(token)
+    semicolon = TokenType.SEMICOLON
+    ends = [i for i, token in enumerate(tokens) if token.token_type is semicolon]
     out = []
-    for chunk in chunks:
+    start = 0
+    for end in [*ends, len(tokens)]:
+        chunk = tokens[start:end]
+        start = end + 1
         if not chunk:
             continue
         line = chunk[0].line
@@ -313,6 +312,7 @@ class Walker:
         self.stars: set[str] = set()  # tables read through an unexpanded star
         self._select_maps: dict[int, dict] = {}
         self._subquery_maps: dict[int, dict] = {}
+        self._names: dict[int, str] = {}
 
     # -- value lineage --------------------------------------------------------------------------
 
@@ -396,7 +396,10 @@ class Walker:
         if isinstance(source, Scope):
             _merge(out, self.trace(source, column.name), kind)
         elif isinstance(source, exp.Table):
-            key = (table_name(source), column.name.lower())
+            name = self._names.get(id(source))
+            if name is None:
+                name = self._names[id(source)] = table_name(source)
+            key = (name, column.name.lower())
             if key[1] == "*":
                 self.stars.add(key[0])
             else:
