@@ -18,7 +18,7 @@ EMPTY_LINEAGE: dict[str, Any] = {
     "tagged_sources": [],  # [{"tag", "source", "path": [node ids]}]: tagged nodes that reach it
     "tags": [],  # every tag that reaches this subject
 }
-EMPTY_PRIVACY: dict[str, Any] = {"budgets": []}
+EMPTY_PRIVACY: dict[str, Any] = {"budgets": [], "spends": []}  # budgets involved; this subject's own spends
 
 
 @dataclass

@@ -50,7 +50,8 @@ def test_report_schema_file_matches_the_code():
 
 
 @pytest.mark.parametrize(("args", "code"), [
-    (["--fail-on", "critical"], 0),
+    (["--fail-on", "critical", "--disable", "privacy-budget-exceeded"], 0),
+    (["--fail-on", "critical"], 1),  # the overspent budget is critical
     (["--soft-fail"], 0),
     (["--fail-on", "high"], 1),
 ])
