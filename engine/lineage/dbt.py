@@ -25,7 +25,7 @@ def relation(node: dict, include_database: bool) -> str | None:
     schema = node.get("schema")
     name = node.get("identifier") if node.get("resource_type") == "source" else None
     name = name or node.get("alias") or node.get("name")
-    if not schema or not name:
+    if not isinstance(schema, str) or not isinstance(name, str) or not schema or not name:
         return None
     parts = [node["database"], schema, name] if include_database and node.get("database") else [schema, name]
     return ".".join(str(p) for p in parts).lower()
@@ -75,14 +75,16 @@ def read(ctx, source: dict, where: tuple) -> None:
                 name = str(column.get("name") or key).lower()
                 documented.append(name)
                 col = lg.add_column(table, name)
-                tags = [t for t in column.get("tags") or () if isinstance(t, str)]
+                raw_tags = column.get("tags")
+                tags = [t for t in raw_tags if isinstance(t, str)] if isinstance(raw_tags, list) else []
                 if tags:
                     lg.tag(col, tags)
-            if documented and table not in ctx.catalog.tables:
+            if documented and table not in ctx.catalog.tables and all(isinstance(c, str) for c in documented):
                 ctx.catalog.add(table, documented)
-            depends = (node.get("depends_on") or {}).get("nodes") or ()
-            for dep in depends:
-                if dep in names and names[dep]:
+            depends_on = node.get("depends_on")
+            depends = depends_on.get("nodes") if isinstance(depends_on, dict) else None
+            for dep in depends if isinstance(depends, list) else ():
+                if isinstance(dep, str) and dep in names and names[dep]:
                     deps.add_edge(dep, uid)
         try:
             order = list(nx.lexicographical_topological_sort(deps))

@@ -147,3 +147,22 @@ def test_declared_edges_and_their_errors(project):
     assert lg.g.edges["vendor.feed", "raw.bureau"]["kind"] == "columns"
     assert lg.g.has_edge("model:scorer", "scoring.out")
     assert lg.tags_of("raw.bureau.bureau_score") == ["region:us"]
+
+
+def test_dbt_manifest_with_odd_shapes_does_not_crash(project):
+    manifest = {"nodes": {
+        "model.p.a": {"resource_type": "model", "schema": "s", "name": "a", "depends_on": ["not", "a", "dict"],
+                      "columns": [], "compiled_code": "select 1 as x"},
+        "model.p.b": {"resource_type": "model", "schema": 3, "name": "b"},
+        "model.p.c": {"resource_type": "model", "schema": "s", "name": "c", "depends_on": {"nodes": "model.p.a"},
+                      "columns": {"x": "not a dict"}, "compiled_code": "select x from s.a where"},
+    }}
+    root = project({"target/manifest.json": json.dumps(manifest)}, config="""\
+        lineage:
+          sources:
+            - {type: dbt, path: target/manifest.json}
+    """)
+    inv, lg = build(root)
+    assert "s.a" in lg.g and "s.c" in lg.g
+    assert [p.subject.source.file for p in inv.problems] == ["target/manifest.json"]
+    assert "model.p.c" in inv.problems[0].message
