@@ -71,19 +71,14 @@ def wrapper_module(policy_set: PolicySet) -> str:
     return "\n".join(lines) + "\n"
 
 
-def engine_modules(policy_set: PolicySet, *, standalone_yaml: bool = False) -> dict[str, str]:
+def engine_modules(policy_set: PolicySet) -> dict[str, str]:
     """What the embedded engine loads: libraries, Rego policies, the wrapper (with the YAML
-    policies inside), data markers; and, for tools that query a YAML policy's own package
-    (``gavel explain``), its standalone module too."""
-    modules = {name: text for name, text in policy_set.modules().items()
-               if standalone_yaml or name not in _yaml_module_names(policy_set)}
+    policies inside) and the data markers."""
+    yaml_modules = {name for p in policy_set.policies if p.language == "yaml" for name in p.modules}
+    modules = {name: text for name, text in policy_set.modules().items() if name not in yaml_modules}
     modules[f"{WRAPPER}.rego"] = wrapper_module(policy_set)
     modules.update(DATA_MARKERS)
     return modules
-
-
-def _yaml_module_names(policy_set: PolicySet) -> set[str]:
-    return {name for p in policy_set.policies if p.language == "yaml" for name in p.modules}
 
 
 @dataclass
@@ -152,13 +147,13 @@ PARALLEL_FROM = 2000  # below this, forking costs more than it saves
 
 
 def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embedded", workers: int = 0,
-            options: dict[str, Any] | None = None, standalone_yaml: bool = False) -> Prepared:
+            options: dict[str, Any] | None = None) -> Prepared:
     """Compile ``policy_set`` with ``data`` (seen by Rego as ``data.gavel``) into an engine."""
     from engine.engines import engines
 
     backend = engines.get_or_raise(engine)(**(options or {}))
     if backend.name == "embedded":
-        modules = engine_modules(policy_set, standalone_yaml=standalone_yaml)
+        modules = engine_modules(policy_set)
     else:  # a real OPA gets every policy in its own package too, like a bundle
         modules = {**policy_set.modules(), f"{WRAPPER}.rego": wrapper_module(policy_set)}
     backend.load(modules, {"gavel": {**data, "params": policy_set.params}})

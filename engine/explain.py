@@ -11,56 +11,56 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import UsageError
-from engine.policy.compile import _Compiler, describe, parse_path, rego_ref
-from engine.policy.operators import QUANTIFIERS, lookup
+from engine.policy.compile import _Compiler, _indent, describe, parse_path, rego_ref
+from engine.policy.operators import QUANTIFIERS, helpers_for, lookup
 
 EXPLAIN = "gavel_explain"
 _INPUT_REF = re.compile(r"\binput((?:\.[A-Za-z_]\w*)+)")
 
 
-@dataclass
-class _Tracing(_Compiler):
-    """The policy compiler, remembering which rule or function each condition node became."""
-
-    trace: list[tuple[tuple, str, Any, bool]] = field(default_factory=list)  # (loc, name, node, top)
-
-    def condition(self, node, loc, *, item, report=False, want=True):
-        expr = super().condition(node, loc, item=item, report=report, want=want)
-        self.trace.append((tuple(loc), expr.removesuffix("(s)"), node, not item))
-        return expr
-
-
 def _explain_module(policy, params: dict) -> tuple[str, dict[tuple, dict]]:
-    """The ``gavel_explain`` module for a YAML policy, and per condition location what it queries."""
+    """The ``gavel_explain`` module for a YAML policy, and per condition location what it queries.
+
+    Each top-level condition node gets a rule whose body is the one the compiler inlines into the
+    policy (same compiler, same bodies), so the explanation cannot drift from the verdict.
+    """
     definition = policy.definition
-    tracer = _Tracing(policy.id, params, lambda loc: None, policy.source.file)
-    if "when" in definition:
-        tracer.condition(definition["when"], ["when"], item=False)
-    tracer.condition(definition["assert"], ["assert"], item=False)
-    lines = [f"package {EXPLAIN}", "", "import rego.v1", ""]
+    compiler = _Compiler(policy.id, params, lambda loc: None, policy.source.file, prefix="e_")
+    rules: list[str] = []
     queries: dict[tuple, dict] = {}
-    pkg = f"data.{policy.package}"
-    by_loc = {loc: (fn, node, top) for loc, fn, node, top in tracer.trace}
-    for loc, (fn, node, top) in sorted(by_loc.items(), key=lambda kv: int(kv[1][0][2:])):
-        if not top:
-            continue
-        name = f"r{fn[2:]}"
-        lines.append(f"{name} := {pkg}.{fn}")  # top-level conditions are rules over the input
+
+    def visit(node, loc: tuple) -> None:
+        if not isinstance(node, dict):
+            return
+        name = f"r{len(queries)}"
+        body = compiler.body(node, list(loc), item=False)
+        rules.extend([f"default {name} := false", f"{name} if {{\n{_indent(body)}\n}}"])
         entry = {"rule": name}
         op_name = next((k for k in node if k not in ("field", "description")), None) if "field" in node else None
         op = lookup(op_name) if op_name else None
         if op is not None and op.name in QUANTIFIERS:
-            item_fn = by_loc[loc + (op_name,)][0]
+            judge = compiler.helper([compiler.body(node[op_name], list(loc) + [op_name], item=True)], item=True)
             ref = rego_ref("input", parse_path(node["field"], ValueError))
-            lines.append(f"{name}_items := [{pkg}.{item_fn}(item) | some item in {ref}] if is_array({ref}) else := null")
+            rules.append(f"{name}_item(s) := true if {{ {judge} }} else := false")
+            rules.append(f"{name}_items := [{name}_item(item) | some item in {ref}] if is_array({ref}) else := null")
             entry["items"] = f"{name}_items"
         queries[loc] = entry
+        for key in ("all", "any"):
+            for i, child in enumerate(node.get(key) or []):
+                visit(child, loc + (key, i))
+        if "not" in node:
+            visit(node["not"], loc + ("not",))
+
+    for section in ("when", "assert"):
+        if section in definition:
+            visit(definition[section], (section,))
     names = [q[k] for q in queries.values() for k in ("rule", "items") if k in q]
-    lines.append("result := {" + ", ".join(f'"{n}": {n}' for n in names) + "}")
+    lines = [f"package {EXPLAIN}", "", "import rego.v1", "", *rules, "", *compiler.definitions]
+    helpers = helpers_for("\n".join(lines))
+    lines += ["result := {", *(f'\t"{n}": {n},' for n in names), "}", "", helpers]
     return "\n".join(lines) + "\n", queries
 
 
@@ -112,7 +112,6 @@ def explain(config, policy_id: str, subject_id: str, *, kind: str | None = None,
     options = {"url": config.opa_url, "token": config.opa_token, "timeout": config.timeout} \
         if config.engine == "opa" else {}
     prepared = prepare(policy_set, data={"inventory": inventory_data(inv)}, engine=config.engine, workers=1,
-                       standalone_yaml=True,
                        options=options)
     findings = [f for f in prepared.evaluate([subject]) if f.policy == policy.id]
     from engine.testing import outcome

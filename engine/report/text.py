@@ -70,6 +70,8 @@ def _summary(report: Report, color: bool) -> list[str]:
 def _failed_condition(failed: dict) -> str:
     """One failed YAML condition: what was expected and what the subject has."""
     condition, actual = failed.get("condition"), failed.get("actual")
+    if failed.get("operator") in ("any", "not"):
+        return f"{condition}: not met"
     if failed.get("operator") in ("every", "none"):
         shown = f"offending items {_short(actual)}" if actual else "the list is missing or not a list"
         return f"{condition}: {shown}"
