@@ -1,8 +1,9 @@
 """Evaluate a policy set against subjects: prepare once, evaluate many.
 
-``prepare`` loads every policy module, the inventory data and a generated wrapper package
-(``gavel_eval``) into one Rego engine. The wrapper gathers, per subject kind, the verdict rules
-of every policy for that kind, so one query per subject judges it against all its policies.
+``prepare`` loads the Rego policies, the inventory data and a generated wrapper package
+(``gavel_eval``, holding the compiled YAML policies too) into one Rego engine. The wrapper
+gathers, per subject kind, the verdict rules of every policy for that kind, so one query per
+subject judges it against all its policies; large inventories are split across forked workers.
 When that query fails (a builtin error aborts a whole query), each policy is evaluated on its
 own, so the error becomes an ``error`` finding for that policy and subject only.
 """
@@ -21,7 +22,6 @@ from engine.findings import Finding, SubjectRef
 from engine.policy.model import KINDS, Policy, PolicySet
 
 WRAPPER = "gavel_eval"
-_FAIL_RULES = ("deny", "violation")
 
 
 def wrapper_module(policy_set: PolicySet) -> str:
