@@ -53,10 +53,13 @@ def expand(root: Path, patterns: list[str], exclude: list[str] = ()) -> list[Pat
 
 
 def relative(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """``path`` as shown to users: relative to the project root when it is under it."""
+    for candidate in (path, path.resolve()):  # resolve() only when needed: it costs a syscall per part
+        try:
+            return candidate.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
 
 
 def load_evidence(config: Config, inv: Inventory) -> None:
