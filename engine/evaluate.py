@@ -24,14 +24,15 @@ from engine.policy.model import KINDS, Policy, PolicySet
 WRAPPER = "gavel_eval"
 
 
-def wrapper_module(policy_set: PolicySet) -> str:
+def wrapper_module(policy_set: PolicySet, *, inline_yaml: bool = False) -> str:
     """The ``gavel_eval`` package: ``pN`` per policy, and one object per subject kind.
 
-    YAML policies are compiled into this package itself (rule names prefixed ``yN_``), so the
-    per-subject query reads them as local rules; in regorus every reference through ``data`` costs
-    a scan of all modules, which made the wrapper several times slower than the policies. Rego
-    policies are referenced by their package; partial-set rules (``deny contains``) are always
-    defined, other rules get a default so one undefined rule never hides the others.
+    Policies are referenced by their package (a bundle or an OPA server holds every policy in its
+    own package); partial-set rules (``deny contains``) are always defined, other rules get a
+    default so one undefined rule never hides the others. With ``inline_yaml`` (the embedded
+    engine), YAML policies are compiled into this package itself (rule names prefixed ``yN_``):
+    in regorus every reference through ``data`` costs a scan of all modules, which made the
+    wrapper several times slower than the policies it reads.
     """
     from engine.policy.compile import compile_rules
     from engine.policy.operators import helpers_for
@@ -41,7 +42,7 @@ def wrapper_module(policy_set: PolicySet) -> str:
     calls = ""
     for index, policy in enumerate(policy_set.policies):
         fields = []
-        if policy.language == "yaml":
+        if policy.language == "yaml" and inline_yaml:
             prefix = f"y{index}_"
             rules, used = compile_rules(policy.definition, params=policy_set.params.get(policy.id, {}),
                                         file=policy.source.file, locate=lambda _loc: None, prefix=prefix)
@@ -71,12 +72,13 @@ def wrapper_module(policy_set: PolicySet) -> str:
     return "\n".join(lines) + "\n"
 
 
-def engine_modules(policy_set: PolicySet) -> dict[str, str]:
-    """What the embedded engine loads: libraries, Rego policies, the wrapper (with the YAML
-    policies inside) and the data markers."""
+def engine_modules(policy_set: PolicySet, *, inline_yaml: bool = True) -> dict[str, str]:
+    """What the embedded engine loads: libraries, policies, the wrapper (with the YAML policies
+    inside, unless a tool needs their own modules, e.g. for coverage) and the data markers."""
     yaml_modules = {name for p in policy_set.policies if p.language == "yaml" for name in p.modules}
-    modules = {name: text for name, text in policy_set.modules().items() if name not in yaml_modules}
-    modules[f"{WRAPPER}.rego"] = wrapper_module(policy_set)
+    modules = {name: text for name, text in policy_set.modules().items()
+               if not (inline_yaml and name in yaml_modules)}
+    modules[f"{WRAPPER}.rego"] = wrapper_module(policy_set, inline_yaml=inline_yaml)
     modules.update(DATA_MARKERS)
     return modules
 
@@ -147,13 +149,15 @@ PARALLEL_FROM = 2000  # below this, forking costs more than it saves
 
 
 def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embedded", workers: int = 0,
-            options: dict[str, Any] | None = None) -> Prepared:
-    """Compile ``policy_set`` with ``data`` (seen by Rego as ``data.gavel``) into an engine."""
+            options: dict[str, Any] | None = None, inline_yaml: bool = True) -> Prepared:
+    """Compile ``policy_set`` with ``data`` (seen by Rego as ``data.gavel``) into an engine.
+
+    ``inline_yaml=False`` keeps each YAML policy in its own package (slower; for coverage)."""
     from engine.engines import engines
 
     backend = engines.get_or_raise(engine)(**(options or {}))
     if backend.name == "embedded":
-        modules = engine_modules(policy_set)
+        modules = engine_modules(policy_set, inline_yaml=inline_yaml)
     else:  # a real OPA gets every policy in its own package too, like a bundle
         modules = {**policy_set.modules(), f"{WRAPPER}.rego": wrapper_module(policy_set)}
     backend.load(modules, {"gavel": {**data, "params": policy_set.params}})

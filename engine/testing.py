@@ -260,7 +260,9 @@ class _Runner:
         pkey = (key, json.dumps(data, sort_keys=True))
         prepared = self._prepared.get(pkey)
         if prepared is None:
-            prepared = prepare(policy_set, data=data, engine="embedded", workers=1)
+            # coverage is reported on each policy's own module, so YAML policies are not inlined
+            prepared = prepare(policy_set, data=data, engine="embedded", workers=1,
+                               inline_yaml=not self.coverage_enabled)
             self._prepared[pkey] = prepared
             if self.coverage_enabled:
                 native = prepared.engine.native  # the regorus Engine behind EmbeddedEngine
