@@ -69,6 +69,13 @@ class Context:
         self.inv.inputs.append(InputDigest(path=display, kind="lineage", sha256=digest))
         return display, text
 
+    def texts(self, files: list[Path]):
+        """``(display path, text)`` of each readable file; an unreadable one is already a finding."""
+        for path in files:
+            got = self.read(path)
+            if got is not None:
+                yield got
+
     def files(self, source: dict, where: str) -> list[Path]:
         from engine.evidence import expand
 

@@ -42,11 +42,7 @@ def read(ctx, source: dict, where: tuple) -> None:
     files = ctx.files(source, where)
     models = 0
     lg = ctx.lg
-    for path in files:
-        got = ctx.read(path)
-        if got is None:
-            continue
-        display, text = got
+    for display, text in ctx.texts(files):
         try:
             manifest = json.loads(text)
         except json.JSONDecodeError as exc:

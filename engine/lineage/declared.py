@@ -28,11 +28,7 @@ def read(ctx, source: dict, where: tuple) -> None:
     files = ctx.files(source, where)
     lg = ctx.lg
     count = 0
-    for path in files:
-        got = ctx.read(path)
-        if got is None:
-            continue
-        display, text = got
+    for display, text in ctx.texts(files):
         try:
             doc = parse(text, display, limits=ctx.limits)
             if doc.data is None:

@@ -149,11 +149,7 @@ def dataset_node(dataset: dict) -> str:
 def read(ctx, source: dict, where: tuple) -> None:
     files = ctx.files(source, where)
     count = 0
-    for path in files:
-        got = ctx.read(path)
-        if got is None:
-            continue
-        display, text = got
+    for display, text in ctx.texts(files):
         found, errors = events(text, display)
         for line, message in errors:
             ctx.problem(message, file=display, line=line)

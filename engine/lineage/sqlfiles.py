@@ -15,11 +15,7 @@ def read(ctx, source: dict, where: tuple) -> None:
     analyzer = Analyzer(ctx.catalog, options)
     files = ctx.files(source, where)
     statements = 0
-    for path in files:
-        got = ctx.read(path)
-        if got is None:
-            continue
-        display, text = got
+    for display, text in ctx.texts(files):
         key = cache_key(text, digest)
         result = ctx.cache.get(key, ctx.catalog)
         if result is None:
