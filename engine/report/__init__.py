@@ -31,6 +31,16 @@ def render(report: Report, fmt: str, **options) -> str:
     return renderers.get_or_raise(fmt)(report, **options)
 
 
+def baseline_summary(report) -> str | None:
+    """The baseline comparison in one sentence (every renderer shows the same one), or None."""
+    baseline = report.extra.get("baseline")
+    if not baseline:
+        return None
+    return (f"{baseline.get('source', '')}: {len(baseline.get('new', []))} new, {baseline.get('existing', 0)} "
+            f"already known, {len(baseline.get('fixed', []))} fixed. Only new findings (and errors) can fail "
+            "the gate.")
+
+
 def decide_gate(findings: list[Finding], *, fail_on: str, fail_on_warn: bool = False, soft_fail: bool = False) -> Gate:
     """Fail closed: a ``fail`` at or above ``fail_on`` or any ``error`` fails the gate."""
     threshold = SEVERITY_RANK[fail_on]

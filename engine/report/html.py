@@ -20,6 +20,7 @@ from html import escape
 from pathlib import Path
 
 from engine.findings import SEVERITIES, STATUSES, Finding, Report
+from engine.report import baseline_summary
 
 FRAMEWORKS = ("EU AI Act", "NIST AI RMF", "ISO/IEC 42001", "GDPR", "ISO/IEC 23894", "OECD AI")
 _KEYWORDS = ("Art.", "Article", "Annex", "Recital", "Section", "Clause", "§")
@@ -100,11 +101,9 @@ def _summary(report: Report) -> list[str]:
         out.append('<table style="width:auto;margin-top:10px"><tr><th>failures by severity</th>'
                    + "".join(f'<th class="num">{_e(k)}</th>' for k in s.failed_by_severity) + "</tr><tr><td></td>"
                    + "".join(f'<td class="num">{v}</td>' for v in s.failed_by_severity.values()) + "</tr></table>")
-    baseline = report.extra.get("baseline")
+    baseline = baseline_summary(report)
     if baseline:
-        out.append(f"<p><b>Baseline</b> {_e(baseline.get('source', ''))}: {len(baseline.get('new', []))} new, "
-                   f"{baseline.get('existing', 0)} already known, {len(baseline.get('fixed', []))} fixed. Only new "
-                   "findings (and errors) can fail the gate.</p>")
+        out.append(f"<p><b>Baseline</b> {_e(baseline)}</p>")
     out.append("</section>")
     return out
 

@@ -13,6 +13,7 @@ import json
 from collections import defaultdict
 
 from engine.findings import SEVERITY_RANK, Report
+from engine.report import baseline_summary
 
 _ICON = {"fail": "❌", "error": "⛔", "warn": "⚠️", "waived": "🟦", "pass": "✅", "skip": "➖"}
 
@@ -55,11 +56,9 @@ def render(report: Report, *, max_findings: int = 300, **_options) -> str:
         out.append("|---|" + "---:|" * len(s.failed_by_severity))
         out.append("| | " + " | ".join(str(v) for v in s.failed_by_severity.values()) + " |")
         out.append("")
-    baseline = report.extra.get("baseline")
+    baseline = baseline_summary(report)
     if baseline:
-        out.append(f"**Baseline** {_cell(baseline.get('source', ''))}: {len(baseline.get('new', []))} new, "
-                   f"{baseline.get('existing', 0)} already known, {len(baseline.get('fixed', []))} fixed. "
-                   "Only new findings (and errors) can fail the gate.")
+        out.append(f"**Baseline** {_cell(baseline)}")
         out.append("")
 
     groups: dict[tuple[str, str], list] = defaultdict(list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from engine.findings import SEVERITY_RANK, Report
+from engine.report import baseline_summary
 
 _MARK = {"fail": "FAIL", "error": "ERROR", "warn": "WARN", "waived": "WAIVED", "skip": "skip", "pass": "pass"}
 
@@ -41,10 +42,9 @@ def _trail(report: Report) -> list[str]:
     for waiver in report.extra.get("waivers", {}).get("expired", []):
         out.append(f"Expired waiver {waiver.get('key')}: {waiver.get('policy')} on {waiver.get('subject')} "
                    f"ended {waiver.get('expires')}; the finding counts again")
-    baseline = report.extra.get("baseline")
+    baseline = baseline_summary(report)
     if baseline:
-        out.append(f"Baseline {baseline.get('source', '')}: {len(baseline.get('new', []))} new, "
-                   f"{baseline.get('existing', 0)} already known, {len(baseline.get('fixed', []))} fixed")
+        out.append(f"Baseline {baseline}")
     return out + ([""] if out else [])
 
 
