@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from engine.config import Config
 from engine.context import build_subjects, inventory_data
+from engine.errors import UsageError
 from engine.findings import InputDigest, Report
 from engine.inventory import build_inventory
 from engine.policy import load_policies
@@ -27,8 +28,6 @@ def resolve_now(value: str | None) -> str:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
             moment = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
     except ValueError:
-        from engine.errors import UsageError
-
         raise UsageError(f"--now: not an ISO 8601 date or time: {value!r}") from None
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -37,16 +36,20 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = ()) -
     """Run every policy on every subject (or those whose id matches a glob in ``only``)."""
     now = resolve_now(now or config.now)
     policy_set = load_policies(config)  # a broken policy stops the run before any evidence is read
+    if not policy_set.policies:
+        raise UsageError("no policies to run: add policy files under policies/ (or policies.paths) or enable a "
+                         "built-in pack (policies.packs, --pack)", file=config.file)
     inv = build_inventory(config, now=now)
     subjects = build_subjects(inv, now=now)
+    if not subjects and not inv.problems:
+        raise UsageError("no evidence found: no file matches the evidence globs (see `evidence` in gavel.yaml, or "
+                         "models/ and datasets/ without one)", file=config.file)
     if only:
         import fnmatch
 
         subjects = [s for s in subjects if any(fnmatch.fnmatchcase(s.id, pattern) for pattern in only)]
         inv.problems = [f for f in inv.problems if any(fnmatch.fnmatchcase(f.subject.id, p) for p in only)]
         if not subjects and not inv.problems:
-            from engine.errors import UsageError
-
             raise UsageError(f"no subject matches {', '.join(only)}")
     from engine.evaluate import prepare
 

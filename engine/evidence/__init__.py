@@ -71,9 +71,12 @@ def load_evidence(config: Config, inv: Inventory) -> None:
     limits = Limits(max_bytes=config.max_bytes, max_depth=config.max_depth)
     jobs: list[tuple[str, str, str]] = []  # (display path, kind, format)
     seen: set[Path] = set()
-    for source in config.evidence:
+    for index, source in enumerate(config.evidence):
         adapters.get_or_raise(source.format)  # an unknown format is a usage error, even with no files
-        for path in expand(config.root, source.path, source.exclude):
+        paths = expand(config.root, source.path, source.exclude)
+        if not paths and config.file:  # a configured glob that matches nothing is not a pass
+            _missing(config, inv, index, source)
+        for path in paths:
             if path not in seen:
                 seen.add(path)
                 jobs.append((relative(path, config.root), source.kind, format_for(path, source.format)))
@@ -88,6 +91,16 @@ def load_evidence(config: Config, inv: Inventory) -> None:
             _add(inv, outcome)
     if cache is not None:
         cache.save()
+
+
+def _missing(config: Config, inv: Inventory, index: int, source) -> None:
+    where = config.document.line_of(["evidence", index, "path"]) if config.document else None
+    inv.problems.append(error_finding(
+        policy="gavel-evidence", title="Evidence file is valid", kind=source.kind, id=", ".join(source.path),
+        message=f"evidence {', '.join(source.path)} matches no file (a configured source that is missing is "
+                "not a pass; fix or remove the entry)",
+        file=relative(Path(config.file), config.root), line=where,
+    ))
 
 
 def _read_one(root: Path, job: tuple[str, str, str], limits: Limits, cache=None) -> tuple[str | None, object]:

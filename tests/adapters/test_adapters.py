@@ -270,7 +270,9 @@ def test_gavel_check_bad_cards_are_error_findings_with_file_and_line(tmp_path):
     result = CliRunner().invoke(main, ["check", str(root), "-o", "json"])
     assert result.exit_code == 1
     report = json.loads(result.output)
-    errors = {f["subject"]["source"]["file"]: f for f in report["findings"] if f["status"] == "error"}
+    errors = {f["subject"]["source"]["file"]: f for f in report["findings"]
+              if f["status"] == "error" and f["policy"] == "gavel-evidence"
+              and "matches no file" not in f["message"]}  # the shared config has globs this test leaves empty
     assert set(errors) == {"models/bad/README.md", "models/plain/README.md", "registry/bad.json", "mct/bad.json"}
     assert errors["models/bad/README.md"]["subject"]["source"]["line"] == source_line(
         "huggingface/invalid-model-index.md", "value: n/a")

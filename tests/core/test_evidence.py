@@ -12,6 +12,7 @@ policies:
   paths: [policies]
 now: "2026-11-26"
 """
+DATASET = "id: d\nowner: t\n"
 POLICY = "id: has-owner\ntitle: Has owner\nseverity: low\ntarget: [model, dataset]\nassert: {field: subject.owner, exists: true}\n"
 
 
@@ -28,6 +29,7 @@ def test_invalid_card_is_an_error_and_the_rest_is_judged(gavel, project):
     root = project({
         "models/good.yaml": model_card("good"),
         "models/bad.yaml": model_card("bad", extra="metrics:\n  fairness:\n    - name: dpd\n      value: high\n"),
+        "datasets/d.yaml": DATASET,
         "policies/owner.yaml": POLICY,
     }, config=CONFIG)
     result, report = run_json(gavel, root)
@@ -71,7 +73,7 @@ def test_bad_files_of_every_kind(gavel, project):
 
 def test_oversized_file_is_refused(gavel, project):
     root = project({"models/big.yaml": model_card("big", extra="description: " + "x" * 5000 + "\n"),
-                    "policies/owner.yaml": POLICY}, config=CONFIG)
+                    "datasets/d.yaml": DATASET, "policies/owner.yaml": POLICY}, config=CONFIG)
     result, report = run_json(gavel, root, "--set", "limits.max_bytes=1000")
     (error,) = errors_of(report)
     assert "over the 1000-byte limit" in error["message"] and result.exit_code == 1
@@ -82,3 +84,22 @@ def test_bad_config_exits_2_naming_the_line(gavel, project):
     result = gavel("check", root)
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {root / 'gavel.yaml'}:3: field 'evidence[0].kind': 'modle' is not one of")
+
+
+def test_configured_glob_matching_nothing_is_an_error(gavel, project):
+    root = project({"models/a.yaml": model_card("a"), "policies/owner.yaml": POLICY}, config=CONFIG)
+    result, report = run_json(gavel, root)
+    (error,) = errors_of(report)
+    assert error["message"].startswith("evidence datasets/* matches no file")
+    assert error["subject"]["source"] == {"file": "gavel.yaml", "line": 3}
+    assert result.exit_code == 1
+
+
+def test_nothing_to_check_is_a_usage_error(gavel, project, tmp_path):
+    empty = project({"policies/owner.yaml": POLICY})  # no gavel.yaml: the defaults, and no cards at all
+    result = gavel("check", empty)
+    assert result.exit_code == 2 and "no evidence found" in result.stderr
+    no_policies = project({"models/a.yaml": model_card("a")})
+    (no_policies / "policies/owner.yaml").unlink()
+    result = gavel("check", no_policies)
+    assert result.exit_code == 2 and "no policies to run" in result.stderr
