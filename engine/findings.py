@@ -190,17 +190,7 @@ class Report(_Record):
     schema_version: str = "1"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": self.schema_version,
-            "tool": asdict(self.tool),
-            "run": asdict(self.run),
-            "inputs": [asdict(i) for i in self.inputs],
-            "policies": [asdict(p) for p in self.policies],
-            "findings": [f.to_dict() for f in self.findings],
-            "summary": asdict(self.summary),
-            "gate": asdict(self.gate),
-            "extra": self.extra,
-        }
+        return {**self.to_dict_shallow(), "findings": [f.to_dict() for f in self.findings]}
 
     def model_dump(self, **_options) -> dict[str, Any]:
         return self.to_dict()
@@ -208,22 +198,68 @@ class Report(_Record):
     def to_json(self) -> str:
         """Deterministic JSON: fixed field order, sorted findings one per line, a trailing newline.
 
-        One compact line per finding keeps 100,000 findings fast to write (the C encoder) and
-        easy to diff and grep; the rest is indented for people.
+        One compact line per finding keeps the file easy to diff and grep; the rest is indented
+        for people. Findings are written by ``_finding_lines``, which encodes what repeats (a
+        policy's metadata, a subject) once: 500,000 findings are mostly the same few hundred parts.
         """
-        items = list(self.to_dict().items())
         lines = ["{"]
-        row = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode  # one encoder: 5x faster
+        items = list(self.to_dict_shallow().items())
         for index, (key, value) in enumerate(items):
             comma = "," if index < len(items) - 1 else ""
-            if key == "findings" and value:
-                rows = ",\n".join("    " + row(f) for f in value)
-                body = "[\n" + rows + "\n  ]"
+            if key == "findings":
+                body = "[\n" + ",\n".join(_finding_lines(self.findings)) + "\n  ]" if self.findings else "[]"
             else:
                 body = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
             lines.append(f"  {json.dumps(key)}: {body}{comma}")
         lines.append("}")
         return "\n".join(lines) + "\n"
+
+    def to_dict_shallow(self) -> dict[str, Any]:
+        """``to_dict()`` without the findings (``None`` in their place)."""
+        return {
+            "schema_version": self.schema_version,
+            "tool": asdict(self.tool),
+            "run": asdict(self.run),
+            "inputs": [asdict(i) for i in self.inputs],
+            "policies": [asdict(p) for p in self.policies],
+            "findings": None,
+            "summary": asdict(self.summary),
+            "gate": asdict(self.gate),
+            "extra": self.extra,
+        }
+
+
+def _finding_lines(findings: list[Finding]):
+    """Each finding as ``json.dumps(f.to_dict(), separators=(", ", ": "))`` would write it,
+    indented by four spaces, with the repeated parts encoded once."""
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    heads: dict[tuple, str] = {}
+    tails: dict[tuple, str] = {}
+    subjects: dict[int, str] = {}
+    messages: dict[str, str] = {}
+    for f in findings:
+        head_key = (f.policy, f.title, f.severity, f.status)
+        head = heads.get(head_key)
+        if head is None:
+            head = heads[head_key] = (f'    {{"policy": {encode(f.policy)}, "title": {encode(f.title)}, '
+                                      f'"severity": {encode(f.severity)}, "status": {encode(f.status)}, "subject": ')
+        subject = subjects.get(id(f.subject))
+        if subject is None:
+            s = f.subject
+            source = {"file": s.source.file, "line": s.source.line} if s.source else None
+            subject = subjects[id(f.subject)] = encode({"kind": s.kind, "id": s.id, "source": source})
+        tail_key = (f.policy, tuple(f.frameworks), f.remediation)
+        tail = tails.get(tail_key)
+        if tail is None:
+            tail = tails[tail_key] = (f', "frameworks": {encode(f.frameworks)}, '
+                                      f'"remediation": {encode(f.remediation)}, "waiver": ')
+        message = messages.get(f.message)
+        if message is None:
+            message = messages[f.message] = encode(f.message)
+        evidence = "null" if f.evidence is None else encode(f.evidence)
+        waiver = "null" if f.waiver is None else encode(f.waiver)
+        yield f'{head}{subject}, "message": {message}, "evidence": {evidence}{tail}{waiver}}}'
+
 
 
 def load_report(text: str | bytes, *, file: str = "<report>") -> Report:
