@@ -53,7 +53,7 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = ()) -
             raise UsageError(f"no subject matches {', '.join(only)}")
     from engine.evaluate import prepare
 
-    options = {"url": config.opa_url, "token": config.opa_token, "timeout": config.timeout} if config.engine == "opa" else {}
+    options = config.engine_options()
     prepared = prepare(policy_set, data={"inventory": inventory_data(inv)}, engine=config.engine,
                        workers=config.workers, options=options)
     findings = inv.problems + prepared.evaluate(subjects)

@@ -63,6 +63,12 @@ class Config:
     def path(self, relative: str) -> Path:
         return (self.root / relative).resolve()
 
+    def engine_options(self) -> dict[str, Any]:
+        """What the Rego engine named by ``engine`` is constructed with."""
+        if self.engine == "opa":
+            return {"url": self.opa_url, "token": self.opa_token, "timeout": self.timeout}
+        return {}
+
 
 def find_config(target: Path) -> Path | None:
     """``target`` itself if it is a file, else ``gavel.yaml`` inside it."""

@@ -109,8 +109,7 @@ def explain(config, policy_id: str, subject_id: str, *, kind: str | None = None,
     if policy.language == "yaml":
         module, queries = _explain_module(policy, policy_set.params.get(policy.id, {}))
         policy_set.libraries[f"{EXPLAIN}.rego"] = module
-    options = {"url": config.opa_url, "token": config.opa_token, "timeout": config.timeout} \
-        if config.engine == "opa" else {}
+    options = config.engine_options()
     prepared = prepare(policy_set, data={"inventory": inventory_data(inv)}, engine=config.engine, workers=1,
                        options=options)
     findings = [f for f in prepared.evaluate([subject]) if f.policy == policy.id]
