@@ -55,6 +55,9 @@ class LazyGroup(click.Group):
         except GavelError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(2)
+        except BrokenPipeError:  # the reader went away (`gavel ... | head`): stop quietly, like a SIGPIPE
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(141)
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:  # never a traceback for users; GAVEL_DEBUG=1 shows it
