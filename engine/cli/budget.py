@@ -106,6 +106,8 @@ def status(dataset, project, as_json, now, overrides):
     problems = _problem_lines(inv)
     if dataset:
         doc = _dataset_status(state, dataset)
+        if state.cache is not None:
+            state.cache.save()
         click.echo(json.dumps(doc, indent=2) if as_json else _dataset_text(doc))
     else:
         doc = {"now": now, "ledger": _ledger_info(state), "budgets": [state.view(d, spends=False) for d in state.budgets]}
@@ -158,7 +160,7 @@ def _dataset_status(state, dataset: str) -> dict:
     entries = [e for e in state.by_dataset.get(dataset, ()) if e.time <= state.now]
     periods = []
     for win in history_windows(budget, [e.time for e in entries], state.now):
-        usage = account(budget, win.select(entries, state.now), win)
+        usage = account(budget, win.select(entries, state.now), win, state.cache)
         periods.append({"window": win.view(), "spent": {"epsilon": tidy(usage.epsilon), "delta": tidy(usage.delta)},
                         "spend_count": len(usage.spends), "exceeded": usage.exceeded})
     return {"now": state.now, "budget": view, "periods": periods}
@@ -309,6 +311,7 @@ def spend(dataset, epsilon, delta, mechanism, purpose, actor, model, ref, projec
     try:  # the spend is recorded: reporting what is left must not turn it into a failure
         usage = account(budget_, [*result["spends"], Entry(0, entry)], win)
         left = {"epsilon": tidy(usage.remaining_epsilon), "delta": tidy(usage.remaining_delta)}
+        _remember_usage(config, usage)
     except Exception:  # noqa: BLE001
         left = None
     if as_json:
@@ -319,6 +322,19 @@ def spend(dataset, epsilon, delta, mechanism, purpose, actor, model, ref, projec
                 if left else "")
         click.echo(f"Recorded {entry['id']} in {display}: epsilon {_num(epsilon)}, delta {_num(delta)} on "
                    f"{dataset} ({mechanism}).{rest}")
+
+
+def _remember_usage(config, usage) -> None:
+    """Store diffprivlib's result for the period with the new spend, so the next `status` needs no
+    diffprivlib. Only written: the spend's own check never reads the cache."""
+    from engine.privacy.cache import PrivacyCache, result_key
+
+    cache = PrivacyCache.open(config)
+    if cache is not None:
+        pairs = [(float(e.epsilon), float(e.delta)) for e in usage.spends]
+        cache.put_result(result_key(usage.budget, pairs), [usage.epsilon, usage.delta, usage.exceeded,
+                                                           usage.remaining_epsilon, usage.remaining_delta])
+        cache.save()
 
 
 def _policy_checks(budget_, epsilon: float, delta: float, mechanism: str) -> None:

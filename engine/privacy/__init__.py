@@ -132,10 +132,13 @@ def _finding(message: str, subject: str, source: Source | None, *, kind: str = "
                          id=subject, file=source.file if source else None, line=source.line if source else None)
 
 
-def load_ledger(config, known: set[str] | None) -> tuple[Ledger, list[LedgerProblem]]:
-    """The ledger and every problem with it: malformed lines, a torn tail, order, ids, unknown datasets."""
+def load_ledger(config, known: set[str] | None, cache=None) -> tuple[Ledger, list[LedgerProblem]]:
+    """The ledger and every problem with it: malformed lines, a torn tail, order, ids, unknown datasets.
+
+    ``cache`` (``engine.privacy.cache.PrivacyCache``) lets lines known to be valid skip their checks.
+    """
     path, display, explicit = ledger_location(config)
-    ledger = read_ledger(path, display)
+    ledger = read_ledger(path, display, cache)
     problems = list(ledger.problems)
     if not ledger.exists and explicit:
         problems.append(LedgerProblem(None, "the ledger named by privacy.ledger in gavel.yaml does not exist "
@@ -147,17 +150,28 @@ def load_ledger(config, known: set[str] | None) -> tuple[Ledger, list[LedgerProb
 
 
 def build(config, inv, now: str) -> None:
-    """Attach the privacy state to ``inv`` (see the module docstring); never raises on bad input."""
+    """Attach the privacy state to ``inv`` (see the module docstring); never raises on bad input.
+
+    Every budget's usage is computed here (policies and ``gavel budget status`` read them all), so
+    that the warm-path cache (``engine.privacy.cache``) can be saved once, before returning.
+    """
+    from engine.privacy.cache import PrivacyCache
     from engine.privacy.facts import PrivacyState
 
     check_config(config)
     found = collect_budgets(config, inv)
     inv.problems.extend(found.problems)
     known = set(inv.datasets) | set((config.privacy or {}).get("budgets") or {})
-    ledger, problems = load_ledger(config, known)
+    cache = PrivacyCache.open(config)
+    ledger, problems = load_ledger(config, known, cache)
     if ledger.sha256:
         inv.inputs.append(InputDigest(path=ledger.display, kind="ledger", sha256=ledger.sha256))
     for problem in problems:
         inv.problems.append(_finding(problem.message, problem.dataset or ledger.display,
                                      Source(file=ledger.display, line=problem.line)))
-    inv.privacy = PrivacyState(budgets=found.budgets, ledger=ledger, now=now, lineage=inv.lineage)
+    state = inv.privacy = PrivacyState(budgets=found.budgets, ledger=ledger, now=now, lineage=inv.lineage,
+                                       cache=cache)
+    if cache is not None:
+        for dataset in state.budgets:
+            state.usage(dataset)
+        cache.save()

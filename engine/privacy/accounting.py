@@ -193,17 +193,37 @@ def within(budget: Budget, total: tuple[float, float]) -> bool:
     return ceiling >= total
 
 
-def account(budget: Budget, spends: list, win: Window) -> Usage:
-    """Total the ``spends`` (ledger entries already inside ``win``) against ``budget``."""
+def account(budget: Budget, spends: list, win: Window, cache=None) -> Usage:
+    """Total the ``spends`` (ledger entries already inside ``win``) against ``budget``.
+
+    With ``cache`` (``engine.privacy.cache.PrivacyCache``), a result diffprivlib computed for the
+    same budget and the same (epsilon, delta) pairs is reused, and a new one is stored.
+    """
     usage = Usage(budget, win, list(spends))
     pairs = [(float(e.epsilon), float(e.delta)) for e in spends]
+    if cache is not None:
+        from engine.privacy.cache import result_key
+
+        key = result_key(budget, pairs)
+        found = cache.result(key)
+        if found is not None:
+            usage.epsilon, usage.delta, usage.exceeded, usage.remaining_epsilon, usage.remaining_delta = found
+            return usage
+        _total(usage, budget, pairs)
+        cache.put_result(key, [usage.epsilon, usage.delta, usage.exceeded, usage.remaining_epsilon,
+                               usage.remaining_delta])
+        return usage
+    _total(usage, budget, pairs)
+    return usage
+
+
+def _total(usage: Usage, budget: Budget, pairs: list[tuple[float, float]]) -> None:
     accountant = _accountant(budget)
     epsilon, delta = accountant.total(spent_budget=pairs)
     usage.epsilon, usage.delta = float(epsilon), float(delta)
     usage.exceeded = not within(budget, (epsilon, delta))
     if not usage.exceeded:
         usage.remaining_epsilon, usage.remaining_delta = remaining(budget, pairs, (usage.epsilon, usage.delta))
-    return usage
 
 
 def remaining(budget: Budget, history: list[tuple[float, float]], total: tuple[float, float]) -> tuple[float, float]:

@@ -13,8 +13,10 @@ from engine.privacy.ledger import Entry, Ledger
 class PrivacyState:
     """Budgets, the ledger, and each budget's usage in its current period at ``now``."""
 
-    def __init__(self, *, budgets: dict[str, Budget], ledger: Ledger, now: str, lineage: Any = None):
+    def __init__(self, *, budgets: dict[str, Budget], ledger: Ledger, now: str, lineage: Any = None,
+                 cache: Any = None):
         self.budgets = dict(sorted(budgets.items()))
+        self.cache = cache  # engine.privacy.cache.PrivacyCache, or None
         self.ledger = ledger
         self.now = now
         self.lineage = lineage
@@ -51,7 +53,7 @@ class PrivacyState:
             budget = self.budgets[dataset]
             win = window(budget.period, self.now)
             spends = win.select(self.by_dataset.get(dataset, ()), self.now)
-            found = self._usage[dataset] = account(budget, spends, win)
+            found = self._usage[dataset] = account(budget, spends, win, self.cache)
         return found
 
     def view(self, dataset: str, *, spends: bool = True) -> dict[str, Any]:

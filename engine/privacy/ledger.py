@@ -102,8 +102,12 @@ class Ledger:
     sequence: list[LedgerProblem] = field(default_factory=list)  # out-of-order times, duplicate ids
 
 
-def read_ledger(path: Path, display: str) -> Ledger:
-    """Read and parse the ledger at ``path``; a missing file is an empty ledger (``exists`` False)."""
+def read_ledger(path: Path, display: str, cache=None) -> Ledger:
+    """Read and parse the ledger at ``path``; a missing file is an empty ledger (``exists`` False).
+
+    With ``cache`` (``engine.privacy.cache.PrivacyCache``), lines the cache knows to be valid
+    (the file still starts with the bytes it saw) are decoded without the per-line checks.
+    """
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -112,16 +116,42 @@ def read_ledger(path: Path, display: str) -> Ledger:
         ledger = Ledger(path, display, exists=True)
         ledger.problems.append(LedgerProblem(None, f"cannot read the ledger: {exc.strerror or exc}"))
         return ledger
-    return parse_ledger(raw, path, display)
+    if cache is None:
+        return parse_ledger(raw, path, display)
+    from engine.privacy.cache import trusted_mark
+
+    mark, digest = trusted_mark(cache.ledger_mark(display), raw)
+    ledger = parse_ledger(raw, path, display, sha256=digest.hexdigest(), known=mark)
+    _remember(cache, display, raw, ledger, raw.rfind(b"\n") + 1, mark)
+    return ledger
 
 
-def parse_ledger(raw: bytes, path: Path, display: str) -> Ledger:
+def _remember(cache, display: str, raw: bytes, ledger: Ledger, terminated: int, mark) -> None:
+    """Tell the cache which of the newline-terminated lines (the first ``terminated`` bytes) are bad."""
+    if mark is not None and mark.size == terminated:
+        return  # nothing new
+    lines = raw.count(b"\n", 0, terminated)
+    good = bytearray(lines + 1)
+    for entry in ledger.entries:
+        if entry.line <= lines:
+            good[entry.line] = 1
+    bad = [n for n in range(1, lines + 1) if not good[n]]
+    if terminated == len(raw):
+        sha = ledger.sha256
+    else:
+        sha = hashlib.sha256(memoryview(raw)[:terminated]).hexdigest()
+    cache.put_ledger(display, terminated, sha, lines, bad)
+
+
+def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = None, known=None) -> Ledger:
     """Parse every line; entries are indexed by dataset and checked for order and unique ids.
 
     One pass over the lines with the common case inline (a ledger has 10⁵ lines); any line
-    that is not a valid entry goes through ``parse_line`` for the message.
+    that is not a valid entry goes through ``parse_line`` for the message. ``known`` (a
+    ``LedgerMark`` the caller has checked against ``raw``) names lines already known to be valid:
+    they are decoded in one batch, without the per-line checks.
     """
-    ledger = Ledger(path, display, exists=True, sha256=hashlib.sha256(raw).hexdigest())
+    ledger = Ledger(path, display, exists=True, sha256=sha256 or hashlib.sha256(raw).hexdigest())
     try:
         lines: list = raw.decode("utf-8").split("\n")
     except UnicodeDecodeError:
@@ -145,25 +175,51 @@ def parse_ledger(raw: bytes, path: Path, display: str) -> Ledger:
     collecting = gc.isenabled()
     gc.disable()  # 10⁵ new dicts and entries, no cycles: the collector would only rescan the heap
     try:
-        _parse_lines(ledger, lines)
+        _parse_lines(ledger, lines, _decode_known(lines, known) if known is not None else None)
     finally:
         if collecting:
             gc.enable()
     return ledger
 
 
-def _parse_lines(ledger: Ledger, lines: list) -> None:
+def _decode_known(lines: list, known) -> list | None:
+    """The entries of the lines ``known`` vouches for (None for the others), or None if that fails."""
+    count = min(known.lines, len(lines))
+    if not count or type(lines[0]) is not str:
+        return None
+    bad = known.bad
+    good = [i for i in range(count) if i + 1 not in bad] if bad else range(count)
+    try:
+        values = json.loads("[" + ",".join([lines[i] for i in good]) + "]")
+    except (ValueError, RecursionError):
+        return None
+    if len(values) != len(good):
+        return None
+    out: list = [None] * count
+    for i, value in zip(good, values, strict=True):
+        if type(value) is not dict:
+            return None
+        out[i] = value
+    return out
+
+
+def _parse_lines(ledger: Ledger, lines: list, known: list | None = None) -> None:
     entries, problems, sequence, by_dataset = ledger.entries, ledger.problems, ledger.sequence, ledger.by_dataset
     first_line: dict[str, int] = {}
     last = ""
     last_line = 0
     decode, valid = _decode, fast_valid
+    trusted = len(known) if known else 0
     for number, line in enumerate(lines, start=1):
-        try:
-            data = decode(line) if type(line) is str else None
-        except (ValueError, RecursionError):
-            data = None
-        if data is None or not valid(data):
+        data = known[number - 1] if number <= trusted else None  # a line the cache saw valid, byte for byte
+        if data is None:
+            try:
+                data = decode(line) if type(line) is str else None
+            except (ValueError, RecursionError):
+                data = None
+            if data is not None and not valid(data):
+                data = None
+        if data is None:
             data, message = parse_line(line)
             if message is not None:
                 if data is not _BLANK:
