@@ -106,7 +106,7 @@ def appended(gavel: list[str], root: Path, status: list[str], runs: int) -> int:
         subprocess.run(status, capture_output=True)
         times.append(time.perf_counter() - began)
     name = "gavel budget status after a spend (warm)"
-    print(f"{name:<50} {min(times):>6.2f}s {statistics.median(times):>6.2f}s {'':>7}")
+    print(f"{name:<58} {min(times):>6.2f}s {statistics.median(times):>6.2f}s {'':>7}")
     return 0
 
 
@@ -143,21 +143,21 @@ def main() -> int:
         ]
         load = os.getloadavg()[0]
         print(f"machine: {os.cpu_count()} cores, load average {load:.2f} (wall-clock times grow with the load)")
-        print(f"{'command':<50} {'best':>7} {'median':>7} {'cpu':>7}  (of {options.runs} runs)")
+        print(f"{'command':<58} {'best':>7} {'median':>7} {'cpu':>7}  (of {options.runs} runs)")
         verdict = 0
         for name, args in cases:
             if name.endswith("(warm)"):
                 subprocess.run(args, capture_output=True)  # fill the cache
             best, median, cpu, result = timed(args, options.runs)
             ok = result.returncode in (0, 1)
-            print(f"{name:<50} {best:>6.2f}s {median:>6.2f}s {cpu:>6.2f}s"
+            print(f"{name:<58} {best:>6.2f}s {median:>6.2f}s {cpu:>6.2f}s"
                   + ("" if ok else f"  FAILED ({result.returncode})"))
             if not ok:
                 print(result.stderr.strip()[:500])
                 verdict = 1
             if name.startswith("gavel budget status (") or name == "gavel budget status after a spend (warm)":
                 target = "under" if median < 2.0 else "OVER"
-                print(f"{'':<50} target 2 s: {target} (best {best:.2f} s, median {median:.2f} s)")
+                print(f"{'':<58} target 2 s: {target} (best {best:.2f} s, median {median:.2f} s)")
         verdict |= appended(gavel, root, status, options.runs)
         return verdict
     finally:
