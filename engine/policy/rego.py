@@ -14,6 +14,11 @@ from typing import Any
 
 import yaml
 
+try:
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _SafeLoader
+
 from engine.errors import PolicyError
 
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*(?:\[\"[^\"]+\"\])*)", re.MULTILINE)
@@ -74,7 +79,7 @@ def _metadata(text: str, file: str, package_line: int) -> tuple[dict, int | None
     chosen = next((b for b in blocks if b[1] == package_line - 1), blocks[0])
     body = "\n".join(_uncomment(line) for line in lines[chosen[0] + 1 : chosen[1]])
     try:
-        data = yaml.safe_load(body) or {}
+        data = yaml.load(body, Loader=_SafeLoader) or {}  # noqa: S506 - a safe loader (libyaml's when present)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = chosen[0] + 2 + (mark.line if mark else 0)
