@@ -197,7 +197,7 @@ def _decode_known(lines: list, known) -> list | None:
         return None
     out: list = [None] * count
     for i, value in zip(good, values, strict=True):
-        if type(value) is not dict:
+        if type(value) is not dict or not value.keys() >= _REQUIRED:  # not what the cache saw: check all
             return None
         out[i] = value
     return out

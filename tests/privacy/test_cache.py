@@ -224,3 +224,23 @@ def test_status_after_a_spend_needs_no_diffprivlib(gavel, proj):
     assert flag == "False"
     assert stdout == status(gavel, proj, "--set", "cache.enabled=false").stdout
     assert json.loads(stdout)["ledger"]["entries"] == 10
+
+
+def test_a_forged_mark_cannot_crash_the_read(proj):
+    """A cache claiming an entry-less line is valid (with the right digest) falls back to a full parse."""
+    from engine.privacy.cache import PrivacyCache
+
+    class Config:
+        cache, cache_path = True, ".gavel/cache"
+
+        @staticmethod
+        def path(relative):
+            return proj / relative
+
+    path = proj / "privacy" / "ledger.jsonl"
+    path.write_bytes(path.read_bytes() + b'{"no": "id"}\n')
+    cache = PrivacyCache.open(Config)
+    first = read_ledger(path, "l", cache)
+    assert [p.line for p in first.problems] == [10]
+    cache.ledgers["l"]["bad"] = []
+    assert read_ledger(path, "l", cache).problems == first.problems
