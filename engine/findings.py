@@ -23,17 +23,10 @@ _STATUS_RANK = {name: rank for rank, name in enumerate(STATUS_ORDER)}
 
 
 class _Record:
-    """pydantic-style helpers over a dataclass: ``model_dump``, ``model_dump_json``, ``model_validate``."""
+    """pydantic-style helpers over a dataclass: ``model_dump`` and ``model_validate_json``."""
 
     def model_dump(self, **_options) -> dict[str, Any]:
         return asdict(self)  # type: ignore[call-overload]
-
-    def model_dump_json(self, *, indent: int | None = None) -> str:
-        return json.dumps(self.model_dump(), indent=indent, ensure_ascii=False)
-
-    @classmethod
-    def model_validate(cls, data: Any):
-        return adapter(cls).validate_python(data)
 
     @classmethod
     def model_validate_json(cls, text: str | bytes):

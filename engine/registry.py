@@ -21,9 +21,6 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self._entries)
 
-    def register(self, name: str, target: str) -> None:
-        self._entries[name] = target
-
     def get_or_raise(self, name: str) -> Callable:
         if name not in self._entries:
             close = difflib.get_close_matches(name, self.names(), n=1)

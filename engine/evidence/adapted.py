@@ -75,9 +75,6 @@ class Card:
         items.append(value)
         self.note([*path, len(items) - 1], source, line)
 
-    def has(self, key: str) -> bool:
-        return key in self.data
-
     def note(self, path: Sequence[str | int], source: str, line: int | None) -> None:
         key = dotted(path)
         self.fields[key] = {"path": source, "line": line}

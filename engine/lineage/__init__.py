@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import ConfigError, EvidenceError
 from engine.findings import InputDigest, error_finding
 from engine.lineage.graph import LineageGraph
+from engine.registry import Registry
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -27,7 +28,16 @@ __all__ = ["LineageGraph", "build", "build_graph"]
 
 POLICY = "gavel-lineage"
 TITLE = "Lineage source is readable"
-SOURCE_TYPES = ("sql", "openlineage", "dbt", "declared")
+#: Lineage sources by ``type``; a reader is ``read(ctx, source, where)``.
+sources = Registry(
+    "lineage source",
+    {
+        "sql": "engine.lineage.sqlfiles:read",
+        "openlineage": "engine.lineage.openlineage:read",
+        "dbt": "engine.lineage.dbt:read",
+        "declared": "engine.lineage.declared:read",
+    },
+)
 
 
 class Context:
@@ -46,7 +56,6 @@ class Context:
         self.masking = DEFAULT_MASKING | frozenset(f.lower() for f in section.get("masking_functions", ()))
         self.cache = Cache(self.root, enabled=bool(section.get("cache", True)))
         self.limits = Limits(max_bytes=config.max_bytes, max_depth=config.max_depth)
-        self._roots: dict[str, str] = {}
 
     def problem(self, message: str, *, file: str, line: int | None = None) -> None:
         self.inv.problems.append(
@@ -135,17 +144,8 @@ def _build_graph(config: Config, inv: Inventory) -> LineageGraph:
     ctx.lg.rules = Rules.from_config(section.get("propagation"))
     _datasets(ctx)
     _config_schema_and_tags(ctx, before=True)
-    readers = {
-        "sql": "engine.lineage.sqlfiles:read",
-        "openlineage": "engine.lineage.openlineage:read",
-        "dbt": "engine.lineage.dbt:read",
-        "declared": "engine.lineage.declared:read",
-    }
-    import importlib
-
     for index, source in enumerate(section.get("sources", [])):
-        module, _, attr = readers[source["type"]].partition(":")
-        getattr(importlib.import_module(module), attr)(ctx, source, ("lineage", "sources", index))
+        sources.get_or_raise(source["type"])(ctx, source, ("lineage", "sources", index))
     _models(ctx)
     _config_schema_and_tags(ctx, before=False)
     import networkx as nx

@@ -25,7 +25,6 @@ import networkx as nx
 VALUE_KINDS = ("direct", "expression", "aggregate", "masked")
 _RANK = {k: i for i, k in enumerate(VALUE_KINDS)}
 INDIRECT_KINDS = frozenset({"filter", "join", "group_by", "sort", "window", "conditional", "indirect"})
-MODEL_KINDS = frozenset({"training", "evaluation", "feature"})
 JOB_KINDS = frozenset({"input", "output"})
 #: Edges that carry a whole table (a column reaches them through its table).
 WHOLE_TABLE_KINDS = frozenset({"opaque", "training", "evaluation"})

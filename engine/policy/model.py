@@ -8,7 +8,6 @@ from typing import Any
 from engine.findings import PolicyInfo, Source
 
 KINDS = ("model", "dataset", "lineage", "budget")
-VERDICT_RULES = ("deny", "violation", "warn")
 
 
 @dataclass

@@ -6,7 +6,7 @@ from typing import Any
 
 from engine.findings import Source
 from engine.inventory import Record
-from engine.privacy.accounting import Budget, Usage, account, tidy, window
+from engine.privacy.accounting import DEFAULT_WARN_AT, Budget, Usage, account, tidy, window
 from engine.privacy.ledger import Entry, Ledger
 
 
@@ -134,7 +134,7 @@ def budget_view(usage: Usage, *, spends: bool = True) -> dict[str, Any]:
     for key in ("max_epsilon_per_query", "allowed_mechanisms", "approved_by", "reference"):
         if key in budget.spec:
             out[key] = budget.spec[key]
-    out["warn_at"] = budget.spec.get("warn_at", 0.8)
+    out["warn_at"] = budget.spec.get("warn_at", DEFAULT_WARN_AT)
     if budget.records is not None:
         out["records"] = budget.records
     out.update(
