@@ -10,7 +10,6 @@ import networkx as nx
 
 from engine.config import load_config
 from engine.inventory import build_inventory
-
 from tests.conftest import model_card
 
 NOW = "2026-11-26T00:00:00Z"
