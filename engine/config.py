@@ -40,6 +40,7 @@ class Config:
     disable: list[str] = field(default_factory=list)
     lineage: dict[str, Any] = field(default_factory=dict)
     privacy: dict[str, Any] = field(default_factory=dict)
+    observations: list[dict[str, Any]] = field(default_factory=list)
     waivers: str | None = None
     fail_on: str = "low"
     fail_on_warn: bool = False
@@ -167,6 +168,7 @@ def _from_dict(data: dict, *, root: Path, file: str | None, doc: Document) -> Co
         disable=list(pol.get("disable", [])),
         lineage=dict(data.get("lineage", {})),
         privacy=dict(data.get("privacy", {})),
+        observations=list(data.get("observations", [])),
         waivers=data.get("waivers"),
         fail_on=gate.get("fail_on", "low"),
         fail_on_warn=gate.get("fail_on_warn", False),

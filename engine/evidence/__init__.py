@@ -181,6 +181,9 @@ def read_card(text: str, display: str, kind: str, adapt, limits: Limits) -> Reco
         raise EvidenceError(
             f"file declares kind '{declared}' but is listed as {kind} evidence", file=display, line=doc.line_of(["kind"])
         )
+    if "observations" in doc.data:  # what tools measured comes from their files, never from a card
+        raise EvidenceError("a card cannot declare 'observations': Gavel attaches them from the files listed under "
+                            "observations: in gavel.yaml", file=display, line=doc.line_of(["observations"]))
     schemas.check(SCHEMAS[kind], doc)
     line = doc.key_line("id") or 1
     return Record(kind, str(doc.data["id"]), doc.data, Source(file=display, line=line))
