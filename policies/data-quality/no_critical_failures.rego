@@ -40,6 +40,6 @@ deny contains {"msg": msg, "field": "observations.validations[0].failed", "sourc
 	count(critical) > 0
 	names := sort({sprintf("%s(%s)", [e.type, object.get(e, "column", "")]) | some e in critical})
 	msg := sprintf("%s: %d critical expectation(s) failed in suite %v: %s", [
-		input.id, count(names), validations[0].suite, concat(", ", names),
+		input.id, count(names), object.get(validations[0], "suite", null), concat(", ", names),
 	])
 }

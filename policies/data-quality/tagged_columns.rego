@@ -45,7 +45,7 @@ tagged contains column.name if {
 latest := object.get(input.subject, ["observations", "validations"], [])[0]
 
 covered contains e.column if {
-	some e in latest.expectations
+	some e in object.get(latest, "expectations", [])
 	e.type in params.expectation_types
 }
 
@@ -64,6 +64,6 @@ deny contains {"msg": msg, "field": "observations.validations[0].expectations", 
 	missing := sort(tagged - covered)
 	count(missing) > 0
 	msg := sprintf("%s: %s column(s) without a not-null or format expectation in suite %v: %s", [
-		input.id, concat("/", sort(wanted)), latest.suite, concat(", ", missing),
+		input.id, concat("/", sort(wanted)), object.get(latest, "suite", null), concat(", ", missing),
 	])
 }

@@ -42,10 +42,10 @@ deny contains {"msg": msg, "field": "observations.validations"} if {
 deny contains {"msg": msg, "field": "observations.validations[0].success", "source": object.get(latest, "source", null)} if {
 	applicable
 	latest := validations[0]
-	latest.success != true
-	msg := sprintf("%s trains %s but its latest validation (%s, suite %v) failed %d of %d expectations", [
-		input.id, concat(", ", sort(users)), when(latest), latest.suite,
-		count(latest.failed), latest.statistics.evaluated,
+	object.get(latest, "success", false) != true
+	msg := sprintf("%s trains %s but its latest validation (%s, suite %v) failed %d of %v expectations", [
+		input.id, concat(", ", sort(users)), when(latest), object.get(latest, "suite", null),
+		count(object.get(latest, "failed", [])), object.get(latest, ["statistics", "evaluated"], "?"),
 	])
 }
 

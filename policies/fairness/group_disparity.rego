@@ -65,3 +65,11 @@ fixed(x) := sprintf("%s.%s", [format_int(whole, 10), frac]) if {
 	whole := floor(scaled / 1000)
 	frac := substring(format_int((scaled - whole * 1000) + 1000, 10), 1, 3)
 }
+
+deny contains {"msg": msg, "field": sprintf("observations.fairness[0].metrics.%s", [name]), "source": object.get(latest, "source", null)} if {
+	applicable
+	some name, metric in object.get(latest, "metrics", {})
+	some key in ["difference", "ratio"]
+	not is_number(object.get(metric, key, null))
+	msg := sprintf("%s: %s has no computed %s between groups", [input.id, name, key])
+}

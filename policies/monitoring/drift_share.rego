@@ -26,9 +26,15 @@ deny contains {"msg": msg, "field": "observations.drift[0].drift_share", "source
 	applicable
 	latest := reports[0]
 	latest.drift_share > params.max_drift_share
-	drifted := sort([c.column | some c in latest.columns; c.drifted])
+	drifted := sort([c.column | some c in object.get(latest, "columns", []); c.drifted == true])
 	msg := sprintf("%s: %s%% of columns drifted in its latest report (at most %s%%): %s", [
 		input.id, format_int(round(latest.drift_share * 100), 10), format_int(round(params.max_drift_share * 100), 10),
 		concat(", ", drifted),
 	])
+}
+
+deny contains {"msg": msg, "field": "observations.drift[0].drift_share", "source": object.get(reports[0], "source", null)} if {
+	applicable
+	not is_number(object.get(reports[0], "drift_share", null))
+	msg := sprintf("%s: its latest drift report gives no share of drifted columns", [input.id])
 }
