@@ -25,6 +25,7 @@ class EvidenceSource:
     kind: str
     format: str = "gavel"
     exclude: list[str] = field(default_factory=list)
+    live: dict[str, Any] | None = None  # a live source ({source: mlflow, tracking_uri, ...}) instead of files
 
 
 @dataclass
@@ -159,6 +160,7 @@ def _from_dict(data: dict, *, root: Path, file: str | None, doc: Document) -> Co
         root=root,
         file=file,
         evidence=[
+            EvidenceSource([], "model", e["source"], live=dict(e)) if "source" in e else
             EvidenceSource(_listify(e["path"]), e["kind"], e.get("format", "gavel"), _listify(e.get("exclude")))
             for e in data.get("evidence", [])
         ],

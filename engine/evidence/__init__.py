@@ -72,6 +72,11 @@ def load_evidence(config: Config, inv: Inventory) -> None:
     jobs: list[tuple[str, str, str]] = []  # (display path, kind, format)
     seen: set[Path] = set()
     for index, source in enumerate(config.evidence):
+        if source.live is not None:
+            from engine.evidence.live import read_live
+
+            read_live(config, inv, source.live, index)
+            continue
         adapters.get_or_raise(source.format)  # an unknown format is a usage error, even with no files
         paths = expand(config.root, source.path, source.exclude)
         if not paths and config.file:  # a configured glob that matches nothing is not a pass
