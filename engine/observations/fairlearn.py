@@ -14,9 +14,11 @@ The file (``format: gavel.fairness/v1``) holds, per metric, the overall value, t
 group, and fairlearn's ``difference()`` (largest minus smallest group value) and ``ratio()``
 (smallest over largest). Reading it, Gavel recomputes both from the groups and refuses a file
 whose numbers disagree (typed by hand, or edited): policies judge computed numbers. Each file
-becomes ``observations.fairness`` on its model and adds ``<metric>_difference`` and
-``<metric>_ratio`` to the card's ``metrics.fairness`` (slice: the sensitive features), so the
-fairness policies that read metrics judge them like any other.
+becomes ``observations.fairness`` on its model and adds each ``<metric>_difference`` to the card's
+``metrics.fairness`` (slice: the sensitive features), so the fairness policies that read metrics
+judge them like any other. Only differences go there: ``metrics.fairness`` holds disparities
+where 0 is parity, and a ratio (1 is parity) read as a disparity would fail every fair model;
+ratios are judged from the observation (policy fair-group-disparity).
 """
 
 from __future__ import annotations
@@ -103,16 +105,15 @@ def read(doc: Document, source: dict) -> list[Observation]:
 
 
 def card_metrics(observed: dict) -> list[dict]:
-    """``metrics.fairness`` items for one fairness observation: each metric's difference and ratio."""
+    """``metrics.fairness`` items for one fairness observation: each metric's difference."""
     slice_ = ", ".join(observed["sensitive_features"])
     out = []
     for name, metric in observed["metrics"].items():
-        for key in ("difference", "ratio"):
-            item = {"name": f"{name}_{key}", "value": metric[key], "slice": slice_,
-                    "description": f"fairlearn MetricFrame.{key}() at {observed['observed_at']}"}
-            if observed.get("dataset"):
-                item["dataset"] = observed["dataset"]
-            out.append(item)
+        item = {"name": f"{name}_difference", "value": metric["difference"], "slice": slice_,
+                "description": f"fairlearn MetricFrame.difference() at {observed['observed_at']}"}
+        if observed.get("dataset"):
+            item["dataset"] = observed["dataset"]
+        out.append(item)
     return out
 
 

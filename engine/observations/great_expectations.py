@@ -12,7 +12,8 @@ the batch's ``data_asset_name`` (or the ``map``/``dataset`` of the gavel.yaml en
                        "success": false, "severity": "critical", "unexpected_percent": 25.0}, ...],
      "failed": [ ...the expectations above with success false... ]}
 
-``severity`` is GX's own (critical, warning or info; GX's default is critical), else
+``observed_at`` is the run's time (``meta.run_id.run_time``, which a scheduled checkpoint sets),
+else ``meta.validation_time``. ``severity`` is GX's own (critical, warning or info; GX's default is critical), else
 ``meta.severity``. An expectation that raised an exception counts as failed.
 """
 
@@ -40,8 +41,10 @@ def _result(doc: Document, result, loc: tuple) -> Observation:
     meta = result.get("meta") or {}
     batch = meta.get("active_batch_definition") or {}
     run_id = meta.get("run_id") if isinstance(meta.get("run_id"), dict) else {}
-    when = meta.get("validation_time") or run_id.get("run_time") or (meta.get("batch_markers") or {}).get("ge_load_time")
-    field = ("meta", "validation_time") if meta.get("validation_time") else ("meta", "run_id", "run_time")
+    # The run's time names the schedule slot a validation belongs to (GX's Data Docs group by it);
+    # validation_time is the wall clock when it ran, which equals it unless a run_id was given.
+    when = run_id.get("run_time") or meta.get("validation_time") or (meta.get("batch_markers") or {}).get("ge_load_time")
+    field = ("meta", "run_id", "run_time") if run_id.get("run_time") else ("meta", "validation_time")
     expectations = [_expectation(doc, e, (*loc, "results", i)) for i, e in enumerate(result["results"])]
     stats = result.get("statistics") or {}
     asset = batch.get("data_asset_name")
