@@ -133,3 +133,18 @@ def test_pushgateway_receives_the_metrics(gavel, pushgateway):
     pushed = {tuple(sorted((k, v) for k, v in s.labels.items() if k not in ("job", "instance"))): s.value
               for s in scraped["gavel_findings"] if s.labels.get("job") == "gavel"}
     assert pushed == local
+
+
+def test_grafana_dashboard_queries_only_metrics_gavel_writes():
+    import re
+
+    from engine.report.prometheus import _HELP
+
+    dashboard = json.loads((EXAMPLES / "grafana" / "gavel-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert exprs
+    used = {name for e in exprs for name in re.findall(r"\bgavel_[a-z_]+", e)}
+    assert used and used <= set(_HELP), used - set(_HELP)
+    labels = {label for e in exprs for label in re.findall(r"by \(([^)]*)\)", e)}
+    known = {"status", "severity", "policy", "kind", "dataset", "id", "field"}
+    assert {x.strip() for group in labels for x in group.split(",")} <= known
