@@ -57,7 +57,7 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = ()) -
     prepared = prepare(policy_set, data={"inventory": inventory_data(inv)}, engine=config.engine,
                        workers=config.workers, options=options)
     findings = inv.problems + prepared.evaluate(subjects)
-    extra: dict = {}
+    extra: dict = status_facts(subjects)
     if config.waivers:
         from engine.waivers import apply_waivers
 
@@ -73,6 +73,30 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = ()) -
                        soft_fail=config.soft_fail)
     return build_report(findings, inputs=inv.inputs, policies=[p.info() for p in policy_set.policies], now=now,
                         engine=config.engine, gate=gate, extra=extra)
+
+
+def status_facts(subjects) -> dict:
+    """What monitoring reads besides findings (``-o prometheus``): each privacy budget's state in its
+    period, and the dates evidence carries about itself (a model's last review, a dataset's last
+    quality check). Both follow from the inputs and ``now``, so the report stays deterministic."""
+    extra: dict = {}
+    budgets = {s.id: {key: s.doc["subject"][key] for key in ("epsilon_budget", "spent", "remaining", "exceeded")}
+               for s in subjects if s.kind == "budget" and "remaining" in s.doc["subject"]}
+    if budgets:
+        extra["budgets"] = budgets
+    dates: dict[str, dict[str, str]] = {}
+    for s in subjects:
+        found, card = {}, s.doc["subject"]
+        if s.kind == "model" and card.get("last_review"):
+            found["last_review"] = str(card["last_review"])
+        quality = card.get("quality") if s.kind == "dataset" else None
+        if isinstance(quality, dict) and quality.get("last_checked"):
+            found["quality.last_checked"] = str(quality["last_checked"])
+        if found:
+            dates[f"{s.kind}:{s.id}"] = found
+    if dates:
+        extra["evidence_dates"] = dates
+    return extra
 
 
 def _gating(findings, extra):

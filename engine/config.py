@@ -25,6 +25,7 @@ class EvidenceSource:
     kind: str
     format: str = "gavel"
     exclude: list[str] = field(default_factory=list)
+    live: dict[str, Any] | None = None  # a live source ({source: mlflow, tracking_uri, ...}) instead of files
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Config:
     disable: list[str] = field(default_factory=list)
     lineage: dict[str, Any] = field(default_factory=dict)
     privacy: dict[str, Any] = field(default_factory=dict)
+    observations: list[dict[str, Any]] = field(default_factory=list)
     waivers: str | None = None
     fail_on: str = "low"
     fail_on_warn: bool = False
@@ -158,6 +160,7 @@ def _from_dict(data: dict, *, root: Path, file: str | None, doc: Document) -> Co
         root=root,
         file=file,
         evidence=[
+            EvidenceSource([], "model", e["source"], live=dict(e)) if "source" in e else
             EvidenceSource(_listify(e["path"]), e["kind"], e.get("format", "gavel"), _listify(e.get("exclude")))
             for e in data.get("evidence", [])
         ],
@@ -167,6 +170,7 @@ def _from_dict(data: dict, *, root: Path, file: str | None, doc: Document) -> Co
         disable=list(pol.get("disable", [])),
         lineage=dict(data.get("lineage", {})),
         privacy=dict(data.get("privacy", {})),
+        observations=list(data.get("observations", [])),
         waivers=data.get("waivers"),
         fail_on=gate.get("fail_on", "low"),
         fail_on_warn=gate.get("fail_on_warn", False),

@@ -43,6 +43,10 @@ def build_inventory(config, *, now: str) -> Inventory:
 
     inv = Inventory(root=config.root)
     load_evidence(config, inv)
+    if config.observations:
+        from engine import observations
+
+        observations.attach(config, inv)
     if config.lineage:
         from engine import lineage
 

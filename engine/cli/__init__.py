@@ -13,11 +13,15 @@ import importlib
 import importlib.util
 import os
 import sys
+import time
 
 import click
 
 from engine import __version__
 from engine.errors import GavelError
+
+#: When the command started: ``-o prometheus`` reports the run's wall time from it.
+STARTED = time.perf_counter()
 
 COMMANDS = {
     "check": "engine.cli.check:check",

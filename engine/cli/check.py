@@ -14,7 +14,7 @@ SEVERITIES = ["info", "low", "medium", "high", "critical"]
 @click.command()
 @project_argument
 @click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT[=PATH]",
-              help="Output: text, json, junit, sarif, github, markdown, html; =PATH writes a file (repeatable).")
+              help="Output: text, json, junit, sarif, github, markdown, html, prometheus; =PATH writes a file (repeatable).")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity of a failure that fails the gate.")
 @click.option("--fail-on-warn", is_flag=True, default=None, help="Warnings fail the gate too.")
 @click.option("--soft-fail", is_flag=True, default=None, help="Report failures but exit 0.")
@@ -30,6 +30,8 @@ SEVERITIES = ["info", "low", "medium", "high", "critical"]
 @click.option("--opa-url", metavar="URL", help="OPA server for --engine opa.")
 @click.option("--opa-token", metavar="TOKEN", envvar="GAVEL_OPA_TOKEN", help="Bearer token for the OPA server.")
 @click.option("--timeout", type=float, help="OPA request timeout in seconds.")
+@click.option("--pushgateway", metavar="URL",
+              help="Push the run's metrics (the prometheus output) to this Prometheus Pushgateway, job 'gavel'.")
 @click.option("-j", "--workers", type=int, help="Worker processes (0: one per core).")
 @click.option("--history/--no-history", default=None, help="Record the report in the audit history.")
 @click.option("--history-path", metavar="FILE", help="History database (default .gavel/history.db).")
@@ -38,7 +40,7 @@ SEVERITIES = ["info", "low", "medium", "high", "critical"]
 @click.option("-v", "--verbose", is_flag=True, help="Show passing and skipped findings too.")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: when a terminal).")
 def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_paths, packs, disable, params,
-          evidence, waivers, subjects, engine, opa_url, opa_token, timeout, workers, history, history_path, now,
+          evidence, waivers, subjects, engine, opa_url, opa_token, timeout, pushgateway, workers, history, history_path, now,
           overrides, verbose, color):
     """Run every policy on every subject of PROJECT (a folder with gavel.yaml, or the file).
 
@@ -91,4 +93,9 @@ def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_p
     if color is None:
         color = sys.stdout.isatty()
     write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose, color=color)
+    if pushgateway:
+        from engine.cli.options import elapsed
+        from engine.report.prometheus import push, render
+
+        push(render(report, duration=elapsed()), pushgateway)
     sys.exit(report.gate.exit_code)

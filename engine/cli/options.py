@@ -18,6 +18,15 @@ def parse_output(spec: str) -> tuple[str, str | None]:
     return fmt.strip().lower(), (path.strip() or None) if sep else None
 
 
+def elapsed() -> float:
+    """Seconds since the ``gavel`` command started."""
+    import time
+
+    from engine.cli import STARTED
+
+    return time.perf_counter() - STARTED
+
+
 def write_outputs(report, outputs: list[str], *, root=None, verbose: bool = False, color: bool = False) -> None:
     """Render ``report`` once per ``FORMAT[=PATH]``; no path (or ``-``) means standard output."""
     from pathlib import Path
@@ -30,7 +39,7 @@ def write_outputs(report, outputs: list[str], *, root=None, verbose: bool = Fals
         renderers.get_or_raise(fmt)  # an unknown format fails before anything is written
     for spec in outputs:
         fmt, path = parse_output(spec)
-        text = render(report, fmt, verbose=verbose, color=color and not path)
+        text = render(report, fmt, verbose=verbose, color=color and not path, duration=elapsed())
         if path in (None, "-"):
             click.echo(text, nl=False)
         else:

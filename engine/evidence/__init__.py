@@ -72,6 +72,11 @@ def load_evidence(config: Config, inv: Inventory) -> None:
     jobs: list[tuple[str, str, str]] = []  # (display path, kind, format)
     seen: set[Path] = set()
     for index, source in enumerate(config.evidence):
+        if source.live is not None:
+            from engine.evidence.live import read_live
+
+            read_live(config, inv, source.live, index)
+            continue
         adapters.get_or_raise(source.format)  # an unknown format is a usage error, even with no files
         paths = expand(config.root, source.path, source.exclude)
         if not paths and config.file:  # a configured glob that matches nothing is not a pass
@@ -181,6 +186,9 @@ def read_card(text: str, display: str, kind: str, adapt, limits: Limits) -> Reco
         raise EvidenceError(
             f"file declares kind '{declared}' but is listed as {kind} evidence", file=display, line=doc.line_of(["kind"])
         )
+    if "observations" in doc.data:  # what tools measured comes from their files, never from a card
+        raise EvidenceError("a card cannot declare 'observations': Gavel attaches them from the files listed under "
+                            "observations: in gavel.yaml", file=display, line=doc.line_of(["observations"]))
     schemas.check(SCHEMAS[kind], doc)
     line = doc.key_line("id") or 1
     return Record(kind, str(doc.data["id"]), doc.data, Source(file=display, line=line))

@@ -36,6 +36,7 @@ sources = Registry(
         "openlineage": "engine.lineage.openlineage:read",
         "dbt": "engine.lineage.dbt:read",
         "declared": "engine.lineage.declared:read",
+        "atlas": "engine.lineage.atlas:read",
     },
 )
 

@@ -23,6 +23,7 @@ renderers = Registry(
         "github": "engine.report.github:render",
         "markdown": "engine.report.markdown:render",
         "html": "engine.report.html:render",
+        "prometheus": "engine.report.prometheus:render",
     },
 )
 

@@ -1,0 +1,75 @@
+# METADATA
+# title: Group disparities are within bounds
+# description: >
+#   Measures to detect, prevent and mitigate biases (EU AI Act Art. 10(2)(f)-(g); NIST AI RMF
+#   MEASURE 2.11). In a model's latest computed fairness metrics, every metric's difference
+#   between its best and worst group is at most `max_difference`, and for rate metrics (names
+#   matching `ratio_pattern`, e.g. selection rate: the four-fifths rule) the worst group's value
+#   is at least `min_ratio` of the best group's.
+# custom:
+#   id: fair-group-disparity
+#   severity: high
+#   target: [model]
+#   frameworks: ["EU AI Act Art. 10(2)(f)", "EU AI Act Art. 10(2)(g)", "NIST AI RMF MEASURE 2.11"]
+#   remediation: Mitigate the disparity (reweighing, threshold optimisation, more representative data) and recompute, or document why the metric does not apply.
+#   params:
+#     max_difference: 0.1
+#     min_ratio: 0.8
+#     ratio_pattern: "(?i)selection_rate|positive_rate|recall|tpr"
+package gavel.packs.fairness.group_disparity
+
+import rego.v1
+
+params := data.gavel.params["fair-group-disparity"]
+
+computed := object.get(input.subject, ["observations", "fairness"], [])
+
+applicable if count(computed) > 0
+
+latest := computed[0]
+
+deny contains {"msg": msg, "field": sprintf("observations.fairness[0].metrics.%s", [name]), "source": object.get(latest, "source", null)} if {
+	applicable
+	some name, metric in latest.metrics
+	metric.difference > params.max_difference
+	msg := sprintf("%s: %s differs by %s between groups %s and %s (at most %v)", [
+		input.id, name, fixed(metric.difference), top(metric), bottom(metric), params.max_difference,
+	])
+}
+
+deny contains {"msg": msg, "field": sprintf("observations.fairness[0].metrics.%s", [name]), "source": object.get(latest, "source", null)} if {
+	applicable
+	some name, metric in latest.metrics
+	regex.match(params.ratio_pattern, name)
+	metric.ratio < params.min_ratio
+	msg := sprintf("%s: %s of group %s is %s of group %s's (at least %v)", [
+		input.id, name, bottom(metric), fixed(metric.ratio), top(metric), params.min_ratio,
+	])
+}
+
+# The group (as "sex=F, age=<40") with the highest and the lowest value of the metric.
+top(metric) := label(metric, max(values(metric)))
+
+bottom(metric) := label(metric, min(values(metric)))
+
+values(metric) := [x.value | some x in metric.by_group; is_number(x.value)]
+
+# The value is one of the groups' own numbers, so == compares a float with itself: safe on every engine.
+label(metric, value) := concat(", ", sort([sprintf("%s=%s", [k, v]) | some k, v in g.group])) if {
+	g := [x | some x in metric.by_group; x.value == value][0]
+}
+
+# Three decimals, printed the same by every Rego engine (no float formatting verbs).
+fixed(x) := sprintf("%s.%s", [format_int(whole, 10), frac]) if {
+	scaled := round(x * 1000)
+	whole := floor(scaled / 1000)
+	frac := substring(format_int((scaled - whole * 1000) + 1000, 10), 1, 3)
+}
+
+deny contains {"msg": msg, "field": sprintf("observations.fairness[0].metrics.%s", [name]), "source": object.get(latest, "source", null)} if {
+	applicable
+	some name, metric in object.get(latest, "metrics", {})
+	some key in ["difference", "ratio"]
+	not is_number(object.get(metric, key, null))
+	msg := sprintf("%s: %s has no computed %s between groups", [input.id, name, key])
+}
