@@ -138,50 +138,78 @@ class LineageGraph:
     def tags_of(self, node: str) -> list[str]:
         return sorted(self.propagation.tags.get(node, ()))
 
-    def walk(self, start: str, *, reverse: bool = False, depth: int | None = None,
-             expand: bool = True) -> dict[str, int]:
+    def walk(self, start: str, *, reverse: bool = False, depth: int | None = None) -> dict[str, int]:
         """Nodes reachable from ``start`` (upstream if ``reverse``) with their distance.
 
-        With ``expand``, a table stands for its columns and a column for its share of its table,
-        the way tags flow: the upstream of a table includes the upstream of each of its columns
-        (and a model's, the columns of the tables it was trained on); downstream, a column reaches
-        what consumes its whole table (models trained on it, opaque table edges), but not what
-        reads only the table's other columns.
+        A table stands for its columns, and a column for its share of its table, the way data
+        flows (docs/lineage.md, "Derived facts"): a node reached as itself passes data along every
+        out-edge; a table reached only through one of its columns (at the column's distance)
+        passes on only what consumes the whole table (models trained on it, opaque table edges),
+        not what reads only its other columns. Upstream is the exact reverse: ``u`` is upstream of
+        ``x`` iff ``x`` is downstream of ``u`` (or of one of ``u``'s columns), so the table of an
+        upstream column is upstream too (a model that names only feature columns still has source
+        tables). tests/lineage/reference.py checks both against that definition.
         """
         g = self.g
-        adj = g._pred if reverse else g._succ
-        seeds = [start]
-        if expand:
-            seeds += sorted(self.columns_of.get(start, ()))
-        dist = dict.fromkeys(seeds, 0)
-        if expand and reverse and g.nodes[start]["type"] == "model":
-            for table, data in sorted(g._pred[start].items()):
-                if data["kind"] in ("training", "evaluation"):
-                    for column in sorted(self.columns_of.get(table, ())):
-                        dist.setdefault(column, 1)
-        rolled: set[str] = set()  # tables reached from one of their columns (downstream)
-        queue = deque(dist)
+        nodes, columns_of = g._node, self.columns_of
+        seeds = [start, *sorted(columns_of.get(start, ()))]
+        # Two states per table: reached as itself (``whole``) or only through a column (``part``).
+        whole: dict[str, int] = dict.fromkeys(seeds, 0)
+        part: dict[str, int] = {}
+        queue: deque[tuple[str, bool, int]] = deque((s, True, 0) for s in seeds)
+        if reverse and nodes[start]["type"] == "table":
+            part[start] = 0
+            queue.append((start, False, 0))
         while queue:
-            node = queue.popleft()
-            d = dist[node]
-            if depth is not None and d >= depth:
-                continue
-            whole = node not in rolled
-            for nxt, data in adj[node].items():
-                if not whole and data["kind"] not in WHOLE_TABLE_KINDS:
-                    continue
-                if nxt not in dist:
-                    dist[nxt] = d + 1
-                    queue.append(nxt)
-            if expand and not reverse:
-                table = g._node[node].get("table")
-                if table is not None and table not in dist:
+            node, is_whole, d = queue.popleft()
+            if (whole if is_whole else part).get(node) != d:
+                continue  # reached again at a shorter distance
+            for nxt, nd, nxt_whole in self._steps(node, is_whole, d, reverse, depth):
+                seen = whole if nxt_whole else part
+                if nd < seen.get(nxt, nd + 1):
+                    seen[nxt] = nd
+                    if nd == d:
+                        queue.appendleft((nxt, nxt_whole, nd))
+                    else:
+                        queue.append((nxt, nxt_whole, nd))
+        dist = dict(part)
+        for node, d in whole.items():
+            if d < dist.get(node, d + 1):
+                dist[node] = d
+        if reverse:
+            own = nodes[start].get("table", start)  # a table is not upstream of its own columns
+            for node, d in list(dist.items()):
+                table = nodes[node].get("table")
+                if table is not None and table != own and d < dist.get(table, d + 1):
                     dist[table] = d
-                    rolled.add(table)
-                    queue.append(table)
         for seed in seeds:
             dist.pop(seed, None)
         return dist
+
+    def _steps(self, node: str, is_whole: bool, d: int, reverse: bool, depth: int | None):
+        """The states one step from ``(node, is_whole)``: ``(next node, distance, next is whole)``."""
+        g, nodes = self.g, self.g._node
+        if not reverse:
+            if is_whole:
+                table = nodes[node].get("table")
+                if table is not None:
+                    yield table, d, False
+            if depth is not None and d >= depth:
+                return
+            for nxt, data in g._succ[node].items():
+                if is_whole or data["kind"] in WHOLE_TABLE_KINDS:
+                    yield nxt, d + 1, True
+            return
+        if not is_whole:
+            for column in self.columns_of.get(node, ()):
+                yield column, d, True
+            return
+        if depth is not None and d >= depth:
+            return
+        for prev, data in g._pred[node].items():
+            yield prev, d + 1, True
+            if data["kind"] in WHOLE_TABLE_KINDS and nodes[prev]["type"] == "table":
+                yield prev, d + 1, False
 
     def path(self, a: str, b: str) -> list[str] | None:
         """A shortest path from ``a`` to ``b`` (through a table's columns when needed)."""
