@@ -39,12 +39,14 @@ class LineageGraph:
     def __init__(self) -> None:
         self.g = nx.DiGraph()
         self.columns_of: dict[str, set[str]] = {}  # table -> its column node ids
+        self.table_of: dict[str, str] = {}  # column node id -> its table
         self.dataset_tags: dict[str, set[str]] = {}  # table -> tags declared for every column
         self.cards: dict[str, dict] = {}  # table node -> dataset card (data)
         self.unresolved: list[dict] = []  # {"file", "line", "message"}
         self.sources: list[dict] = []  # {"type", "files", "statements" | "events" | ...}
         self.statements = 0
         self._tags = None  # engine.lineage.tags.Propagation, computed on demand
+        self._whole_in: dict[str, list[str]] | None = None  # see _whole_table_preds
 
     # -- building -------------------------------------------------------------------------------
 
@@ -64,6 +66,7 @@ class LineageGraph:
             self.add_table(table)
             g.add_node(node, type="column", table=table, tags=set())
             self.columns_of[table].add(node)
+            self.table_of[node] = table
         return node
 
     def add_model(self, model_id: str) -> str:
@@ -82,6 +85,7 @@ class LineageGraph:
                  job: str | None = None) -> None:
         """Add (or strengthen) an edge. Of two value kinds the weaker protection wins: one plain copy
         of a column is enough for its tags to flow."""
+        self._whole_in = None
         succ = self.g._succ[src]
         data = succ.get(dst)
         if data is None:
@@ -150,66 +154,88 @@ class LineageGraph:
         upstream column is upstream too (a model that names only feature columns still has source
         tables). tests/lineage/reference.py checks both against that definition.
         """
-        g = self.g
-        nodes, columns_of = g._node, self.columns_of
-        seeds = [start, *sorted(columns_of.get(start, ()))]
-        # Two states per table: reached as itself (``whole``) or only through a column (``part``).
-        whole: dict[str, int] = dict.fromkeys(seeds, 0)
-        part: dict[str, int] = {}
-        queue: deque[tuple[str, bool, int]] = deque((s, True, 0) for s in seeds)
-        if reverse and nodes[start]["type"] == "table":
-            part[start] = 0
-            queue.append((start, False, 0))
-        while queue:
-            node, is_whole, d = queue.popleft()
-            if (whole if is_whole else part).get(node) != d:
-                continue  # reached again at a shorter distance
-            for nxt, nd, nxt_whole in self._steps(node, is_whole, d, reverse, depth):
-                seen = whole if nxt_whole else part
-                if nd < seen.get(nxt, nd + 1):
-                    seen[nxt] = nd
-                    if nd == d:
-                        queue.appendleft((nxt, nxt_whole, nd))
-                    else:
-                        queue.append((nxt, nxt_whole, nd))
-        dist = dict(part)
-        for node, d in whole.items():
-            if d < dist.get(node, d + 1):
-                dist[node] = d
+        seeds = [start, *sorted(self.columns_of.get(start, ()))]
+        dist = self._upstream(seeds, depth) if reverse else self._downstream(seeds, depth)
         if reverse:
-            own = nodes[start].get("table", start)  # a table is not upstream of its own columns
-            for node, d in list(dist.items()):
-                table = nodes[node].get("table")
-                if table is not None and table != own and d < dist.get(table, d + 1):
+            # The table of each column reached, at its nearest column: ``dist`` is in breadth-first
+            # order, so built from the far end the nearest column's distance is the one kept (in C).
+            far_first = list(reversed(dist))
+            tables = dict(zip(map(self.table_of.get, far_first), map(dist.__getitem__, far_first), strict=True))
+            own = self.table_of.get(start, start)  # a table is not upstream of its own columns
+            for table, d in tables.items():
+                if table is not None and table != own and (table not in dist or d < dist[table]):
                     dist[table] = d
         for seed in seeds:
             dist.pop(seed, None)
         return dist
 
-    def _steps(self, node: str, is_whole: bool, d: int, reverse: bool, depth: int | None):
-        """The states one step from ``(node, is_whole)``: ``(next node, distance, next is whole)``."""
-        g, nodes = self.g, self.g._node
-        if not reverse:
+    def _downstream(self, seeds: list[str], depth: int | None) -> dict[str, int]:
+        """Breadth first over two states per table: reached as itself (``whole``: every out-edge)
+        or only through a column (``part``: whole-table edges only, at the column's distance)."""
+        nodes, succ = self.g._node, self.g._succ
+        whole: dict[str, int] = dict.fromkeys(seeds, 0)
+        part: dict[str, int] = {}
+        queue: deque[tuple[str, bool]] = deque((s, True) for s in seeds)
+        while queue:
+            node, is_whole = queue.popleft()
             if is_whole:
+                d = whole[node]
                 table = nodes[node].get("table")
-                if table is not None:
-                    yield table, d, False
+                if table is not None and part.get(table, d + 1) > d:
+                    part[table] = d  # a zero-length step: to the front of the queue
+                    queue.appendleft((table, False))
+            else:
+                d = part[node]
             if depth is not None and d >= depth:
-                return
-            for nxt, data in g._succ[node].items():
-                if is_whole or data["kind"] in WHOLE_TABLE_KINDS:
-                    yield nxt, d + 1, True
-            return
-        if not is_whole:
-            for column in self.columns_of.get(node, ()):
-                yield column, d, True
-            return
-        if depth is not None and d >= depth:
-            return
-        for prev, data in g._pred[node].items():
-            yield prev, d + 1, True
-            if data["kind"] in WHOLE_TABLE_KINDS and nodes[prev]["type"] == "table":
-                yield prev, d + 1, False
+                continue
+            nd = d + 1
+            for nxt, data in succ[node].items():
+                if nxt not in whole and (is_whole or data["kind"] in WHOLE_TABLE_KINDS):
+                    whole[nxt] = nd
+                    queue.append((nxt, True))
+        for node, d in part.items():
+            if d < whole.get(node, d + 1):
+                whole[node] = d
+        return whole
+
+    def _upstream(self, seeds: list[str], depth: int | None) -> dict[str, int]:
+        """Breadth first along in-edges; a whole-table edge (training, opaque) out of a table also
+        reaches back into each of that table's columns."""
+        pred, columns_of = self.g._pred, self.columns_of
+        whole_in = self._whole_table_preds()
+        dist: dict[str, int] = dict.fromkeys(seeds, 0)
+        expanded: set[str] = set()  # tables whose columns are already in
+        queue = deque(seeds)
+        while queue:
+            node = queue.popleft()
+            d = dist[node]
+            if depth is not None and d >= depth:
+                continue
+            nd = d + 1
+            for prev in pred[node]:
+                if prev not in dist:
+                    dist[prev] = nd
+                    queue.append(prev)
+            for table in whole_in.get(node, ()):
+                if table not in expanded:
+                    expanded.add(table)
+                    for column in columns_of.get(table, ()):
+                        if column not in dist:
+                            dist[column] = nd
+                            queue.append(column)
+        return dist
+
+    def _whole_table_preds(self) -> dict[str, list[str]]:
+        """Node -> the tables with a whole-table edge into it (kept until the next edge is added;
+        a per-edge check in the walk touched every edge's data and doubled its time)."""
+        if self._whole_in is None:
+            nodes = self.g._node
+            found: dict[str, list[str]] = {}
+            for u, v, kind in self.g.edges(data="kind"):
+                if kind in WHOLE_TABLE_KINDS and nodes[u]["type"] == "table":
+                    found.setdefault(v, []).append(u)
+            self._whole_in = found
+        return self._whole_in
 
     def path(self, a: str, b: str) -> list[str] | None:
         """A shortest path from ``a`` to ``b`` (through a table's columns when needed)."""

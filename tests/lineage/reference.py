@@ -94,7 +94,7 @@ def state_graph(lg) -> nx.DiGraph:
             s.add_edge((u, False), (v, True))
     for node, table in g.nodes(data="table"):
         if table is not None:
-            s.add_edge((node, True), (table, False))
+            s.add_edge((node, True), (table, False), weight=0)  # at the column's distance
     return s
 
 
@@ -118,6 +118,27 @@ def upstream(lg, node: str, s: nx.DiGraph | None = None) -> set[str]:
     (the definition, checked for every node of the graph)."""
     s = s if s is not None else state_graph(lg)
     return {u for u in lg.g if u not in _seeds(lg, node) and node in downstream(lg, u, s)}
+
+
+def distances(lg, node: str, s: nx.DiGraph, *, reverse: bool) -> dict[str, int]:
+    """Fewest edges from ``node`` to each node downstream (to ``node`` from each upstream), a
+    column's table counting at the column's distance (Dijkstra over the weighted states)."""
+    seeds = _seeds(lg, node)
+    starts = {(n, True) for n in seeds}
+    if reverse:
+        s = s.reverse(copy=False)
+        starts |= {(n, False) for n in seeds if (n, False) in s}
+    reached = nx.multi_source_dijkstra_path_length(s, starts, weight=lambda u, v, d: d.get("weight", 1))
+    out: dict[str, int] = {}
+    for (n, _), d in reached.items():
+        out[n] = min(d, out.get(n, d))
+    if reverse:
+        own = lg.g.nodes[node].get("table", node)
+        for n, d in list(out.items()):
+            table = lg.g.nodes[n].get("table")
+            if table is not None and table != own:
+                out[table] = min(d, out.get(table, d))
+    return {n: d for n, d in out.items() if n not in seeds}
 
 
 # -- root sources -----------------------------------------------------------------------------------
