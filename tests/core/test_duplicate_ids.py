@@ -45,13 +45,13 @@ def test_duplicate_dataset_ids_leave_no_card_to_trust(gavel, project):
     root = project({
         "datasets/one.yaml": "id: raw.x\nowner: t\nlegal_basis: contract\n",
         "datasets/two.yaml": "id: raw.x\nowner: t\n",
-        "datasets/three.yaml": "id: raw.x\nowner: t\n",
+        "datasets/three.yaml": "id: RAW.X\nowner: t\n",  # one table to lineage
         "models/m.yaml": model_card("m", extra="dpia: {status: approved}\n"),
         "policies/dpia.yaml": POLICY,
     }, config=CONFIG)
     result = gavel("check", root, "-o", "json")
     assert result.exit_code == 1
-    errors = sorted((f for f in json.loads(result.stdout)["findings"] if f["subject"]["id"] == "raw.x"),
+    errors = sorted((f for f in json.loads(result.stdout)["findings"] if f["subject"]["id"].lower() == "raw.x"),
                     key=lambda f: f["subject"]["source"]["file"])
     assert [f["subject"]["source"]["file"] for f in errors] == ["datasets/one.yaml", "datasets/three.yaml",
                                                                "datasets/two.yaml"]
