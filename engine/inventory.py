@@ -37,6 +37,35 @@ class Inventory:
         return {"model": self.models, "dataset": self.datasets}[kind]
 
 
+def add_records(inv: Inventory, records: list[Record]) -> None:
+    """Add validated cards to the inventory, except cards that share a kind and id.
+
+    Two cards with one id (for datasets, one table name in any case: lineage matches them so)
+    are each an ``error`` finding naming the other's file and line, and
+    neither is judged: Gavel cannot tell which one is canonical (the order files sort in says
+    nothing), and judging either would report on one card while the other hides behind it.
+    """
+    from engine.findings import error_finding
+
+    by_id: dict[tuple[str, str], list[Record]] = {}
+    for record in records:
+        # A dataset id names a table, and lineage matches table names case-insensitively.
+        key = record.id.lower() if record.kind == "dataset" else record.id
+        by_id.setdefault((record.kind, key), []).append(record)
+    for (kind, _), found in by_id.items():
+        if len(found) == 1:
+            inv.records(kind)[found[0].id] = found[0]
+            continue
+        for record in found:
+            others = ", ".join(f"{o.source.file}:{o.source.line}" for o in found if o is not record)
+            inv.problems.append(error_finding(
+                policy="gavel-evidence", title="Evidence file is valid", kind=kind, id=record.id,
+                message=f"duplicate {kind} id '{record.id}' (also declared in {others}): neither card is judged "
+                        "until one is renamed or removed",
+                file=record.source.file, line=record.source.line,
+            ))
+
+
 def build_inventory(config, *, now: str) -> Inventory:
     """Read the evidence, then let the lineage and privacy stages attach their state."""
     from engine.evidence import load_evidence

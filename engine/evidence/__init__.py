@@ -18,7 +18,7 @@ from engine.errors import EvidenceError
 from engine.evidence.cache import EvidenceCache
 from engine.evidence.loader import Document, Limits, parse, read_text
 from engine.findings import InputDigest, Source, error_finding
-from engine.inventory import Inventory, Record
+from engine.inventory import Inventory, Record, add_records
 from engine.registry import Registry
 
 if TYPE_CHECKING:
@@ -87,13 +87,15 @@ def load_evidence(config: Config, inv: Inventory) -> None:
                 jobs.append((relative(path, config.root), source.kind, format_for(path, source.format)))
     cache = EvidenceCache.open(config) if config.cache else None
     results = _read_all(config.root, jobs, limits, cache, config.workers)
+    records: list[Record] = []
     for (display, kind, _fmt), (sha, outcome) in zip(jobs, results, strict=True):
         if sha is not None:
             inv.inputs.append(InputDigest(path=display, kind=kind, sha256=sha))
         if isinstance(outcome, EvidenceError):
             inv.problems.append(_problem(kind, outcome))
         else:
-            _add(inv, outcome)
+            records.append(outcome)
+    add_records(inv, records)
     if cache is not None:
         cache.save()
 
@@ -192,25 +194,6 @@ def read_card(text: str, display: str, kind: str, adapt, limits: Limits) -> Reco
     schemas.check(SCHEMAS[kind], doc)
     line = doc.key_line("id") or 1
     return Record(kind, str(doc.data["id"]), doc.data, Source(file=display, line=line))
-
-
-def _add(inv: Inventory, record: Record) -> None:
-    records = inv.records(record.kind)
-    first = records.get(record.id)
-    if first is not None:
-        inv.problems.append(
-            error_finding(
-                policy="gavel-evidence",
-                title="Evidence file is valid",
-                message=f"duplicate {record.kind} id '{record.id}' (first declared in {first.source.file}:{first.source.line})",
-                kind=record.kind,
-                id=record.id,
-                file=record.source.file,
-                line=record.source.line,
-            )
-        )
-        return
-    records[record.id] = record
 
 
 def _problem(kind: str, exc: EvidenceError):

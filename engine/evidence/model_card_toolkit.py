@@ -10,8 +10,9 @@ model_details.overview; ``license`` ← licenses[0].identifier (or custom_text) 
 ``intended_uses`` ← considerations.use_cases; ``limitations`` ← considerations.limitations and
 ethical_considerations (risk and mitigation); training / evaluation datasets ← model_parameters.data
 (0.0.1: train / eval; 0.0.2: by a name containing eval, test or valid); metrics ←
-quantitative_analysis.performance_metrics (type, value, slice, threshold), sorted into
-fairness or robustness by their type, else performance.
+quantitative_analysis.performance_metrics (type, value, slice; MCT's ``threshold``, the decision
+threshold a metric was computed at, as ``decision_threshold``, never as an acceptance
+``threshold``), sorted into fairness or robustness by their type, else performance.
 
 MCT has no fields for the governance facts (risk level, life-cycle stage, DPIA, oversight):
 put them in a top-level ``gavel`` object in Gavel's field names; it wins over derived values.
@@ -166,7 +167,11 @@ def _metrics(card: Card, metrics: Any, doc: Document) -> None:
             out["slice"] = str(m["slice"])
         threshold = _number(m.get("threshold"))
         if threshold is not None:
-            out["threshold"] = threshold
+            # MCT 0.0.1: "the decision threshold the metric was computed on" (recall at a 0.7 score
+            # cut-off); 0.0.2 has no such field. Read as an acceptance threshold it failed good
+            # models and passed bad ones, so it is kept apart: acceptance thresholds come from the
+            # card's ``gavel`` object only.
+            out["decision_threshold"] = threshold
         label = f"{m['type']} {m.get('name') or ''}"
         group = "fairness" if FAIRNESS.search(label) else "robustness" if ROBUSTNESS.search(label) else "performance"
         card.append(["metrics", group], direct(out), where, doc.line_of([*at, i]))

@@ -62,7 +62,10 @@ def facts(lg, kind: str, id: str) -> dict[str, Any]:
 
 
 def root_sources(lg, node: str, up: dict[str, int]) -> list[dict]:
-    """Tables upstream of ``node`` with no table upstream of them: where its data comes from."""
+    """Tables upstream of ``node`` with no table upstream of them: where its data comes from.
+
+    ``up`` is the upstream walk, which holds the tables of upstream columns too, so a model that
+    names only ``features:`` columns has sources like one trained on the whole table."""
     g = lg.g
     candidates = [n for n in up if g._node[n]["type"] == "table" and not g._node[n].get("temporary")]
     if g._node[node]["type"] == "model":

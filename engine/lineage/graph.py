@@ -39,12 +39,14 @@ class LineageGraph:
     def __init__(self) -> None:
         self.g = nx.DiGraph()
         self.columns_of: dict[str, set[str]] = {}  # table -> its column node ids
+        self.table_of: dict[str, str] = {}  # column node id -> its table
         self.dataset_tags: dict[str, set[str]] = {}  # table -> tags declared for every column
         self.cards: dict[str, dict] = {}  # table node -> dataset card (data)
         self.unresolved: list[dict] = []  # {"file", "line", "message"}
         self.sources: list[dict] = []  # {"type", "files", "statements" | "events" | ...}
         self.statements = 0
         self._tags = None  # engine.lineage.tags.Propagation, computed on demand
+        self._whole_in: dict[str, list[str]] | None = None  # see _whole_table_preds
 
     # -- building -------------------------------------------------------------------------------
 
@@ -64,6 +66,7 @@ class LineageGraph:
             self.add_table(table)
             g.add_node(node, type="column", table=table, tags=set())
             self.columns_of[table].add(node)
+            self.table_of[node] = table
         return node
 
     def add_model(self, model_id: str) -> str:
@@ -82,6 +85,7 @@ class LineageGraph:
                  job: str | None = None) -> None:
         """Add (or strengthen) an edge. Of two value kinds the weaker protection wins: one plain copy
         of a column is enough for its tags to flow."""
+        self._whole_in = None
         succ = self.g._succ[src]
         data = succ.get(dst)
         if data is None:
@@ -138,50 +142,100 @@ class LineageGraph:
     def tags_of(self, node: str) -> list[str]:
         return sorted(self.propagation.tags.get(node, ()))
 
-    def walk(self, start: str, *, reverse: bool = False, depth: int | None = None,
-             expand: bool = True) -> dict[str, int]:
+    def walk(self, start: str, *, reverse: bool = False, depth: int | None = None) -> dict[str, int]:
         """Nodes reachable from ``start`` (upstream if ``reverse``) with their distance.
 
-        With ``expand``, a table stands for its columns and a column for its share of its table,
-        the way tags flow: the upstream of a table includes the upstream of each of its columns
-        (and a model's, the columns of the tables it was trained on); downstream, a column reaches
-        what consumes its whole table (models trained on it, opaque table edges), but not what
-        reads only the table's other columns.
+        A table stands for its columns, and a column for its share of its table, the way data
+        flows (docs/lineage.md, "Derived facts"): a node reached as itself passes data along every
+        out-edge; a table reached only through one of its columns (at the column's distance)
+        passes on only what consumes the whole table (models trained on it, opaque table edges),
+        not what reads only its other columns. Upstream is the exact reverse: ``u`` is upstream of
+        ``x`` iff ``x`` is downstream of ``u`` (or of one of ``u``'s columns), so the table of an
+        upstream column is upstream too (a model that names only feature columns still has source
+        tables). tests/lineage/reference.py checks both against that definition.
         """
-        g = self.g
-        adj = g._pred if reverse else g._succ
-        seeds = [start]
-        if expand:
-            seeds += sorted(self.columns_of.get(start, ()))
-        dist = dict.fromkeys(seeds, 0)
-        if expand and reverse and g.nodes[start]["type"] == "model":
-            for table, data in sorted(g._pred[start].items()):
-                if data["kind"] in ("training", "evaluation"):
-                    for column in sorted(self.columns_of.get(table, ())):
-                        dist.setdefault(column, 1)
-        rolled: set[str] = set()  # tables reached from one of their columns (downstream)
-        queue = deque(dist)
+        seeds = [start, *sorted(self.columns_of.get(start, ()))]
+        dist = self._upstream(seeds, depth) if reverse else self._downstream(seeds, depth)
+        if reverse:
+            # The table of each column reached, at its nearest column: ``dist`` is in breadth-first
+            # order, so built from the far end the nearest column's distance is the one kept (in C).
+            far_first = list(reversed(dist))
+            tables = dict(zip(map(self.table_of.get, far_first), map(dist.__getitem__, far_first), strict=True))
+            own = self.table_of.get(start, start)  # a table is not upstream of its own columns
+            for table, d in tables.items():
+                if table is not None and table != own and (table not in dist or d < dist[table]):
+                    dist[table] = d
+        for seed in seeds:
+            dist.pop(seed, None)
+        return dist
+
+    def _downstream(self, seeds: list[str], depth: int | None) -> dict[str, int]:
+        """Breadth first over two states per table: reached as itself (``whole``: every out-edge)
+        or only through a column (``part``: whole-table edges only, at the column's distance)."""
+        nodes, succ = self.g._node, self.g._succ
+        whole: dict[str, int] = dict.fromkeys(seeds, 0)
+        part: dict[str, int] = {}
+        queue: deque[tuple[str, bool]] = deque((s, True) for s in seeds)
+        while queue:
+            node, is_whole = queue.popleft()
+            if is_whole:
+                d = whole[node]
+                table = nodes[node].get("table")
+                if table is not None and part.get(table, d + 1) > d:
+                    part[table] = d  # a zero-length step: to the front of the queue
+                    queue.appendleft((table, False))
+            else:
+                d = part[node]
+            if depth is not None and d >= depth:
+                continue
+            nd = d + 1
+            for nxt, data in succ[node].items():
+                if nxt not in whole and (is_whole or data["kind"] in WHOLE_TABLE_KINDS):
+                    whole[nxt] = nd
+                    queue.append((nxt, True))
+        for node, d in part.items():
+            if d < whole.get(node, d + 1):
+                whole[node] = d
+        return whole
+
+    def _upstream(self, seeds: list[str], depth: int | None) -> dict[str, int]:
+        """Breadth first along in-edges; a whole-table edge (training, opaque) out of a table also
+        reaches back into each of that table's columns."""
+        pred, columns_of = self.g._pred, self.columns_of
+        whole_in = self._whole_table_preds()
+        dist: dict[str, int] = dict.fromkeys(seeds, 0)
+        expanded: set[str] = set()  # tables whose columns are already in
+        queue = deque(seeds)
         while queue:
             node = queue.popleft()
             d = dist[node]
             if depth is not None and d >= depth:
                 continue
-            whole = node not in rolled
-            for nxt, data in adj[node].items():
-                if not whole and data["kind"] not in WHOLE_TABLE_KINDS:
-                    continue
-                if nxt not in dist:
-                    dist[nxt] = d + 1
-                    queue.append(nxt)
-            if expand and not reverse:
-                table = g._node[node].get("table")
-                if table is not None and table not in dist:
-                    dist[table] = d
-                    rolled.add(table)
-                    queue.append(table)
-        for seed in seeds:
-            dist.pop(seed, None)
+            nd = d + 1
+            for prev in pred[node]:
+                if prev not in dist:
+                    dist[prev] = nd
+                    queue.append(prev)
+            for table in whole_in.get(node, ()):
+                if table not in expanded:
+                    expanded.add(table)
+                    for column in columns_of.get(table, ()):
+                        if column not in dist:
+                            dist[column] = nd
+                            queue.append(column)
         return dist
+
+    def _whole_table_preds(self) -> dict[str, list[str]]:
+        """Node -> the tables with a whole-table edge into it (kept until the next edge is added;
+        a per-edge check in the walk touched every edge's data and doubled its time)."""
+        if self._whole_in is None:
+            nodes = self.g._node
+            found: dict[str, list[str]] = {}
+            for u, v, kind in self.g.edges(data="kind"):
+                if kind in WHOLE_TABLE_KINDS and nodes[u]["type"] == "table":
+                    found.setdefault(v, []).append(u)
+            self._whole_in = found
+        return self._whole_in
 
     def path(self, a: str, b: str) -> list[str] | None:
         """A shortest path from ``a`` to ``b`` (through a table's columns when needed)."""

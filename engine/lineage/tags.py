@@ -104,37 +104,48 @@ class Propagation:
                     continue
                 have = tags.get(nxt)
                 if have is None:
-                    new = set(flowing)
+                    new = flowing
                     tags[nxt] = set(new)
                 else:
                     new = flowing - have
                     if not new:
                         continue
                     have |= new
+                # Update the queued delta in place (a fresh set when there is none): rebinding a
+                # name to ``waiting | new`` would record the tag on the node but never send it on.
                 waiting = pending.get(nxt)
                 if waiting is None:
-                    pending[nxt] = new
+                    pending[nxt] = set(new)
                     queue.append(nxt)
                 else:
-                    waiting |= new
+                    waiting.update(new)
         self.tags = tags
 
     # -- explanations -----------------------------------------------------------------------------
 
     def sources(self, node: str, tag: str, limit: int | None = None) -> list[tuple[str, list[str]]]:
-        """The nodes that declare ``tag`` and reach ``node``, each with one shortest path."""
+        """The nodes that declare ``tag`` and reach ``node``, each with one shortest path.
+
+        A breadth-first walk upstream over states ``(node, declaring)``: ``declaring`` marks a table
+        reached as the declarer of its column's inherited dataset tag (the first hop of a path, so
+        the walk stops there). The same table reached through the data (a column feeding it, an
+        opaque edge) is another state and walks on: keying the walk by node alone lost the sources
+        behind it.
+        """
         lg, g, rules = self.lg, self.lg.g, self.rules
         if tag not in self.tags.get(node, ()):
             return []
-        parent: dict[str, str | None] = {node: None}
-        queue = deque([(node, False)])
-        found: list[str] = []
+        start = (node, False)
+        parent: dict[tuple[str, bool], tuple[str, bool] | None] = {start: None}
+        queue = deque([start])
+        found: dict[str, tuple[str, bool]] = {}  # source -> the state it was first reached in
         while queue:
-            current, via_declared = queue.popleft()
-            if tag in self.declared.get(current, ()) and self._declares(current, tag):
-                found.append(current)
-            if via_declared:
-                continue  # a table reached as the declarer of a column's inherited tag: its origin
+            state = queue.popleft()
+            current, declaring = state
+            if current not in found and tag in self.declared.get(current, ()) and self._declares(current, tag):
+                found[current] = state
+            if declaring:
+                continue
             preds: list[tuple[str, str]] = [(p, d["kind"]) for p, d in g._pred[current].items()]
             data = g._node[current]
             if data["type"] == "table":
@@ -142,17 +153,20 @@ class Propagation:
             elif data["type"] == "column" and tag in lg.dataset_tags.get(data["table"], ()):
                 preds.append((data["table"], "declared"))
             for prev, kind in preds:
-                if prev in parent or tag not in self.tags.get(prev, ()):
+                nxt = (prev, kind == "declared")
+                if nxt in parent or tag not in self.tags.get(prev, ()):
                     continue
                 if kind != "declared" and rules.blocks(tag, kind):
                     continue
-                parent[prev] = current
-                queue.append((prev, kind == "declared"))
+                parent[nxt] = state
+                queue.append(nxt)
         out = []
         for source in sorted(found):
-            path = [source]
-            while parent[path[-1]] is not None:
-                path.append(parent[path[-1]])
+            state = found[source]
+            path = [state[0]]
+            while parent[state] is not None:
+                state = parent[state]
+                path.append(state[0])
             out.append((source, path))
             if limit is not None and len(out) >= limit:
                 break

@@ -78,19 +78,51 @@ def load_paths(
                 rego_texts.append((file, display, _read(file, display), pack))
             else:
                 policies.extend(load_yaml_file(file, display, params=params, pack=pack))
+    rego_texts = shared_libraries(rego_texts, params) + rego_texts
     defined = user_functions([text for _, _, text, _ in rego_texts])
+    library_params: dict[str, dict[str, Any]] = {}
     for _file, display, text, pack in rego_texts:
         policy = load_rego(text, display, params=params, pack=pack, defined=defined)
         if policy is None:
             libraries[display] = text
+            library_params.update(shared_params(text, display))
         else:
             policies.append(policy)
     _check_unique(policies)
     merged = {p.id: {**p.params, **params.get(p.id, {})} for p in policies}
-    unknown = sorted(set(params) - {p.id for p in policies})
+    merged.update({lid: {**values, **params.get(lid, {})} for lid, values in library_params.items()})
+    unknown = sorted(set(params) - set(merged))
     if unknown:
         raise UsageError(f"policies.params names unknown policy '{unknown[0]}'")
     return PolicySet(sorted(policies, key=lambda p: p.id), libraries, merged)
+
+
+#: Rego libraries every pack may import (``import data.gavel.lib.regions``): the one definition of
+#: ideas several policies share, with parameters overridable once (``policies.params.<id>``).
+SHARED = "_lib"
+
+
+def shared_libraries(rego_texts: list[tuple[Path, str, str, str | None]],
+                     params: dict[str, dict[str, Any]]) -> list[tuple[Path, str, str, str | None]]:
+    """The shared libraries (policies/_lib) to load: when a policy imports ``data.gavel.lib``, or
+    gavel.yaml sets one of their parameters. Loaded only then, as each module costs every query."""
+    folder = policies_dir() / SHARED
+    found = [(file, f"<{SHARED}>/{file.name}") for file in policy_files(folder)] if folder.is_dir() else []
+    loaded = {file.resolve() for file, _, _, _ in rego_texts}
+    if any(file.resolve() in loaded for file, _ in found):
+        return []  # already loaded (a folder that holds them, e.g. `gavel test policies/_lib`)
+    texts = [(file, display, _read(file, display), None) for file, display in found]
+    wanted = any("data.gavel.lib" in text for _, _, text, _ in rego_texts) or any(
+        lid in params for _, display, text, _ in texts for lid in shared_params(text, display))
+    return texts if wanted else []
+
+
+def shared_params(text: str, display: str) -> dict[str, dict[str, Any]]:
+    """``{id: params}`` a library module declares in its METADATA (``custom: {id, params}``)."""
+    custom = parse_module(text, display).metadata.get("custom") or {}
+    if isinstance(custom, dict) and custom.get("id") and isinstance(custom.get("params"), dict):
+        return {str(custom["id"]): dict(custom["params"])}
+    return {}
 
 
 def _display(file: Path, root: Path | None, pack: str | None) -> str:

@@ -2,23 +2,25 @@
 # title: Models trained on EU personal data are deployed in allowed regions
 # description: >
 #   Personal data leaves the EU/EEA only under Chapter V (Art. 44-46): an adequacy decision or
-#   appropriate safeguards. A model trained on a dataset holding EU personal data (dataset
-#   region or a tag matching `eu_pattern`, and personal data tagged `personal_tag`) is deployed
-#   only in regions matching one of `allowed_regions` (regexes; add adequate countries or
-#   regions covered by SCCs there).
+#   appropriate safeguards. A model trained on a dataset holding EU personal data (its region, or a
+#   `region:<region>` tag, is an EU/EEA region, and it holds personal data tagged `personal_tag`)
+#   is deployed only in EU/EEA regions, or in one matching `allowed_regions` (regexes; add adequate
+#   countries or regions covered by SCCs there). What counts as an EU/EEA region is defined once for
+#   every policy (`gavel-regions`, docs/packs.md).
 # custom:
 #   id: gdpr-international-transfer
 #   severity: high
 #   target: [model]
 #   frameworks: ["GDPR Art. 44", "GDPR Art. 46"]
-#   remediation: Deploy in an allowed region, or document the transfer safeguard and add the region to allowed_regions.
+#   remediation: Deploy in an EU/EEA region, or document the transfer safeguard and add the region to allowed_regions.
 #   params:
 #     personal_tag: pii
-#     eu_pattern: "^(region:)?(eu|eea)([-_].*)?$"
-#     allowed_regions: ["^eu-", "^europe-", "^(eu|eea)$", "^(west|north)europe$"]
+#     allowed_regions: []
 package gavel.packs.gdpr.international_transfer
 
 import rego.v1
+
+import data.gavel.lib.regions as eu_regions
 
 params := data.gavel.params["gdpr-international-transfer"]
 
@@ -29,11 +31,11 @@ eu_personal contains ds if {
 	personal(card)
 }
 
-eu(card) if regex.match(params.eu_pattern, lower(card.region))
+eu(card) if eu_regions.eu(card.region)
 
 eu(card) if {
 	some tag in object.get(card, "tags", [])
-	regex.match(params.eu_pattern, lower(tag))
+	eu_regions.eu_tag(tag)
 }
 
 personal(card) if params.personal_tag in object.get(card, "tags", [])
@@ -66,6 +68,8 @@ deny contains {"msg": msg, "field": "deployment.region", "region": r} if {
 	not allowed(r)
 	msg := sprintf("%s trains on EU personal data (%s) but is deployed in %s, outside the allowed regions", [input.id, concat(", ", sort(eu_personal)), r])
 }
+
+allowed(r) if eu_regions.eu(r)
 
 allowed(r) if {
 	some pattern in params.allowed_regions

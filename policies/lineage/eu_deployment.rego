@@ -3,29 +3,30 @@
 # description: >
 #   A tag `region:<region>` marks where data lives (a dataset card's `region` becomes one, and it
 #   flows downstream through the lineage like any tag). A model that data tagged with an EU/EEA
-#   region reaches, through any number of tables, is deployed only in regions matching
-#   `allowed_regions` (regexes). Transfers elsewhere need a Chapter V safeguard: add the region to
-#   `allowed_regions` once one is in place.
+#   region reaches, through any number of tables, is deployed only in EU/EEA regions, or in one
+#   matching `allowed_regions` (regexes) where a Chapter V safeguard is in place. What counts as an
+#   EU/EEA region is defined once for every policy (`gavel-regions`, docs/packs.md).
 # custom:
 #   id: lineage-eu-data-deployment
 #   severity: high
 #   target: [model]
 #   frameworks: ["GDPR Art. 44", "GDPR Art. 46", "EU AI Act Art. 10(5)"]
 #   remediation: >
-#     Deploy the model in an allowed region, or document the transfer safeguard (adequacy decision,
+#     Deploy the model in an EU/EEA region, or document the transfer safeguard (adequacy decision,
 #     SCCs) and add the region to allowed_regions in gavel.yaml (policies.params).
 #   params:
-#     eu_pattern: "^region:(eu|eea)([-_].*)?$"
-#     allowed_regions: ["^eu-", "^europe-", "^(eu|eea)$", "^(west|north)europe$"]
+#     allowed_regions: []
 package gavel.lineage.eu_deployment
 
 import rego.v1
+
+import data.gavel.lib.regions as eu_regions
 
 params := data.gavel.params["lineage-eu-data-deployment"]
 
 eu_tags contains tag if {
 	some tag in input.lineage.tags
-	regex.match(params.eu_pattern, lower(tag))
+	eu_regions.eu_tag(tag)
 }
 
 applicable if count(eu_tags) > 0
@@ -57,6 +58,8 @@ deny contains {"msg": msg, "field": "deployment.region"} if {
 		input.id, concat(", ", sort(eu_tags)),
 	])
 }
+
+allowed(r) if eu_regions.eu(r)
 
 allowed(r) if {
 	some pattern in params.allowed_regions

@@ -189,7 +189,7 @@ def test_mct_v002():
     assert data["training_datasets"] == ["features.income_features_train"]
     assert data["evaluation_datasets"] == ["features.income_features_eval"]
     assert data["metrics"]["performance"] == [{"name": "mean_absolute_percentage_error", "value": 0.12, "slice": "overall",
-                                               "threshold": 0.15, "higher_is_better": False}]
+                                               "decision_threshold": 0.15, "higher_is_better": False}]
     assert data["metrics"]["fairness"][0]["name"] == "mape_gap_gender"
     assert any("mitigation" in item for item in data["limitations"])
 
@@ -201,6 +201,54 @@ def test_mct_v001():
     assert data["intended_uses"] == ["Rank customers for savings offers"]
     assert data["training_datasets"] == ["raw.marketing_leads"]
     assert data["evaluation_datasets"] == ["raw.marketing_leads_2026q1"]
+
+
+def test_mct_threshold_is_the_decision_threshold_never_an_acceptance_threshold():
+    """MCT 0.0.1's ``threshold`` is "the decision threshold the metric was computed on" (the toolkit's
+    own example: accuracy at 0.5); read as an acceptance threshold it judged the wrong thing."""
+    data = card("model-card-toolkit", "model-card-toolkit/toolkit-example-v0.0.1.json").data
+    performance = data["metrics"]["performance"]
+    assert [(m["value"], m.get("slice")) for m in performance] == [(0.978, None), (0.993, "cat"), (0.965, "Dog")]
+    assert all(m["decision_threshold"] == 0.5 and "threshold" not in m for m in performance)
+    data = card("model-card-toolkit", "model-card-toolkit/recall-at-decision-threshold.json").data
+    assert data["metrics"]["performance"] == [{"name": "recall", "value": 0.62, "decision_threshold": 0.7}]
+
+
+MCT_PACKS = """\
+evidence:
+  - {path: "mct/*.json", kind: model, format: model-card-toolkit}
+policies:
+  packs: [eu-ai-act, iso-42001]
+now: "2026-06-01T00:00:00Z"
+"""
+
+
+@pytest.mark.parametrize("fixture", ["recall-at-decision-threshold.json", "toolkit-example-v0.0.1.json"])
+def test_gavel_check_judges_no_acceptance_threshold_on_an_mct_decision_threshold(tmp_path, fixture):
+    """Recall 0.62 computed at a 0.7 decision threshold failed aia-metric-thresholds-met and passed
+    iso-acceptance-criteria: the card declares no acceptance threshold, so it is the other way round."""
+    root = tmp_path / "proj"
+    (root / "mct").mkdir(parents=True)
+    (root / "gavel.yaml").write_text(MCT_PACKS)
+    shutil.copy(FIXTURES / "model-card-toolkit" / fixture, root / "mct" / fixture)
+    report = json.loads(CliRunner().invoke(main, ["check", str(root), "-o", "json"]).output)
+    status = {f["policy"]: f["status"] for f in report["findings"]}
+    assert status["aia-metric-thresholds-met"] == "pass"
+    assert status["iso-acceptance-criteria"] == "fail"
+
+
+def test_gavel_check_acceptance_thresholds_come_from_the_gavel_object(tmp_path):
+    """An MCT card declares acceptance criteria in its ``gavel`` object; those are judged."""
+    root = tmp_path / "proj"
+    (root / "mct").mkdir(parents=True)
+    (root / "gavel.yaml").write_text(MCT_PACKS)
+    card = json.loads((FIXTURES / "model-card-toolkit" / "recall-at-decision-threshold.json").read_text())
+    card["gavel"]["metrics"] = {"performance": [{"name": "recall", "value": 0.62, "threshold": 0.7}]}
+    (root / "mct" / "churn.json").write_text(json.dumps(card))
+    report = json.loads(CliRunner().invoke(main, ["check", str(root), "-o", "json"]).output)
+    status = {f["policy"]: f["status"] for f in report["findings"]}
+    assert status["aia-metric-thresholds-met"] == "fail"
+    assert status["iso-acceptance-criteria"] == "pass"
 
 
 def test_mct_errors():

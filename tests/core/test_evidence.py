@@ -45,6 +45,7 @@ def test_bad_files_of_every_kind(gavel, project):
     bomb = 'a: &a ["x","x","x"]\nb: &b [*a,*a,*a]\nc: [*b,*b,*b]\n'
     root = project({
         "models/ok.yaml": model_card("ok"),
+        "models/fine.yaml": model_card("fine"),
         "models/syntax.yaml": "id: s\nname: [oops\n",
         "models/json.json": '{"id": "j",\n "name": ,}',
         "models/bomb.yaml": bomb,
@@ -64,11 +65,13 @@ def test_bad_files_of_every_kind(gavel, project):
     assert "alias" in got[("models/bomb.yaml", 2)]
     assert got[("models/list.yaml", 1)] == "a model card must be a mapping, got list"
     assert "declares kind 'dataset'" in got[("models/kind.yaml", 1)]
-    assert got[("models/zdup.yaml", 1)].startswith("duplicate model id 'ok' (first declared in models/")
+    assert got[("models/zdup.yaml", 1)].startswith("duplicate model id 'ok' (also declared in models/ok.yaml:1)")
+    assert got[("models/ok.yaml", 1)].startswith("duplicate model id 'ok' (also declared in models/zdup.yaml:1)")
     assert got[("datasets/unknown-field.yaml", 3)] == "unknown field 'colums' (did you mean 'columns'?)"
     assert any("not UTF-8" in m for m in got.values())
-    # the valid card was still judged
-    assert any(f["subject"]["id"] == "ok" and f["status"] == "pass" for f in report["findings"])
+    # the valid card was still judged; neither duplicate was (tests/core/test_duplicate_ids.py)
+    assert any(f["subject"]["id"] == "fine" and f["status"] == "pass" for f in report["findings"])
+    assert not any(f["subject"]["id"] == "ok" and f["status"] != "error" for f in report["findings"])
 
 
 def test_oversized_file_is_refused(gavel, project):
