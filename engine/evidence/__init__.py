@@ -71,11 +71,12 @@ def load_evidence(config: Config, inv: Inventory) -> None:
     limits = Limits(max_bytes=config.max_bytes, max_depth=config.max_depth)
     jobs: list[tuple[str, str, str]] = []  # (display path, kind, format)
     seen: set[Path] = set()
+    records: list[Record] = []
     for index, source in enumerate(config.evidence):
         if source.live is not None:
             from engine.evidence.live import read_live
 
-            read_live(config, inv, source.live, index)
+            records += read_live(config, inv, source.live)
             continue
         adapters.get_or_raise(source.format)  # an unknown format is a usage error, even with no files
         paths = expand(config.root, source.path, source.exclude)
@@ -87,7 +88,6 @@ def load_evidence(config: Config, inv: Inventory) -> None:
                 jobs.append((relative(path, config.root), source.kind, format_for(path, source.format)))
     cache = EvidenceCache.open(config) if config.cache else None
     results = _read_all(config.root, jobs, limits, cache, config.workers)
-    records: list[Record] = []
     for (display, kind, _fmt), (sha, outcome) in zip(jobs, results, strict=True):
         if sha is not None:
             inv.inputs.append(InputDigest(path=display, kind=kind, sha256=sha))

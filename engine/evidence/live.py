@@ -33,25 +33,26 @@ from engine.findings import InputDigest, error_finding
 
 if TYPE_CHECKING:
     from engine.config import Config
-    from engine.inventory import Inventory
+    from engine.inventory import Inventory, Record
 
 POLICY = "gavel-evidence"
 TITLE = "Evidence file is valid"
 
 
-def read_live(config: Config, inv: Inventory, source: dict, index: int) -> None:
-    """Add the cards of one live source to ``inv`` (problems become error findings)."""
+def read_live(config: Config, inv: Inventory, source: dict) -> list[Record]:
+    """The cards of one live source (problems become error findings in ``inv``)."""
     uri = source["tracking_uri"]
     try:
         exports = mlflow_exports(uri, source.get("models") or ["*"], timeout=float(source.get("timeout", 10)))
     except LiveSourceError as exc:
         inv.problems.append(_problem(str(exc), uri))
-        return
-    from engine.evidence import _add, adapters, read_card
+        return []
+    from engine.evidence import adapters, read_card
     from engine.evidence.loader import Limits
 
     adapt = adapters.get_or_raise("mlflow")
     limits = Limits(max_bytes=config.max_bytes, max_depth=config.max_depth)
+    records = []
     for where, export in exports:
         text = json.dumps(export, indent=1, sort_keys=True)
         try:
@@ -60,7 +61,8 @@ def read_live(config: Config, inv: Inventory, source: dict, index: int) -> None:
             inv.problems.append(_problem(exc.message, where))
             continue
         inv.inputs.append(InputDigest(path=where, kind="model", sha256=hashlib.sha256(text.encode()).hexdigest()))
-        _add(inv, record)
+        records.append(record)
+    return records
 
 
 class LiveSourceError(Exception):
