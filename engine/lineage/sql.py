@@ -43,7 +43,7 @@ DEFAULT_MASKING = frozenset(
 )
 
 #: Bump when the shape or meaning of a cached FileResult changes.
-ANALYSIS_VERSION = "1"
+ANALYSIS_VERSION = "2"
 
 
 @dataclass
@@ -51,18 +51,26 @@ class FileResult:
     """What one SQL file contributes. Plain data, cached as JSON by content hash.
 
     ``edges``: ``[level, src_table, src_column, dst_table, dst_column, kind, line]`` where level
-    is ``c`` (column to column), ``i`` (column to table: a filter or join key) or ``t`` (table to
-    table; ``kind`` is ``columns`` when column edges describe it, ``opaque`` when they do not).
+    is ``c`` (column to column), ``i`` (column to table: a filter or join key), ``t`` (table to
+    table; ``kind`` is ``columns`` when column edges describe it, ``opaque`` when they do not),
+    ``n`` (a table node) or ``r`` (``src_table`` was renamed to ``dst_table``: its node and edges move).
     ``tables``: schema contributions ``[name, [columns], temporary]`` in statement order.
     ``deps``: the schema this result was computed against, ``{table: fingerprint}``.
+
+    Every statement is counted once in ``counts``: ``analysed`` (turned into edges or schema),
+    ``classified`` (no lineage by nature, by statement kind in ``classified``: DROP, GRANT, a plain
+    SELECT, ...) or ``reported`` (a syntax error in ``problems``, or a statement whose lineage Gavel
+    cannot tell in ``unresolved`` with ``kind`` and the ``tables`` it names).
     """
 
     statements: int = 0
     edges: list[list] = field(default_factory=list)
     tables: list[list] = field(default_factory=list)
     problems: list[dict] = field(default_factory=list)  # {"line", "message"}: error findings
-    unresolved: list[dict] = field(default_factory=list)  # {"line", "message"}: partial lineage
+    unresolved: list[dict] = field(default_factory=list)  # {"line", "message"[, "kind", "tables"]}
     deps: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=lambda: {"analysed": 0, "classified": 0, "reported": 0})
+    classified: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -72,6 +80,8 @@ class FileResult:
             "problems": self.problems,
             "unresolved": self.unresolved,
             "deps": self.deps,
+            "counts": self.counts,
+            "classified": self.classified,
         }
 
     @classmethod
@@ -133,20 +143,30 @@ class Catalog:
         self.fps: dict[str, str] = {}
         self._schema: _Schema | None = None  # built on first use: a warm run never needs it
         self._suffix: dict[str, set[str]] = {}
-        self.skipped: list[str] = []  # names whose nesting level does not match the schema's
+        self._depth = 1
+        self.skipped: list[str] = []  # names sqlglot's schema refused (none known: a safety net)
 
     @property
     def schema(self) -> _Schema:
         if self._schema is None:
             self._schema = _Schema(dialect=self.dialect)
+            self._depth = max((_depth(name) for name in self.tables), default=1)
             for name, columns in self.tables.items():
                 self._add_to_schema(name, columns, self.types.get(name))
         return self._schema
 
     def _add_to_schema(self, name: str, columns: list[str], types: dict | None) -> None:
+        """sqlglot's schema wants one nesting depth for every table: a shorter name (``customers``
+        beside ``raw.orders``) is padded with a placeholder qualifier, which sqlglot's lookup by
+        suffix still finds; a deeper one rebuilds the schema at the new depth."""
+        depth = _depth(name)
+        if depth > self._depth:
+            self._schema = None
+            return
         mapping = {c: (types or {}).get(c) or "unknown" for c in columns}
+        padded = ".".join([*[_PAD] * (self._depth - depth), name])
         try:
-            self._schema.add_table(_table_expr(name), mapping, dialect=self.dialect, match_depth=True)
+            self._schema.add_table(_table_expr(padded), mapping, dialect=self.dialect, match_depth=True)
         except SqlglotError:
             self.skipped.append(name)
 
@@ -169,16 +189,29 @@ class Catalog:
         return self.tables.get(name)
 
     def resolve(self, name: str) -> str:
-        """A unique fully qualified name for an unqualified one (``customers`` -> ``raw.customers``)."""
+        """A unique fully qualified name for an unqualified one (``customers`` -> ``raw.customers``),
+        and the known name for one qualified further (``db.raw.customers`` -> ``raw.customers``)."""
         if name in self.tables:
             return name
         full = self._suffix.get(name)
         if full and len(full) == 1:
             return next(iter(full))
+        parts = name.split(".")
+        for i in range(1, len(parts) - 1):
+            shorter = ".".join(parts[i:])
+            if shorter in self.tables:
+                return shorter
         return name
 
     def fingerprint(self, name: str) -> str:
         return self.fps.get(name, "-")
+
+
+_PAD = "_gavel_any"
+
+
+def _depth(name: str) -> int:
+    return min(name.count(".") + 1, 3)
 
 
 def _table_expr(name: str) -> exp.Table:
@@ -204,6 +237,79 @@ class Statement:
     line: int
     expression: exp.Expr | None
     error: str | None = None
+    #: set for the header of a procedural block (``CREATE PROCEDURE p AS`` before ``BEGIN``): the
+    #: statements of the block are statements of their own, the header has no lineage by nature
+    header: str | None = None
+    start: int = 0  # character offset of the statement in the text
+
+
+# Words after BEGIN that make it a transaction, not a block; words after END that end a block too.
+_TRANSACTION_WORDS = frozenset({"TRANSACTION", "TRAN", "WORK", "DISTRIBUTED", "ISOLATION", "DEFERRED",
+                                "IMMEDIATE", "EXCLUSIVE"})
+_BLOCK_WORDS = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR", "TRY", "CATCH", "CASE"})
+_BLOCK_OPENERS = frozenset({"AS", "IS", "THEN", "ELSE", "DO", "LOOP"})  # the words a block follows
+
+
+def _chunks(tokens: list) -> list[tuple[int, int, bool]]:
+    """``(start, end, header)`` token ranges of the statements: split on ``;`` and around the
+    ``BEGIN ... END`` blocks of procedures and scripts, whose statements are statements too.
+
+    ``CASE ... END`` is an expression, and ``BEGIN;`` / ``BEGIN TRANSACTION`` start a transaction.
+    """
+    out: list[tuple[int, int, bool]] = []
+    semicolon, case, end, begin = TokenType.SEMICOLON, TokenType.CASE, TokenType.END, TokenType.BEGIN
+    command = TokenType.COMMAND
+    start, cases, i, n = 0, 0, 0, len(tokens)
+    while i < n:
+        kind = tokens[i].token_type
+        if kind is semicolon:
+            out.append((start, i, False))
+            start = i + 1
+        elif kind is case:
+            cases += 1
+        elif kind is end and cases:
+            cases -= 1
+        elif kind is end:
+            out.append((start, i, False))
+            i += 1
+            if i < n and tokens[i].text.upper() in _BLOCK_WORDS:
+                i += 1
+            if i < n and tokens[i].token_type is semicolon:
+                i += 1
+            start = i
+            continue
+        elif (kind is begin or kind is command and tokens[i].text.upper() == "BEGIN") and _opens_block(tokens, start, i):
+            out.append((start, i, True))
+            i += 1
+            if i < n and tokens[i].text.upper() in _BLOCK_WORDS:
+                i += 1
+            start = i
+            continue
+        i += 1
+    out.append((start, n, False))
+    return [(s, e, h) for s, e, h in out if e > s]
+
+
+def _opens_block(tokens: list, start: int, i: int) -> bool:
+    following = tokens[i + 1] if i + 1 < len(tokens) else None
+    if following is None or following.token_type is TokenType.SEMICOLON:
+        return False
+    if following.text.upper() in _TRANSACTION_WORDS:
+        return False
+    if i == start:
+        return True
+    previous = tokens[i - 1]
+    if previous.token_type is TokenType.R_PAREN:  # CREATE PROCEDURE ds.p() BEGIN (BigQuery)
+        return tokens[start].token_type is TokenType.CREATE
+    return previous.text.upper() in _BLOCK_OPENERS
+
+
+def _header_kind(tokens: list) -> str:
+    words = [t.text.upper() for t in tokens[:4] if t.token_type is not TokenType.STRING]
+    if words and words[0] in ("CREATE", "ALTER", "REPLACE"):
+        rest = [w for w in words[1:] if w not in ("OR", "REPLACE", "ALTER")]
+        return f"{words[0]} {rest[0]}" if rest else words[0]
+    return words[0] if words else "BEGIN"
 
 
 def split(text: str, dialect) -> list[Statement]:
@@ -212,28 +318,25 @@ def split(text: str, dialect) -> list[Statement]:
         tokens = dialect.tokenize(text)
     except TokenError:
         return _split_naive(text, dialect)
-    semicolon = TokenType.SEMICOLON
-    ends = [i for i, token in enumerate(tokens) if token.token_type is semicolon]
     out = []
-    start = 0
-    for end in [*ends, len(tokens)]:
+    for start, end, header in _chunks(tokens):
         chunk = tokens[start:end]
-        start = end + 1
-        if not chunk:
+        line, offset = chunk[0].line, chunk[0].start
+        if header:
+            out.append(Statement(line, None, header=_header_kind(chunk), start=offset))
             continue
-        line = chunk[0].line
         try:
             parsed = dialect.parser(error_level=ErrorLevel.RAISE).parse(chunk, text)
         except ParseError as exc:
             err = exc.errors[0] if exc.errors else {}
-            out.append(Statement(err.get("line") or line, None, _parse_message(exc)))
+            out.append(Statement(err.get("line") or line, None, _parse_message(exc), start=offset))
             continue
         except (SqlglotError, RecursionError, ValueError) as exc:
-            out.append(Statement(line, None, f"cannot parse statement: {exc}"))
+            out.append(Statement(line, None, f"cannot parse statement: {exc}", start=offset))
             continue
         for expression in parsed:
             if expression is not None:
-                out.append(Statement(line, expression))
+                out.append(Statement(line, expression, start=offset))
     return out
 
 
@@ -325,7 +428,9 @@ class Walker:
         out: dict[tuple[str, str], int] = {}
         expression = scope.expression
         if isinstance(expression, exp.Subquery):
-            for inner in scope.subquery_scopes:
+            # a parenthesised query (CREATE VIEW v AS (SELECT ...)): sqlglot keeps the inner query
+            # among the derived tables of the Subquery scope, or its subqueries
+            for inner in scope.subquery_scopes or scope.derived_table_scopes:
                 out = self.trace(inner, column)
                 break
         elif isinstance(expression, exp.SetOperation):
@@ -333,6 +438,10 @@ class Walker:
             if index >= 0:
                 for branch in scope.set_operation_scopes:
                     _merge(out, self.trace(branch, index), DIRECT)
+        elif isinstance(expression, exp.UDTF):
+            # UNNEST, LATERAL VIEW explode, FLATTEN: the rows come from the columns it expands
+            for inner in expression.find_all(exp.Column):
+                self._trace_column(scope, inner, EXPRESSION, out)
         else:
             select = self._select(scope, column)
             if select is not None:
@@ -463,7 +572,9 @@ class Walker:
         out: set[str] = set()
         for scope in self.used_scopes(root):
             if isinstance(scope.expression, exp.Select):
-                for _, source in scope.selected_sources.values():
+                # every table the scope references, the right side of SEMI/ANTI joins included
+                for name, _ in scope.references:
+                    source = scope.sources.get(name)
                     if isinstance(source, exp.Table):
                         out.add(table_name(source))
         return out
@@ -522,42 +633,135 @@ class Options:
     strip_catalog: bool = False
 
 
+class NotAnalysed(Exception):
+    """A statement whose lineage Gavel cannot tell: it is reported (never dropped silently)."""
+
+    def __init__(self, reason: str, tables: list[str] | tuple = ()):
+        super().__init__(reason)
+        self.reason = reason
+        self.tables = sorted(set(tables))
+
+
+ANALYSED, CLASSIFIED = "analysed", "classified"
+
+#: Statements with no lineage by nature: they move no data from one table to another.
+_NO_LINEAGE = tuple(
+    getattr(exp, name)
+    for name in ("Drop", "TruncateTable", "Grant", "Revoke", "Set", "Transaction", "Commit", "Rollback",
+                 "Describe", "Show", "Analyze", "Comment", "Pragma", "Execute", "Cache", "Uncache", "Refresh",
+                 "EndStatement", "Declare", "Kill", "Summarize", "Return")
+    if hasattr(exp, name)
+)
+#: The same for statements sqlglot keeps as a raw ``Command``, by their first word. (A procedure
+#: called by CALL or EXEC is analysed where it is defined.)
+_NO_LINEAGE_COMMANDS = frozenset({
+    "GRANT", "REVOKE", "VACUUM", "CALL", "EXEC", "EXECUTE", "DECLARE", "ANALYZE", "OPTIMIZE", "MSCK",
+    "REFRESH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "SET", "UNSET", "RESET", "COMMIT", "ROLLBACK",
+    "START", "PRINT", "RAISE", "RAISERROR", "RETURN", "GO", "LOCK", "UNLOCK", "KILL", "CHECKPOINT",
+    "CLUSTER", "REINDEX", "COMMENT", "LIST", "LS", "PUT", "GET", "REMOVE", "RM", "UNDROP", "DROP",
+    "TRUNCATE", "COLLECT", "DBCC", "DENY", "USE", "CACHE", "UNCACHE", "FSCK", "ADD", "BT", "ET",
+    "COPY GRANTS", "NOTIFY", "LISTEN", "DISCARD", "DEALLOCATE", "PREPARE", "CLOSE", "FETCH", "OPEN",
+})
+_ROUTINE_LANGUAGES = frozenset({"", "SQL", "PLPGSQL", "PLSQL", "TSQL", "SQLSCRIPT"})
+_UNLOAD = re.compile(r"^\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'((?:[^']|'')*)'", re.IGNORECASE | re.DOTALL)
+_EXCHANGE = re.compile(r"^\s*TABLE\s+([\w.\"`\[\]]+)\s+EXCHANGE\s+PARTITION\s+.*?\bWITH\s+TABLE\s+([\w.\"`\[\]]+)",
+                       re.IGNORECASE | re.DOTALL)
+_KIND_NAMES = {"truncatetable": "TRUNCATE", "altertable": "ALTER", "endstatement": "END"}
+
+
+def statement_kind(e: exp.Expr) -> str:
+    """A statement's kind as people write it: ``INSERT``, ``CREATE VIEW``, ``UNLOAD``."""
+    if isinstance(e, exp.Command):
+        return str(e.this).upper()
+    if isinstance(e, exp.Create):
+        return f"CREATE {str(e.args.get('kind') or '').upper()}".strip()
+    if isinstance(e, exp.Query) and not _into(e):
+        return "SELECT" if isinstance(e, exp.Select) else e.key.upper()
+    return _KIND_NAMES.get(e.key, e.key.upper())
+
+
+def _into(e: exp.Expr) -> exp.Into | None:
+    """The ``INTO`` of ``SELECT ... INTO t`` (in the first branch of a set operation)."""
+    node = e
+    while isinstance(node, (exp.SetOperation, exp.Subquery)):
+        node = node.this
+    into = node.args.get("into") if isinstance(node, exp.Select) else None
+    return into if isinstance(into, exp.Into) else None
+
+
 class Analyzer:
-    """Turns the statements of one file into a :class:`FileResult`, growing ``catalog`` as it goes."""
+    """Turns the statements of one file into a :class:`FileResult`, growing ``catalog`` as it goes.
+
+    The result is a function of the text, the options and the catalog only, so files can be
+    analysed in worker processes.
+    """
 
     def __init__(self, catalog: Catalog, options: Options):
         self.catalog = catalog
         self.options = options
         self.dialect = sqlglot.Dialect.get_or_raise(options.dialect)
 
-    def analyze(self, text: str) -> FileResult:
-        result = FileResult()
-        self.result = result
+    def _start(self) -> FileResult:
+        self.result = FileResult()
         self.db, self.cat = self.options.db, self.options.catalog
         self.temps: set[str] = set()
         self.deps: dict[str, str] = {}
+        return self.result
+
+    def analyze(self, text: str) -> FileResult:
+        result = self._start()
         for statement in split(text, self.dialect):
-            result.statements += 1
-            if statement.error:
-                result.problems.append({"line": statement.line, "message": statement.error})
-                continue
-            try:
-                self.statement(statement.expression, statement.line)
-            except RecursionError:
-                result.problems.append({"line": statement.line, "message": "statement nests too deeply to analyse"})
-            except SqlglotError as exc:
-                self._unresolved(statement.line, f"statement not analysed: {_first_line(exc)}")
+            self._one(statement, text, 0)
         if self.temps:
             result.edges = contract_temporary(result.edges, self.temps)
         result.deps = dict(sorted(self.deps.items()))
         return result
 
+    def _one(self, st: Statement, text: str, base: int, *, nested: bool = False) -> None:
+        """Analyse, classify or report one statement (``base``: lines before ``text`` in the file)."""
+        result = self.result
+        result.statements += 1
+        line = st.line + base
+        if st.error:
+            if nested:  # a statement of a routine body Gavel cannot parse: the routine itself is valid SQL
+                self._report(line, "routine body statement", st.error, [])
+            else:
+                result.problems.append({"line": line, "message": st.error})
+                result.counts["reported"] += 1
+            return
+        if st.header:
+            self._classify(st.header)
+            return
+        e = st.expression
+        kind = statement_kind(e)
+        try:
+            status = self.statement(e, line, text=text, start=st.start, base=base)
+        except NotAnalysed as exc:
+            self._report(line, kind, exc.reason, exc.tables)
+        except RecursionError:
+            result.problems.append({"line": line, "message": "statement nests too deeply to analyse"})
+            result.counts["reported"] += 1
+        except SqlglotError as exc:
+            tables = [self._resolved(t) for t in e.find_all(exp.Table)]
+            self._report(line, kind, f"statement not analysed: {_first_line(exc)}", tables)
+        else:
+            if status == CLASSIFIED:
+                self._classify(kind)
+            else:
+                result.counts["analysed"] += 1
+
+    def _classify(self, kind: str) -> None:
+        self.result.counts["classified"] += 1
+        self.result.classified[kind] = self.result.classified.get(kind, 0) + 1
+
+    def _report(self, line: int, kind: str, reason: str, tables: list[str]) -> None:
+        self.result.counts["reported"] += 1
+        self.result.unresolved.append({"line": line, "message": f"{kind} statement not analysed: {reason}",
+                                       "kind": kind, "tables": sorted(set(tables))})
+
     def analyze_query(self, text: str, target: str) -> FileResult:
         """Lineage of one ``SELECT`` (a dbt model's compiled SQL) written into ``target``."""
-        result = FileResult()
-        self.result = result
-        self.db, self.cat = self.options.db, self.options.catalog
-        self.temps, self.deps = set(), {}
+        result = self._start()
         statements = split(text, self.dialect)
         queries = [s for s in statements if s.expression is not None]
         for st in statements:
@@ -579,25 +783,49 @@ class Analyzer:
 
     # -- dispatch ---------------------------------------------------------------------------------
 
-    def statement(self, e: exp.Expr, line: int) -> None:
+    def statement(self, e: exp.Expr, line: int, *, text: str = "", start: int = 0, base: int = 0) -> str:
+        """``ANALYSED`` or ``CLASSIFIED``; raises :class:`NotAnalysed` for what Gavel cannot tell."""
         if isinstance(e, exp.Use):
             self._use(e)
-        elif isinstance(e, exp.Create):
-            self._create(e, line)
-        elif isinstance(e, exp.Insert):
-            self._insert(e, line)
-        elif isinstance(e, exp.Merge):
-            self._merge(e, line)
-        elif isinstance(e, exp.Update):
-            self._update(e, line)
-        elif isinstance(e, exp.Query) and isinstance(e.args.get("into"), exp.Into):
-            into = e.args["into"]
-            query = e
-            query.set("into", None)
+            return CLASSIFIED
+        if isinstance(e, exp.Create):
+            return self._create(e, line, text, start, base)
+        if isinstance(e, exp.Insert):
+            return self._insert(e, line)
+        if isinstance(e, exp.Merge):
+            return self._merge(e, line)
+        if isinstance(e, exp.Update):
+            return self._update(e, line)
+        if isinstance(e, exp.Delete):
+            return self._delete(e, line)
+        if isinstance(e, exp.Copy):
+            return self._copy(e, line)
+        if isinstance(e, exp.Alter):
+            return self._alter(e, line)
+        if isinstance(e, exp.LoadData) and isinstance(e.this, exp.Table):  # LOAD DATA INPATH: an external source
+            target = self._target(e.this)
+            self.result.edges.append(["t", _location(e.args["inpath"]), "", target, "", "opaque", line])
+            return ANALYSED
+        if isinstance(e, exp.Query):
+            into = _into(e)
+            if into is None:
+                return CLASSIFIED  # a query with no target: it reads, it writes nothing
+            into.pop()
             target = self._target(into.this)
             if into.args.get("temporary") or target.split(".")[-1].startswith("#"):
                 self.temps.add(target)
-            self._query_into(target, None, query, line, positional=False)
+            self._query_into(target, None, e, line, positional=False, create=True)
+            return ANALYSED
+        if isinstance(e, exp.Command):
+            return self._command(e, line)
+        if isinstance(e, exp.Block):
+            for inner in e.expressions:
+                self._one(Statement(0, inner, start=start), text, line, nested=True)
+            return CLASSIFIED
+        if isinstance(e, _NO_LINEAGE):
+            return CLASSIFIED
+        raise NotAnalysed("Gavel does not analyse this kind of statement",
+                          [self._resolved(t) for t in e.find_all(exp.Table)])
 
     def _use(self, e: exp.Use) -> None:
         kind = (e.text("kind") or "").upper()
@@ -609,107 +837,331 @@ class Analyzer:
         else:
             self.db = parts[-1]
 
-    def _create(self, e: exp.Create, line: int) -> None:
+    def _create(self, e: exp.Create, line: int, text: str, start: int, base: int) -> str:
         kind = (e.args.get("kind") or "").upper()
-        if kind not in ("TABLE", "VIEW", "MATERIALIZED VIEW") and "VIEW" not in kind:
-            return
+        if kind in ("PROCEDURE", "FUNCTION", "MACRO"):
+            return self._routine(e, line, text, start, base)
+        if kind not in ("TABLE", "VIEW", "MATERIALIZED VIEW") and "VIEW" not in kind and "TABLE" not in kind:
+            return CLASSIFIED  # CREATE SCHEMA, INDEX, STAGE, ROLE, SEQUENCE, ...
         this = e.this
         columns: list[str] = []
+        like = None
         if isinstance(this, exp.Schema):
             columns = [c.name for c in this.expressions if isinstance(c, exp.ColumnDef | exp.Identifier)]
+            like = next((c for c in this.expressions if isinstance(c, exp.LikeProperty)), None)
             this = this.this
         if not isinstance(this, exp.Table):
-            return
+            raise NotAnalysed(f"cannot tell the table {this.sql(dialect=self.dialect)!r} creates")
         target = self._target(this)
         props = e.args.get("properties")
-        if props is not None and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions):
+        if props is not None:
+            if any(isinstance(p, exp.TemporaryProperty) for p in props.expressions):
+                self.temps.add(target)
+            like = like or next((p for p in props.expressions if isinstance(p, exp.LikeProperty)), None)
+        if target.split(".")[-1].startswith("#"):
             self.temps.add(target)
+        clone = e.args.get("clone")
         query = e.expression
+        if isinstance(clone, exp.Clone) and isinstance(clone.this, exp.Table):
+            # a clone copies the data: every column of the source, by name
+            query = exp.select("*").from_(clone.this.copy(), copy=False)
         if isinstance(query, exp.Query):
             self._query_into(target, columns or None, query, line, positional=bool(columns), create=True)
-        elif columns:
+            return ANALYSED
+        if like is not None and isinstance(like.this, exp.Table):
+            # LIKE copies the structure, not the rows: the new table has the source's columns
+            source = self._resolved(like.this)
+            columns = columns or list(self.catalog.columns(source) or ())
+            self._record_deps(like.this)
+        if columns:
             types = {}
             if isinstance(e.this, exp.Schema):
                 for c in e.this.expressions:
                     if isinstance(c, exp.ColumnDef) and c.args.get("kind") is not None:
                         types[c.name.lower()] = c.args["kind"].sql(dialect=self.dialect)
             self._add_table(target, columns, types)
-            self.result.edges.append(["n", target, "", "", "", "table", line])
+        self.result.edges.append(["n", target, "", "", "", "table", line])
+        return ANALYSED
 
-    def _insert(self, e: exp.Insert, line: int) -> None:
+    def _routine(self, e: exp.Create, line: int, text: str, start: int, base: int) -> str:
+        """A procedure or function: the statements of its body are analysed like the file's own."""
+        name = e.this.this.sql(dialect=self.dialect) if isinstance(e.this, exp.Expr) and e.this.this else "?"
+        props = e.args.get("properties")
+        language = next((p.name.upper() for p in (props.expressions if props else ()) if isinstance(p, exp.LanguageProperty)), "")
+        body = e.expression
+        if isinstance(body, exp.Block) and len(body.expressions) == 1 and isinstance(body.expressions[0], exp.RawString):
+            body = body.expressions[0]
+        if isinstance(body, (exp.Heredoc, exp.RawString)) or (isinstance(body, exp.Literal) and body.is_string):
+            if language not in _ROUTINE_LANGUAGES:
+                raise NotAnalysed(f"the {language} body of {name} is not SQL: its lineage is unknown")
+            code = body.name
+            found = text.find(code, start) if text else -1
+            inner_base = base + (text.count("\n", 0, found) if found >= 0 else line - 1 - base)
+            for st in split(code, self.dialect):
+                self._one(st, code, inner_base, nested=True)
+            return CLASSIFIED
+        if isinstance(body, exp.Block):
+            for inner in body.expressions:
+                self._one(Statement(0, inner, start=start), text, line, nested=True)
+            return CLASSIFIED
+        if body is None or isinstance(body, exp.Query | exp.Expression) and not isinstance(body, exp.Command):
+            return CLASSIFIED  # a function returning an expression or a query writes nothing
+        raise NotAnalysed(f"the body of {name} could not be parsed")
+
+    def _insert(self, e: exp.Insert, line: int) -> str:
         this = e.this
         columns = None
         if isinstance(this, exp.Schema):
             columns = [c.name for c in this.expressions]
             this = this.this
         query = e.expression
-        if not isinstance(this, exp.Table) or not isinstance(query, exp.Query):
-            return
         with_ = e.args.get("with_")
-        if with_ is not None:
+        if with_ is not None and isinstance(query, exp.Query):
             inner = query.args.get("with_")
             if inner is not None:
                 with_.set("expressions", [*with_.expressions, *inner.expressions])
             query.set("with_", with_)
-        target = self._target(this)
+        if isinstance(this, exp.Directory):  # INSERT OVERWRITE DIRECTORY: an external sink
+            target = _location(this.this)
+        elif isinstance(this, exp.Table):
+            target = self._target(this)
+        else:
+            raise NotAnalysed(f"cannot tell the table it writes ({this.sql(dialect=self.dialect)})")
+        if isinstance(query, exp.Values):
+            return self._values(target, columns, query, line)
+        if not isinstance(query, exp.Query):
+            raise NotAnalysed("INSERT without a query or VALUES", [target])
         by_name = bool(e.args.get("by_name"))
         self._query_into(target, columns, query, line, positional=not by_name)
+        return ANALYSED
 
-    def _merge(self, e: exp.Merge, line: int) -> None:
+    def _values(self, target: str, columns: list[str] | None, values: exp.Values, line: int) -> str:
+        """``INSERT ... VALUES``: literal rows add only the table; a row with a subquery is a query."""
+        rows = [row for row in values.expressions if isinstance(row, exp.Tuple)]
+        reading = [row for row in rows if row.find(exp.Query, exp.Column)]
+        if not reading:
+            self.result.edges.append(["n", target, "", "", "", "table", line])
+            return ANALYSED
+        if not columns and not self.catalog.columns(target):
+            # values with no column names to go to: the tables they read reach the target whole
+            tables = {self._resolved(t) for row in reading for t in row.find_all(exp.Table) if not _is_cte_ref(t)}
+            for source in sorted(tables):
+                self.result.edges.append(["t", source, "", target, "", "opaque", line])
+            self._unresolved(line, f"{target}: VALUES columns not known (no column list and unknown columns)")
+            return ANALYSED
+        for row in reading:
+            select = exp.select(*(exp.alias_(v.copy(), f"_gavel_{i}", copy=False)
+                                  for i, v in enumerate(row.expressions)))
+            self._query_into(target, columns, select, line, positional=True)
+        return ANALYSED
+
+    def _merge(self, e: exp.Merge, line: int) -> str:
         target_table = e.this
         if not isinstance(target_table, exp.Table):
-            return
+            raise NotAnalysed("cannot tell the table MERGE writes")
         target = self._target(target_table)
         using = e.args.get("using")
+        source_alias = using.alias_or_name if using is not None else ""
+        known = self.catalog.columns(target) or (self.catalog.columns(self._resolved(using))
+                                                 if isinstance(using, exp.Table) else None)
         assignments: list[tuple[str, exp.Expr]] = []
         conditions: list[exp.Expr] = []
+        unknown = False
         whens = e.args.get("whens")
         for when in whens.expressions if whens is not None else ():
             then = when.args.get("then")
             if when.args.get("condition") is not None:
                 conditions.append(when.args["condition"])
             if isinstance(then, exp.Update):
+                if any(isinstance(x, exp.Star) for x in then.expressions):  # UPDATE SET *
+                    unknown |= known is None
+                    assignments += [(c, exp.column(c, source_alias)) for c in known or ()]
                 for eq in then.expressions:
                     if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column):
                         assignments.append((eq.this.name, eq.expression))
             elif isinstance(then, exp.Insert):
                 cols, vals = then.this, then.expression
-                if isinstance(cols, exp.Tuple) and isinstance(vals, exp.Tuple):
-                    for c, v in zip(cols.expressions, vals.expressions, strict=False):
-                        assignments.append((c.name, v))
+                if isinstance(cols, exp.Star) or (cols is None and vals is None):  # INSERT *
+                    unknown |= known is None
+                    assignments += [(c, exp.column(c, source_alias)) for c in known or ()]
+                elif isinstance(vals, exp.Tuple):
+                    # without a column list the values go to the target's columns in order
+                    names = [c.name for c in cols.expressions] if isinstance(cols, exp.Tuple) else \
+                        list(self.catalog.columns(target) or ())
+                    unknown |= not names
+                    assignments += list(zip(names, vals.expressions, strict=False))
         self_read = using is not None and target in {self._resolved(t) for t in using.find_all(exp.Table)}
         select = _projection(assignments).from_(target_table.copy(), copy=False)
         if using is not None:
             select = select.join(using, on=e.args.get("on"), copy=False)
         for cond in conditions:
             select = select.where(cond, copy=False)
-        self._assignments(target, [a for a, _ in assignments], select, line, self_read)
+        if e.args.get("with_") is not None:
+            select.set("with_", e.args["with_"])
+        self._assignments(target, [a for a, _ in assignments], select, line, self_read, opaque=unknown)
+        return ANALYSED
 
-    def _update(self, e: exp.Update, line: int) -> None:
+    def _update(self, e: exp.Update, line: int) -> str:
         target_table = e.this
         if not isinstance(target_table, exp.Table):
-            return
-        target = self._target(target_table)
+            raise NotAnalysed("cannot tell the table UPDATE writes")
+        from_ = e.args.get("from_") or e.args.get("from")
+        joins = list(e.args.get("joins") or ())
+        sources = [s for s in ([from_.this, *from_.expressions] if from_ is not None else []) if s is not None]
+        for source in sources:  # T-SQL keeps the JOINs of UPDATE ... FROM on the first table
+            if isinstance(source, exp.Table) and source.args.get("joins"):
+                joins.extend(source.args["joins"])
+                source.set("joins", None)
+        # T-SQL: UPDATE a SET ... FROM t AS a: the target is named by its alias in FROM
+        aliased = None
+        if not target_table.args.get("db"):
+            for t in [*sources, *(j.this for j in joins)]:
+                if isinstance(t, exp.Table) and t.alias and t.alias.lower() == target_table.name.lower():
+                    aliased = t
+                    break
+        target = self._target(aliased if aliased is not None else target_table)
         assignments = [(eq.this.name, eq.expression) for eq in e.expressions
                        if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column)]
-        select = _projection(assignments).from_(target_table.copy(), copy=False)
-        from_ = e.args.get("from_") or e.args.get("from")
-        others = [t for part in (from_, *(e.args.get("joins") or ())) if part is not None for t in part.find_all(exp.Table)]
+        others = [t for part in (from_, *joins) if part is not None for t in part.find_all(exp.Table)
+                  if t is not aliased]
         self_read = target in {self._resolved(t) for t in others}
-        if from_ is not None:
-            for source in [from_.this, *from_.expressions]:
-                if source is not None:
-                    select = select.join(source, copy=False)
-        for join in e.args.get("joins") or ():
+        if aliased is not None:
+            select = _projection(assignments).from_(sources[0].copy(), copy=False)
+            sources = sources[1:]
+        else:
+            select = _projection(assignments).from_(target_table.copy(), copy=False)
+        for source in sources:
+            select = select.join(source, copy=False)
+        for join in joins:
             select = select.join(join, copy=False)
         if e.args.get("where") is not None:
             select = select.where(e.args["where"].this, copy=False)
+        if e.args.get("with_") is not None:
+            select.set("with_", e.args["with_"])
         self._assignments(target, [a for a, _ in assignments], select, line, self_read)
+        return ANALYSED
 
-    def _assignments(self, target: str, columns: list[str], select: exp.Select, line: int, self_read: bool) -> None:
+    def _delete(self, e: exp.Delete, line: int) -> str:
+        """The rows a DELETE keeps depend on the columns of the tables its condition reads."""
+        target_table = e.this
+        if not isinstance(target_table, exp.Table):
+            raise NotAnalysed("cannot tell the table DELETE writes")
+        target = self._target(target_table)
+        using = list(e.args.get("using") or ())
+        where = e.args.get("where")
+        reads = [t for part in (*using, where) if part is not None for t in part.find_all(exp.Table)]
+        if not reads:
+            return CLASSIFIED  # rows go, nothing flows in
+        select = exp.select(exp.null().as_("_gavel_0")).from_(target_table.copy(), copy=False)
+        for source in using:
+            select = select.join(source, copy=False)
+        if where is not None:
+            select = select.where(where.this, copy=False)
+        if e.args.get("with_") is not None:
+            select.set("with_", e.args["with_"])
+        self._query_into(target, [], select, line, positional=True, update=True, rows_only=True)
+        return ANALYSED
+
+    def _copy(self, e: exp.Copy, line: int) -> str:
+        """COPY INTO a table from files or a stage (an external source), or from a table or query
+        into files (an external sink)."""
+        this = e.this
+        columns = None
+        if isinstance(this, exp.Schema):
+            columns = [c.name for c in this.expressions]
+            this = this.this
+        files = list(e.args.get("files") or ())
+        loading = bool(e.args.get("kind"))
+        if isinstance(this, exp.Table) and this.name.startswith("@"):
+            loading = False  # COPY INTO @stage FROM (SELECT ...): an unload
+            sink = _location(this)
+            sources = files
+        elif loading:
+            sink = None
+            sources = files
+        else:
+            sink = _location(files[0]) if files else None
+            sources = [this]
+        if loading:
+            target = self._target(this)
+            for f in files:
+                if isinstance(f, exp.Subquery):  # COPY INTO t FROM (SELECT $1, $2 FROM @stage)
+                    for t in f.find_all(exp.Table):
+                        self.result.edges.append(["t", _location(t), "", target, "", "opaque", line])
+                else:
+                    self.result.edges.append(["t", _location(f), "", target, "", "opaque", line])
+            if not files:
+                raise NotAnalysed("COPY without a source", [target])
+            if columns:
+                self._add_table(target, columns)
+            return ANALYSED
+        if sink is None:
+            raise NotAnalysed("COPY without a destination")
+        for source in sources:
+            if isinstance(source, exp.Subquery | exp.Query):
+                query = source.this if isinstance(source, exp.Subquery) else source
+                self._query_into(sink, None, query, line, positional=False)
+            elif isinstance(source, exp.Table):
+                self.result.edges.append(["t", self._target(source), "", sink, "", "opaque", line])
+        return ANALYSED
+
+    def _alter(self, e: exp.Alter, line: int) -> str:
+        this = e.this
+        if not isinstance(this, exp.Table):
+            return CLASSIFIED
+        analysed = False
+        for action in e.args.get("actions") or ():
+            if isinstance(action, exp.AlterRename | exp.SwapTable) and isinstance(action.this, exp.Table):
+                old = self._target(this)
+                new_table = action.this
+                if not new_table.args.get("db") and this.args.get("db"):  # RENAME TO t keeps the schema
+                    new_table = new_table.copy()
+                    new_table.set("db", this.args["db"].copy())
+                    new_table.set("catalog", this.args["catalog"].copy() if this.args.get("catalog") else None)
+                new = self._target(new_table)
+                swap = isinstance(action, exp.SwapTable)
+                self.result.edges.append(["r", old, "", new, "", "swap" if swap else "rename", line])
+                old_cols, new_cols = self.catalog.columns(old), self.catalog.columns(new)
+                if old_cols:
+                    self._add_table(new, old_cols)
+                if swap and new_cols:
+                    self._add_table(old, new_cols)
+                analysed = True
+        return ANALYSED if analysed else CLASSIFIED
+
+    def _command(self, e: exp.Command, line: int) -> str:
+        word = str(e.this).upper()
+        rest = e.expression.name if isinstance(e.expression, exp.Expr) else str(e.expression or "")
+        if word == "UNLOAD":
+            found = _UNLOAD.match(rest)
+            if found is None:
+                raise NotAnalysed("cannot read the query and destination of UNLOAD")
+            query = sqlglot.parse_one(found.group(1).replace("''", "'"), dialect=self.dialect)
+            if not isinstance(query, exp.Query):
+                raise NotAnalysed("UNLOAD of something that is not a query")
+            self._query_into(found.group(2).lower(), None, query, line, positional=False)
+            return ANALYSED
+        if word == "ALTER":
+            found = _EXCHANGE.match(rest)
+            if found is not None:  # partitions trade places: data flows both ways
+                a, b = (self._target(exp.to_table(n, dialect=self.dialect)) for n in found.groups())
+                self.result.edges.append(["t", b, "", a, "", "opaque", line])
+                self.result.edges.append(["t", a, "", b, "", "opaque", line])
+                return ANALYSED
+            return CLASSIFIED  # other ALTERs sqlglot does not parse change no data
+        if word in ("EXECUTE", "EXEC") and rest.lstrip().upper().startswith("IMMEDIATE"):
+            raise NotAnalysed("dynamic SQL: the statement it runs is known only at run time")
+        if word in _NO_LINEAGE_COMMANDS:
+            return CLASSIFIED
+        raise NotAnalysed("Gavel cannot parse this statement")
+
+    def _assignments(self, target: str, columns: list[str], select: exp.Select, line: int, self_read: bool,
+                     *, opaque: bool = False) -> None:
         """SET/INSERT assignments as a query over the target (and the sources); the target is read
         too, but only a statement that names it as a source makes a table self-edge."""
-        self._query_into(target, columns, select, line, positional=True, update=not self_read)
+        self._query_into(target, columns, select, line, positional=True, update=not self_read, opaque=opaque)
+        if opaque:
+            self._unresolved(line, f"{target}: MERGE columns not known (no column list and unknown columns)")
 
     # -- the core ---------------------------------------------------------------------------------
 
@@ -719,13 +1171,18 @@ class Analyzer:
             parts = parts[-2:]
         if len(parts) == 1 and self.db:
             parts = [self.cat, self.db, *parts] if self.cat else [self.db, *parts]
+        elif len(parts) == 2 and self.cat:  # after USE DATABASE / USE CATALOG
+            parts = [self.cat, *parts]
         name = ".".join(parts).lower()
         if name in self.temps:
             return name
         return self.catalog.resolve(name)
 
     def _query_into(self, target: str, columns: list[str] | None, query: exp.Query, line: int, *,
-                    positional: bool, create: bool = False, update: bool = False) -> None:
+                    positional: bool, create: bool = False, update: bool = False, rows_only: bool = False,
+                    opaque: bool = False) -> None:
+        """Edges from ``query`` into ``target``. ``update``: the target is read only as the rows being
+        written (no self edge); ``rows_only``: the query decides which rows stay, no values flow (DELETE)."""
         if query.parent is not None:
             query.pop()
         if target not in self.deps and target not in self.temps:
@@ -741,7 +1198,7 @@ class Analyzer:
                 dialect=self.catalog.dialect,
                 schema=self.catalog.schema,
                 db=self.db,
-                catalog=self.cat if self.db else None,
+                catalog=self.cat,
                 validate_qualify_columns=False,
                 identify=False,
                 quote_identifiers=False,
@@ -765,7 +1222,6 @@ class Analyzer:
             target_cols = list(self.catalog.columns(target) or [])
         else:
             target_cols = [o.lower() for o in outputs]
-        opaque = False
         column_edges = 0
         for i in range(len(outputs)):
             if i >= len(target_cols):
@@ -788,12 +1244,12 @@ class Analyzer:
             opaque = True
             for message in sorted(set(walker.unresolved))[:5]:
                 self._unresolved(line, f"{target}: {message}")
-        level = "opaque" if opaque or (not column_edges and outputs) else "columns"
+        level = "opaque" if opaque or (not column_edges and outputs and not rows_only) else "columns"
         for source in sorted(tables):
-            if update and source == target and level == "columns":
+            if update and source == target:
                 continue
             edges.append(["t", source, "", target, "", level, line])
-        if not tables:
+        if not tables or (update and tables == {target}):
             edges.append(["n", target, "", "", "", "table", line])
         if create or not self.catalog.columns(target):
             names = target_cols if (create or columns) else [o.lower() for o in outputs]
@@ -832,6 +1288,15 @@ def _projection(assignments: list[tuple[str, exp.Expr]]) -> exp.Select:
     """``SELECT <value> AS _gavel_0, ...``: the values of SET/INSERT assignments, as a query."""
     values = [exp.alias_(v, f"_gavel_{i}", copy=False) for i, (_, v) in enumerate(assignments)]
     return exp.select(*(values or [exp.null()]))
+
+
+def _location(node: exp.Expr) -> str:
+    """The node id of an external location: a stage (``@stage/path``), a URL or a file path."""
+    text = node.name if isinstance(node, exp.Literal | exp.Var) else (
+        node.this.name if isinstance(node, exp.Table) and isinstance(node.this, exp.Var) else node.sql())
+    if isinstance(node, exp.Table) and not isinstance(node.this, exp.Var):
+        text = table_name(node)
+    return text.strip().strip("'\"").lower()
 
 
 def _is_cte_ref(table: exp.Table) -> bool:
