@@ -666,6 +666,9 @@ _ROUTINE_LANGUAGES = frozenset({"", "SQL", "PLPGSQL", "PLSQL", "TSQL", "SQLSCRIP
 _UNLOAD = re.compile(r"^\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'((?:[^']|'')*)'", re.IGNORECASE | re.DOTALL)
 _EXCHANGE = re.compile(r"^\s*TABLE\s+([\w.\"`\[\]]+)\s+EXCHANGE\s+PARTITION\s+.*?\bWITH\s+TABLE\s+([\w.\"`\[\]]+)",
                        re.IGNORECASE | re.DOTALL)
+_LITERAL = re.compile(r"'((?:[^']|'')*)'\s*;?", re.DOTALL)
+_NAMED_TABLE = re.compile(r"\b(?:FROM|INTO|JOIN|TABLE|UPDATE|USING)\s+([A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)*)",
+                          re.IGNORECASE)
 _KIND_NAMES = {"truncatetable": "TRUNCATE", "altertable": "ALTER", "endstatement": "END"}
 
 
@@ -818,6 +821,13 @@ class Analyzer:
             return ANALYSED
         if isinstance(e, exp.Command):
             return self._command(e, line)
+        if hasattr(exp, "ExecuteSql") and isinstance(e, exp.ExecuteSql):  # T-SQL sp_executesql N'...'
+            code = e.expressions[0] if e.expressions else None
+            if not (isinstance(code, exp.National) or isinstance(code, exp.Literal) and code.is_string):
+                raise NotAnalysed("dynamic SQL: the statement it runs is known only at run time")
+            for st in split(code.name, self.dialect):
+                self._one(st, code.name, line - 1, nested=True)
+            return CLASSIFIED
         if isinstance(e, exp.Block):
             for inner in e.expressions:
                 self._one(Statement(0, inner, start=start), text, line, nested=True)
@@ -1150,10 +1160,26 @@ class Analyzer:
                 return ANALYSED
             return CLASSIFIED  # other ALTERs sqlglot does not parse change no data
         if word in ("EXECUTE", "EXEC") and rest.lstrip().upper().startswith("IMMEDIATE"):
-            raise NotAnalysed("dynamic SQL: the statement it runs is known only at run time")
+            code = rest.lstrip()[len("IMMEDIATE"):].strip()
+            literal = _LITERAL.fullmatch(code)
+            if literal is None:
+                raise NotAnalysed("dynamic SQL: the statement it runs is known only at run time",
+                                  self._named_tables(code))
+            code = literal.group(1).replace("''", "'")
+            for st in split(code, self.dialect):  # a constant string: its statements are analysed
+                self._one(st, code, line - 1, nested=True)
+            return CLASSIFIED
         if word in _NO_LINEAGE_COMMANDS:
             return CLASSIFIED
-        raise NotAnalysed("Gavel cannot parse this statement")
+        raise NotAnalysed("Gavel cannot parse this statement", self._named_tables(rest))
+
+    def _named_tables(self, text: str) -> list[str]:
+        """Names that follow FROM, INTO, JOIN, TABLE, UPDATE or USING in text Gavel cannot parse:
+        the tables whose lineage the statement may change (for the incomplete-lineage warning)."""
+        return [self._resolved_name(self._qualify_name(m.lower())) for m in _NAMED_TABLE.findall(text)]
+
+    def _qualify_name(self, name: str) -> str:
+        return name if "." in name or not self.db else f"{self.db}.{name}"
 
     def _assignments(self, target: str, columns: list[str], select: exp.Select, line: int, self_read: bool,
                      *, opaque: bool = False) -> None:

@@ -23,6 +23,8 @@ def test_shape(case):
         assert len(result.unresolved) == case["unresolved"], result.unresolved
     if "counts" in case:
         assert result.counts == case["counts"], (result.counts, result.unresolved)
+    if "reported_tables" in case:
+        assert sorted({t for u in result.unresolved for t in u.get("tables", ())}) == case["reported_tables"]
     if "lines" in case:
         assert sorted({e[6] for e in result.edges}) == case["lines"]
     assert sum(result.counts.values()) == result.statements
