@@ -166,3 +166,45 @@ def test_dbt_manifest_with_odd_shapes_does_not_crash(project):
     assert "s.a" in lg.g and "s.c" in lg.g
     assert [p.subject.source.file for p in inv.problems] == ["target/manifest.json"]
     assert "model.p.c" in inv.problems[0].message
+
+
+def test_rejection_names_the_field_and_its_path_never_a_dump():
+    missing = event()
+    missing.pop("producer")
+    assert validate(missing) == "not a valid OpenLineage event: 'producer' is a required property"
+    wrong = event(eventType="FINISHED")
+    message = validate(wrong)
+    assert message.startswith("not a valid OpenLineage event: field 'eventType': expected one of ")
+    bad_input = event()
+    bad_input["inputs"][0]["name"] = ["x" * 500]
+    message = validate(bad_input)
+    assert message == "not a valid OpenLineage event: field 'inputs[0].name': expected string, got an array"
+    assert "x" * 50 not in message
+
+
+def test_a_bad_facet_is_dropped_and_the_event_kept(project):
+    dbt_like = event()
+    dbt_like["outputs"][0]["facets"]["schema"] = {
+        "_producer": PRODUCER, "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json",
+        "fields": [{"name": "email_hash", "type": None}]}  # dbt writes type: null for untyped columns
+    inv, lg = build(ol_project(project, [json.dumps(dbt_like)]))
+    assert inv.problems == []
+    assert lg.g.edges["raw.users.email", "mart.users.email_hash"]["kind"] == "masked"  # column lineage kept
+    assert lg.g.has_edge("job:mask_job", "mart.users")
+    [dropped] = [u for u in lg.unresolved if "dropped" in u["message"]]
+    assert dropped["line"] == 1
+    assert dropped["message"].startswith("facet 'outputs[0].facets.schema' dropped: not a valid OpenLineage event: "
+                                         "field 'outputs[0].facets.schema.fields[0].type': expected string, got null")
+
+
+def test_envelopes_of_real_producers(project):
+    wrapped = [
+        json.dumps({"events": [event(job={"namespace": "airflow", "name": "dag.task"})]}),  # HTTP batch export
+        json.dumps({"key": "x", "value": json.dumps(event(job={"namespace": "flink", "name": "stream"}))}),  # Kafka
+        json.dumps({"event": event(job={"namespace": "dbt", "name": "model.m"})}),  # proxy / Marquez
+        json.dumps(event(job={"namespace": "spark", "name": "app.plan"})),  # bare
+    ]
+    inv, lg = build(ol_project(project, wrapped))
+    assert inv.problems == []
+    assert {n for n in lg.g if n.startswith("job:")} == {"job:dag.task", "job:stream", "job:model.m", "job:app.plan"}
+    assert lg.subject()["sources"] == [{"type": "openlineage", "files": 1, "events": 4}]
