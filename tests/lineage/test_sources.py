@@ -208,3 +208,47 @@ def test_envelopes_of_real_producers(project):
     assert inv.problems == []
     assert {n for n in lg.g if n.startswith("job:")} == {"job:dag.task", "job:stream", "job:model.m", "job:app.plan"}
     assert lg.subject()["sources"] == [{"type": "openlineage", "files": 1, "events": 4}]
+
+
+def dbt_project(project, *, with_catalog: bool):
+    def node(uid, rtype, schema, name, sql=None, deps=()):
+        return {"unique_id": uid, "resource_type": rtype, "database": "wh", "schema": schema, "name": name,
+                "alias": name, "columns": {}, "depends_on": {"nodes": list(deps)},
+                **({"compiled_code": sql} if sql else {})}
+
+    manifest = {"nodes": {
+        "seed.p.countries": node("seed.p.countries", "seed", "raw", "countries"),
+        "model.p.stg_countries": node("model.p.stg_countries", "model", "stg", "stg_countries",
+                                      "select * from wh.raw.countries", ["seed.p.countries"]),
+        "model.p.a": node("model.p.a", "model", "mart", "a", None, ["model.p.stg_countries"]),
+        "model.p.b": node("model.p.b", "model", "mart", "b", None, ["model.p.stg_countries"]),
+    }, "sources": {}}
+    files = {"target/manifest.json": json.dumps(manifest)}
+    if with_catalog:
+        files["target/catalog.json"] = json.dumps({"nodes": {"seed.p.countries": {"columns": {
+            "NAME": {"type": "TEXT", "index": 2, "name": "NAME"},
+            "CODE": {"type": "TEXT", "index": 1, "name": "CODE"}}}}, "sources": {}})
+    return project(files, config="""\
+        lineage:
+          sources:
+            - {type: dbt, path: target/manifest.json}
+    """)
+
+
+def test_dbt_catalog_gives_select_star_models_and_seeds_column_lineage(project):
+    inv, lg = build(dbt_project(project, with_catalog=True))
+    assert inv.problems == []
+    g = lg.g
+    assert g.edges["raw.countries.code", "stg.stg_countries.code"]["kind"] == "direct"
+    assert g.edges["raw.countries.name", "stg.stg_countries.name"]["kind"] == "direct"
+    assert "target/catalog.json" in {i.path for i in inv.inputs}
+    # the models without compiled SQL are listed once, together
+    listed = [u["message"] for u in lg.unresolved if "compiled SQL" in u["message"]]
+    assert listed == ["2 dbt model(s) without compiled SQL (run dbt compile): table-level lineage only: "
+                      "model.p.a, model.p.b"]
+
+
+def test_dbt_without_catalog_keeps_select_star_table_level(project):
+    inv, lg = build(dbt_project(project, with_catalog=False))
+    assert not lg.g.has_edge("raw.countries.code", "stg.stg_countries.code")
+    assert lg.g.edges["raw.countries", "stg.stg_countries"]["kind"] == "opaque"
