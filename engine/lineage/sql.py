@@ -666,6 +666,8 @@ _ROUTINE_LANGUAGES = frozenset({"", "SQL", "PLPGSQL", "PLSQL", "TSQL", "SQLSCRIP
 _UNLOAD = re.compile(r"^\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'((?:[^']|'')*)'", re.IGNORECASE | re.DOTALL)
 _EXCHANGE = re.compile(r"^\s*TABLE\s+([\w.\"`\[\]]+)\s+EXCHANGE\s+PARTITION\s+.*?\bWITH\s+TABLE\s+([\w.\"`\[\]]+)",
                        re.IGNORECASE | re.DOTALL)
+_CLONE = re.compile(r"^\s*(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.`\"]+)\s+"
+                    r"(?:DEEP\s+|SHALLOW\s+)?CLONE\s+([\w.`\"]+)", re.IGNORECASE)
 _LITERAL = re.compile(r"'((?:[^']|'')*)'\s*;?", re.DOTALL)
 _NAMED_TABLE = re.compile(r"\b(?:FROM|INTO|JOIN|TABLE|UPDATE|USING)\s+([A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)*)",
                           re.IGNORECASE)
@@ -991,7 +993,8 @@ class Analyzer:
                         assignments.append((eq.this.name, eq.expression))
             elif isinstance(then, exp.Insert):
                 cols, vals = then.this, then.expression
-                if isinstance(cols, exp.Star) or (cols is None and vals is None):  # INSERT *
+                if isinstance(cols, exp.Star) or (cols is None and vals is None) or \
+                        isinstance(cols, exp.Var) and cols.name.upper() == "ROW":  # INSERT *, INSERT ROW
                     unknown |= known is None
                     assignments += [(c, exp.column(c, source_alias)) for c in known or ()]
                 elif isinstance(vals, exp.Tuple):
@@ -1150,6 +1153,13 @@ class Analyzer:
             if not isinstance(query, exp.Query):
                 raise NotAnalysed("UNLOAD of something that is not a query")
             self._query_into(found.group(2).lower(), None, query, line, positional=False)
+            return ANALYSED
+        if word == "REPLACE" and rest.lstrip().upper().startswith("INTO"):  # MySQL REPLACE INTO: an INSERT
+            return self.statement(sqlglot.parse_one(f"INSERT {rest}", dialect=self.dialect), line)
+        if word == "CREATE" and (clone := _CLONE.match(rest)) is not None:  # Databricks DEEP/SHALLOW CLONE
+            target, source = (exp.to_table(n, dialect=self.dialect) for n in clone.groups())
+            query = exp.select("*").from_(source, copy=False)
+            self._query_into(self._target(target), None, query, line, positional=False, create=True)
             return ANALYSED
         if word == "ALTER":
             found = _EXCHANGE.match(rest)
