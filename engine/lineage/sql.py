@@ -241,6 +241,8 @@ class Statement:
     #: statements of the block are statements of their own, the header has no lineage by nature
     header: str | None = None
     start: int = 0  # character offset of the statement in the text
+    words: tuple[str, ...] = ()  # its first two tokens, upper case (for procedural statements)
+    end: int = 0  # character offset of its last character
 
 
 # Words after BEGIN that make it a transaction, not a block; words after END that end a block too.
@@ -267,27 +269,58 @@ def _chunks(tokens: list) -> list[tuple[int, int, bool]]:
             start = i + 1
         elif kind is case:
             cases += 1
+        elif kind is TokenType.THEN and not cases and tokens[start].text.upper() in ("IF", "ELSIF", "ELSEIF"):
+            out.append((start, i + 1, True))  # IF <condition> THEN (procedural): the header of a block
+            start = i + 1
+        elif kind is TokenType.ELSE and not cases and i == start:
+            out.append((start, i + 1, True))
+            start = i + 1
         elif kind is end and cases:
             cases -= 1
         elif kind is end:
             out.append((start, i, False))
             i += 1
-            if i < n and tokens[i].text.upper() in _BLOCK_WORDS:
-                i += 1
+            if i < n and tokens[i].text.upper() in _BLOCK_WORDS and tokens[i].line == tokens[i - 1].line:
+                i += 1  # END IF, END LOOP, END TRY (an IF on the next line starts a statement)
             if i < n and tokens[i].token_type is semicolon:
+                i += 1
+            if i < n and tokens[i].token_type is TokenType.ELSE:  # END ELSE [BEGIN]: the other branch
+                out.append((i, i + 1, True))
                 i += 1
             start = i
             continue
         elif (kind is begin or kind is command and tokens[i].text.upper() == "BEGIN") and _opens_block(tokens, start, i):
             out.append((start, i, True))
             i += 1
-            if i < n and tokens[i].text.upper() in _BLOCK_WORDS:
+            if i < n and tokens[i].text.upper() in ("TRY", "CATCH"):  # BEGIN TRY (T-SQL)
                 i += 1
             start = i
             continue
         i += 1
     out.append((start, n, False))
-    return [(s, e, h) for s, e, h in out if e > s]
+    return [piece for s, e, h in out if e > s for piece in _split_condition(tokens, s, e, h)]
+
+
+_STATEMENT_STARTS = frozenset({TokenType.INSERT, TokenType.UPDATE, TokenType.DELETE, TokenType.MERGE,
+                               TokenType.TRUNCATE, TokenType.SELECT, TokenType.WITH, TokenType.CREATE,
+                               TokenType.DROP, TokenType.EXECUTE})
+
+
+def _split_condition(tokens: list, start: int, end: int, header: bool) -> list[tuple[int, int, bool]]:
+    """``IF <condition> <statement>`` without BEGIN (T-SQL): the condition is a header, the statement
+    a statement of its own. The first statement word outside parentheses ends the condition."""
+    if header or tokens[start].text.upper() not in ("IF", "WHILE", "ELSE"):
+        return [(start, end, header)]
+    depth = 0
+    for i in range(start + 1, end):
+        kind = tokens[i].token_type
+        if kind is TokenType.L_PAREN:
+            depth += 1
+        elif kind is TokenType.R_PAREN:
+            depth -= 1
+        elif depth == 0 and kind in _STATEMENT_STARTS:
+            return [(start, i, True), *_split_condition(tokens, i, end, False)]
+    return [(start, end, header)]
 
 
 def _opens_block(tokens: list, start: int, i: int) -> bool:
@@ -296,8 +329,8 @@ def _opens_block(tokens: list, start: int, i: int) -> bool:
         return False
     if following.text.upper() in _TRANSACTION_WORDS:
         return False
-    if i == start:
-        return True
+    if i == start or tokens[start].text.upper() in ("IF", "WHILE", "ELSE", "ELSEIF", "ELSIF"):
+        return True  # IF <condition> BEGIN (T-SQL): the condition is the block's header
     previous = tokens[i - 1]
     if previous.token_type is TokenType.R_PAREN:  # CREATE PROCEDURE ds.p() BEGIN (BigQuery)
         return tokens[start].token_type is TokenType.CREATE
@@ -312,10 +345,40 @@ def _header_kind(tokens: list) -> str:
     return words[0] if words else "BEGIN"
 
 
+def _expand_commands(tokens: list, text: str, dialect, depth: int = 0) -> list:
+    """Some dialects' tokenizers read what follows a command word (T-SQL's ``END`` after ``;``) as one
+    raw string up to the next ``;``: ``END ELSE BEGIN INSERT ...`` hides an INSERT. Such a string is
+    tokenized again, in place, so the statements in it count."""
+    out: list = []
+    position = 0
+    for i, token in enumerate(tokens):
+        previous = tokens[i - 1] if i else None
+        if (token.token_type is TokenType.STRING and previous is not None and depth < 8
+                and previous.text.upper() in ("END", "BEGIN")):
+            found = text.find(token.text, position)
+            if found >= 0 and text[found - 1:found] not in ("'", '"', "$"):
+                try:
+                    inner = dialect.tokenize(token.text)
+                except TokenError:
+                    inner = None
+                if inner:
+                    lines = text.count("\n", 0, found)
+                    for t in inner:
+                        t.line += lines
+                        t.start += found
+                        t.end += found
+                    out.extend(_expand_commands(inner, text, dialect, depth + 1))
+                    position = found + len(token.text)
+                    continue
+        out.append(token)
+        position = max(position, token.end + 1)
+    return out
+
+
 def split(text: str, dialect) -> list[Statement]:
     """Parse ``text`` one statement at a time; a statement that does not parse carries its error."""
     try:
-        tokens = dialect.tokenize(text)
+        tokens = _expand_commands(dialect.tokenize(text), text, dialect)
     except TokenError:
         return _split_naive(text, dialect)
     out = []
@@ -325,14 +388,16 @@ def split(text: str, dialect) -> list[Statement]:
         if header:
             out.append(Statement(line, None, header=_header_kind(chunk), start=offset))
             continue
+        words = tuple(t.text.upper() for t in chunk[:2])
         try:
             parsed = dialect.parser(error_level=ErrorLevel.RAISE).parse(chunk, text)
         except ParseError as exc:
             err = exc.errors[0] if exc.errors else {}
-            out.append(Statement(err.get("line") or line, None, _parse_message(exc), start=offset))
+            out.append(Statement(err.get("line") or line, None, _parse_message(exc), start=offset, words=words,
+                                 end=chunk[-1].end))
             continue
         except (SqlglotError, RecursionError, ValueError) as exc:
-            out.append(Statement(line, None, f"cannot parse statement: {exc}", start=offset))
+            out.append(Statement(line, None, f"cannot parse statement: {exc}", start=offset, words=words))
             continue
         for expression in parsed:
             if expression is not None:
@@ -649,7 +714,7 @@ _NO_LINEAGE = tuple(
     getattr(exp, name)
     for name in ("Drop", "TruncateTable", "Grant", "Revoke", "Set", "Transaction", "Commit", "Rollback",
                  "Describe", "Show", "Analyze", "Comment", "Pragma", "Execute", "Cache", "Uncache", "Refresh",
-                 "EndStatement", "Declare", "Kill", "Summarize", "Return")
+                 "EndStatement", "Declare", "Kill", "Summarize", "Return", "Undrop", "Put", "Get")
     if hasattr(exp, name)
 )
 #: The same for statements sqlglot keeps as a raw ``Command``, by their first word. (A procedure
@@ -661,7 +726,14 @@ _NO_LINEAGE_COMMANDS = frozenset({
     "CLUSTER", "REINDEX", "COMMENT", "LIST", "LS", "PUT", "GET", "REMOVE", "RM", "UNDROP", "DROP",
     "TRUNCATE", "COLLECT", "DBCC", "DENY", "USE", "CACHE", "UNCACHE", "FSCK", "ADD", "BT", "ET",
     "COPY GRANTS", "NOTIFY", "LISTEN", "DISCARD", "DEALLOCATE", "PREPARE", "CLOSE", "FETCH", "OPEN",
+    "ABORT", "SECURITY", "WAITFOR", "BACKUP", "UPDATE STATISTICS", "LOCK TABLES",
+    "UNLOCK TABLES",
 })
+#: Procedural statements of routine bodies sqlglot does not parse, with no lineage by nature: they
+#: return, signal, declare or assign variables, or steer the flow.
+_PROCEDURAL = frozenset({"RETURN", "RAISE", "LET", "DECLARE", "EXIT", "CONTINUE", "BREAK", "NULL", "GET", "OPEN",
+                         "CLOSE", "FETCH", "ASSERT", "LEAVE", "ITERATE", "SIGNAL", "RESIGNAL", "PRINT", "ELSE",
+                         "ELSIF", "ELSEIF", "LOOP", "END", "EXCEPTION", "WHEN"})
 _ROUTINE_LANGUAGES = frozenset({"", "SQL", "PLPGSQL", "PLSQL", "TSQL", "SQLSCRIPT"})
 _UNLOAD = re.compile(r"^\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'((?:[^']|'')*)'", re.IGNORECASE | re.DOTALL)
 _EXCHANGE = re.compile(r"^\s*TABLE\s+([\w.\"`\[\]]+)\s+EXCHANGE\s+PARTITION\s+.*?\bWITH\s+TABLE\s+([\w.\"`\[\]]+)",
@@ -727,9 +799,13 @@ class Analyzer:
         result = self.result
         result.statements += 1
         line = st.line + base
+        if st.error and nested and (st.words[:1] and st.words[0] in _PROCEDURAL or st.words[1:] == (":=",)):
+            self._classify(st.words[0] if st.words[1:] != (":=",) else "assignment")
+            return
         if st.error:
             if nested:  # a statement of a routine body Gavel cannot parse: the routine itself is valid SQL
-                self._report(line, "routine body statement", st.error, [])
+                named = self._named_tables(text[st.start:st.end + 1]) if st.end else []
+                self._report(line, "procedural", st.error, named)
             else:
                 result.problems.append({"line": line, "message": st.error})
                 result.counts["reported"] += 1
@@ -749,6 +825,9 @@ class Analyzer:
         except SqlglotError as exc:
             tables = [self._resolved(t) for t in e.find_all(exp.Table)]
             self._report(line, kind, f"statement not analysed: {_first_line(exc)}", tables)
+        except Exception as exc:  # noqa: BLE001 - a shape sqlglot's optimizer trips on: reported, never a crash
+            tables = [self._resolved(t) for t in e.find_all(exp.Table)]
+            self._report(line, kind, f"statement not analysed: {type(exc).__name__}: {_first_line(exc)}", tables)
         else:
             if status == CLASSIFIED:
                 self._classify(kind)
@@ -807,6 +886,14 @@ class Analyzer:
             return self._copy(e, line)
         if isinstance(e, exp.Alter):
             return self._alter(e, line)
+        if isinstance(e, exp.Export) and isinstance(e.this, exp.Query):  # BigQuery EXPORT DATA: an external sink
+            options = e.args.get("options")
+            uri = next((p.args["value"] for p in (options.expressions if options else ())
+                        if isinstance(p, exp.Property) and p.name.lower() == "uri"), None)
+            if uri is None:
+                raise NotAnalysed("EXPORT DATA without a uri option")
+            self._query_into(_location(uri), None, e.this, line, positional=False)
+            return ANALYSED
         if isinstance(e, exp.LoadData) and isinstance(e.this, exp.Table):  # LOAD DATA INPATH: an external source
             target = self._target(e.this)
             self.result.edges.append(["t", _location(e.args["inpath"]), "", target, "", "opaque", line])
@@ -832,7 +919,15 @@ class Analyzer:
             return CLASSIFIED
         if isinstance(e, exp.Block):
             for inner in e.expressions:
-                self._one(Statement(0, inner, start=start), text, line, nested=True)
+                if inner is not None:
+                    self._one(Statement(0, inner, start=start), text, line, nested=True)
+            return CLASSIFIED
+        if type(e).__name__ in ("IfBlock", "WhileBlock"):  # T-SQL IF / WHILE: the statements inside count
+            inner = [v for v in e.args.values() if isinstance(v, exp.Expr) and not isinstance(v, exp.Condition)]
+            for branch in inner:
+                for statement in (branch.expressions if isinstance(branch, exp.Block) else [branch]):
+                    if statement is not None:
+                        self._one(Statement(0, statement, start=start), text, line, nested=True)
             return CLASSIFIED
         if isinstance(e, _NO_LINEAGE):
             return CLASSIFIED
@@ -840,7 +935,11 @@ class Analyzer:
                           [self._resolved(t) for t in e.find_all(exp.Table)])
 
     def _use(self, e: exp.Use) -> None:
+        if not isinstance(e.this, exp.Expr):  # USE SECONDARY ROLES, USE WAREHOUSE w: no names change
+            return
         kind = (e.text("kind") or "").upper()
+        if kind in ("ROLE", "WAREHOUSE", "SECONDARY ROLES"):
+            return
         parts = [p.name for p in e.this.parts] if isinstance(e.this, exp.Table) else [e.this.name]
         if kind in ("DATABASE", "CATALOG"):
             self.cat, self.db = parts[-1], None
@@ -914,7 +1013,8 @@ class Analyzer:
             return CLASSIFIED
         if isinstance(body, exp.Block):
             for inner in body.expressions:
-                self._one(Statement(0, inner, start=start), text, line, nested=True)
+                if inner is not None:
+                    self._one(Statement(0, inner, start=start), text, line, nested=True)
             return CLASSIFIED
         if body is None or isinstance(body, exp.Query | exp.Expression) and not isinstance(body, exp.Command):
             return CLASSIFIED  # a function returning an expression or a query writes nothing
@@ -1240,7 +1340,8 @@ class Analyzer:
                 quote_identifiers=False,
             )
             root = build_scope(qualified)
-        except (SqlglotError, RecursionError) as exc:
+        except (SqlglotError, RecursionError, AssertionError, ValueError, KeyError, AttributeError, TypeError) as exc:
+            # sqlglot cannot qualify this query: its tables still reach the target, whole (fail closed)
             sources = {self._resolved(t) for t in query.find_all(exp.Table) if not _is_cte_ref(t)}
             for source in sorted(sources - {target}) if update else sorted(sources):
                 edges.append(["t", source, "", target, "", "opaque", line])
