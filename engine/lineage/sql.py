@@ -144,31 +144,59 @@ class Catalog:
         self._schema: _Schema | None = None  # built on first use: a warm run never needs it
         self._suffix: dict[str, set[str]] = {}
         self._depth = 1
+        # tables added since the schema was built, by their last name part: they join sqlglot's schema
+        # only when a query names them (each addition rebuilds sqlglot's lookup trie and drops its caches)
+        self._pending: dict[str, set[str]] = {}
         self.skipped: list[str] = []  # names sqlglot's schema refused (none known: a safety net)
 
     @property
     def schema(self) -> _Schema:
         if self._schema is None:
-            self._schema = _Schema(dialect=self.dialect)
+            # sqlglot's schema wants one nesting depth for every table: a shorter name (``customers``
+            # beside ``raw.orders``) is padded with a placeholder qualifier, which sqlglot's lookup by
+            # suffix still finds; a deeper table added later rebuilds the schema at the new depth
             self._depth = max((_depth(name) for name in self.tables), default=1)
+            self._pending = {}
+            mapping: dict = {}
             for name, columns in self.tables.items():
-                self._add_to_schema(name, columns, self.types.get(name))
+                parts = self._padded(name)
+                node = mapping
+                for part in parts[:-1]:
+                    node = node.setdefault(part, {})
+                types = self.types.get(name) or {}
+                node[parts[-1]] = {c: types.get(c) or "unknown" for c in columns}
+            try:
+                self._schema = _Schema(mapping, dialect=self.dialect)
+            except SqlglotError:  # a name sqlglot refuses: add one by one, keep the rest
+                self._schema = _Schema(dialect=self.dialect)
+                for name, columns in self.tables.items():
+                    self._add_to_schema(name, columns, self.types.get(name))
         return self._schema
 
+    def _padded(self, name: str) -> list[str]:
+        parts = name.split(".")
+        if len(parts) > 3:  # dots inside a catalog name
+            parts = [".".join(parts[:-2]), *parts[-2:]]
+        return [*[_PAD] * (self._depth - len(parts)), *parts]
+
     def _add_to_schema(self, name: str, columns: list[str], types: dict | None) -> None:
-        """sqlglot's schema wants one nesting depth for every table: a shorter name (``customers``
-        beside ``raw.orders``) is padded with a placeholder qualifier, which sqlglot's lookup by
-        suffix still finds; a deeper one rebuilds the schema at the new depth."""
-        depth = _depth(name)
-        if depth > self._depth:
-            self._schema = None
-            return
         mapping = {c: (types or {}).get(c) or "unknown" for c in columns}
-        padded = ".".join([*[_PAD] * (self._depth - depth), name])
         try:
-            self._schema.add_table(_table_expr(padded), mapping, dialect=self.dialect, match_depth=True)
+            self._schema.add_table(_table_expr(".".join(self._padded(name))), mapping, dialect=self.dialect,
+                                   match_depth=True)
         except SqlglotError:
             self.skipped.append(name)
+
+    def ready(self, names: set[str]) -> None:
+        """Put the pending tables whose last name part is in ``names`` (a query's tables) into the schema."""
+        if not self._pending or self._schema is None:
+            return
+        for part in names:
+            for name in sorted(self._pending.pop(part, ())):
+                if _depth(name) > self._depth:
+                    self._schema = None  # rebuilt at the new depth on next use, with every table
+                    return
+                self._add_to_schema(name, self.tables[name], self.types.get(name))
 
     def add(self, name: str, columns: list[str], types: dict[str, str] | None = None) -> None:
         name = name.lower()
@@ -183,7 +211,7 @@ class Catalog:
         if types:
             self.types[name] = types
         if self._schema is not None:
-            self._add_to_schema(name, cols, types)
+            self._pending.setdefault(parts[-1], set()).add(name)
 
     def columns(self, name: str) -> list[str] | None:
         return self.tables.get(name)
@@ -248,6 +276,8 @@ class Statement:
 # Words after BEGIN that make it a transaction, not a block; words after END that end a block too.
 _TRANSACTION_WORDS = frozenset({"TRANSACTION", "TRAN", "WORK", "DISTRIBUTED", "ISOLATION", "DEFERRED",
                                 "IMMEDIATE", "EXCLUSIVE"})
+_MARKS = frozenset({TokenType.SEMICOLON, TokenType.CASE, TokenType.END, TokenType.BEGIN, TokenType.COMMAND,
+                    TokenType.THEN, TokenType.ELSE})
 _BLOCK_WORDS = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR", "TRY", "CATCH", "CASE"})
 _BLOCK_OPENERS = frozenset({"AS", "IS", "THEN", "ELSE", "DO", "LOOP"})  # the words a block follows
 
@@ -260,43 +290,44 @@ def _chunks(tokens: list) -> list[tuple[int, int, bool]]:
     """
     out: list[tuple[int, int, bool]] = []
     semicolon, case, end, begin = TokenType.SEMICOLON, TokenType.CASE, TokenType.END, TokenType.BEGIN
-    command = TokenType.COMMAND
-    start, cases, i, n = 0, 0, 0, len(tokens)
-    while i < n:
+    command, then, else_ = TokenType.COMMAND, TokenType.THEN, TokenType.ELSE
+    n = len(tokens)
+    start, cases, skip_to = 0, 0, 0
+    # only these tokens can end a statement: the others are passed over in one comprehension
+    for i in [i for i, t in enumerate(tokens) if t.token_type in _MARKS]:
+        if i < skip_to:
+            continue
         kind = tokens[i].token_type
         if kind is semicolon:
             out.append((start, i, False))
             start = i + 1
         elif kind is case:
             cases += 1
-        elif kind is TokenType.THEN and not cases and tokens[start].text.upper() in ("IF", "ELSIF", "ELSEIF"):
+        elif kind is then and not cases and tokens[start].text.upper() in ("IF", "ELSIF", "ELSEIF"):
             out.append((start, i + 1, True))  # IF <condition> THEN (procedural): the header of a block
             start = i + 1
-        elif kind is TokenType.ELSE and not cases and i == start:
+        elif kind is else_ and not cases and i == start:
             out.append((start, i + 1, True))
             start = i + 1
         elif kind is end and cases:
             cases -= 1
         elif kind is end:
             out.append((start, i, False))
-            i += 1
-            if i < n and tokens[i].text.upper() in _BLOCK_WORDS and tokens[i].line == tokens[i - 1].line:
-                i += 1  # END IF, END LOOP, END TRY (an IF on the next line starts a statement)
-            if i < n and tokens[i].token_type is semicolon:
-                i += 1
-            if i < n and tokens[i].token_type is TokenType.ELSE:  # END ELSE [BEGIN]: the other branch
-                out.append((i, i + 1, True))
-                i += 1
-            start = i
-            continue
+            j = i + 1
+            if j < n and tokens[j].text.upper() in _BLOCK_WORDS and tokens[j].line == tokens[i].line:
+                j += 1  # END IF, END LOOP, END TRY (an IF on the next line starts a statement)
+            if j < n and tokens[j].token_type is semicolon:
+                j += 1
+            if j < n and tokens[j].token_type is else_:  # END ELSE [BEGIN]: the other branch
+                out.append((j, j + 1, True))
+                j += 1
+            start = skip_to = j
         elif (kind is begin or kind is command and tokens[i].text.upper() == "BEGIN") and _opens_block(tokens, start, i):
             out.append((start, i, True))
-            i += 1
-            if i < n and tokens[i].text.upper() in ("TRY", "CATCH"):  # BEGIN TRY (T-SQL)
-                i += 1
-            start = i
-            continue
-        i += 1
+            j = i + 1
+            if j < n and tokens[j].text.upper() in ("TRY", "CATCH"):  # BEGIN TRY (T-SQL)
+                j += 1
+            start = skip_to = j
     out.append((start, n, False))
     return [piece for s, e, h in out if e > s for piece in _split_condition(tokens, s, e, h)]
 
@@ -349,6 +380,10 @@ def _expand_commands(tokens: list, text: str, dialect, depth: int = 0) -> list:
     """Some dialects' tokenizers read what follows a command word (T-SQL's ``END`` after ``;``) as one
     raw string up to the next ``;``: ``END ELSE BEGIN INSERT ...`` hides an INSERT. Such a string is
     tokenized again, in place, so the statements in it count."""
+    string = TokenType.STRING
+    if not any(t.token_type is string and i and tokens[i - 1].text.upper() in ("END", "BEGIN")
+               for i, t in enumerate(tokens)):
+        return tokens
     out: list = []
     position = 0
     for i, token in enumerate(tokens):
@@ -1326,7 +1361,7 @@ class Analyzer:
         if self.options.strip_catalog:
             for t in query.find_all(exp.Table):
                 t.set("catalog", None)
-        self._record_deps(query)
+        self.catalog.ready(self._record_deps(query))
         edges = self.result.edges
         try:
             qualified = qualify(
@@ -1401,8 +1436,11 @@ class Analyzer:
             return name
         return self.catalog.resolve(name)
 
-    def _record_deps(self, query: exp.Expr) -> None:
+    def _record_deps(self, query: exp.Expr) -> set[str]:
+        """Record the schema the query is analysed against; returns the last name parts of its tables."""
+        names = set()
         for t in query.find_all(exp.Table):
+            names.add(t.name.lower())
             name = self._resolved_name(table_name(t))
             if name not in self.deps and name not in self.temps:
                 self.deps[name] = self.catalog.fingerprint(name)
@@ -1410,6 +1448,7 @@ class Analyzer:
                 qualified = self._resolved_name(f"{self.db}.{t.name}".lower())
                 if qualified not in self.deps:
                     self.deps[qualified] = self.catalog.fingerprint(qualified)
+        return names
 
     def _add_table(self, name: str, columns: list[str], types: dict | None = None) -> None:
         if name not in self.temps and name not in self.deps:
