@@ -278,6 +278,7 @@ _TRANSACTION_WORDS = frozenset({"TRANSACTION", "TRAN", "WORK", "DISTRIBUTED", "I
                                 "IMMEDIATE", "EXCLUSIVE"})
 _MARKS = frozenset({TokenType.SEMICOLON, TokenType.CASE, TokenType.END, TokenType.BEGIN, TokenType.COMMAND,
                     TokenType.THEN, TokenType.ELSE})
+_COMMAND_WORDS = frozenset({TokenType.END, TokenType.BEGIN, TokenType.COMMAND})
 _BLOCK_WORDS = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR", "TRY", "CATCH", "CASE"})
 _BLOCK_OPENERS = frozenset({"AS", "IS", "THEN", "ELSE", "DO", "LOOP"})  # the words a block follows
 
@@ -380,9 +381,10 @@ def _expand_commands(tokens: list, text: str, dialect, depth: int = 0) -> list:
     """Some dialects' tokenizers read what follows a command word (T-SQL's ``END`` after ``;``) as one
     raw string up to the next ``;``: ``END ELSE BEGIN INSERT ...`` hides an INSERT. Such a string is
     tokenized again, in place, so the statements in it count."""
-    string = TokenType.STRING
-    if not any(t.token_type is string and i and tokens[i - 1].text.upper() in ("END", "BEGIN")
-               for i, t in enumerate(tokens)):
+    string, n = TokenType.STRING, len(tokens)
+    # only END and BEGIN (command tokens included) can be followed by such a string: look at those
+    if not any(i + 1 < n and tokens[i + 1].token_type is string and tokens[i].text.upper() in ("END", "BEGIN")
+               for i in [i for i, t in enumerate(tokens) if t.token_type in _COMMAND_WORDS]):
         return tokens
     out: list = []
     position = 0
@@ -859,10 +861,10 @@ class Analyzer:
             result.counts["reported"] += 1
         except SqlglotError as exc:
             tables = [self._resolved(t) for t in e.find_all(exp.Table)]
-            self._report(line, kind, f"statement not analysed: {_first_line(exc)}", tables)
-        except Exception as exc:  # noqa: BLE001 - a shape sqlglot's optimizer trips on: reported, never a crash
+            self._report(line, kind, _first_line(exc), tables)
+        except Exception as exc:  # a shape sqlglot's optimizer trips on: reported, never a crash
             tables = [self._resolved(t) for t in e.find_all(exp.Table)]
-            self._report(line, kind, f"statement not analysed: {type(exc).__name__}: {_first_line(exc)}", tables)
+            self._report(line, kind, f"{type(exc).__name__}: {_first_line(exc)}", tables)
         else:
             if status == CLASSIFIED:
                 self._classify(kind)
@@ -1039,6 +1041,8 @@ class Analyzer:
             body = body.expressions[0]
         if isinstance(body, (exp.Heredoc, exp.RawString)) or (isinstance(body, exp.Literal) and body.is_string):
             if language not in _ROUTINE_LANGUAGES:
+                if str(e.args.get("kind") or "").upper() == "FUNCTION":
+                    return CLASSIFIED  # a JavaScript or Python UDF computes values: it writes no table
                 raise NotAnalysed(f"the {language} body of {name} is not SQL: its lineage is unknown")
             code = body.name
             found = text.find(code, start) if text else -1
@@ -1051,8 +1055,8 @@ class Analyzer:
                 if inner is not None:
                     self._one(Statement(0, inner, start=start), text, line, nested=True)
             return CLASSIFIED
-        if body is None or isinstance(body, exp.Query | exp.Expression) and not isinstance(body, exp.Command):
-            return CLASSIFIED  # a function returning an expression or a query writes nothing
+        if not isinstance(body, exp.Command):
+            return CLASSIFIED  # no body here (its statements follow), or a function returning a value or query
         raise NotAnalysed(f"the body of {name} could not be parsed")
 
     def _insert(self, e: exp.Insert, line: int) -> str:
