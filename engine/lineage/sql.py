@@ -13,7 +13,9 @@ The result of a file is plain JSON (:class:`FileResult`), so it can be cached by
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -783,6 +785,19 @@ _NAMED_TABLE = re.compile(r"\b(?:FROM|INTO|JOIN|TABLE|UPDATE|USING)\s+([A-Za-z_]
 _KIND_NAMES = {"truncatetable": "TRUNCATE", "altertable": "ALTER", "endstatement": "END"}
 
 
+@contextmanager
+def _quiet_sqlglot():
+    """sqlglot logs a warning for each statement it keeps as a raw command: Gavel classifies or reports
+    those statements itself, so the warning is noise on the user's terminal."""
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def statement_kind(e: exp.Expr) -> str:
     """A statement's kind as people write it: ``INSERT``, ``CREATE VIEW``, ``UNLOAD``."""
     if isinstance(e, exp.Command):
@@ -824,8 +839,9 @@ class Analyzer:
 
     def analyze(self, text: str) -> FileResult:
         result = self._start()
-        for statement in split(text, self.dialect):
-            self._one(statement, text, 0)
+        with _quiet_sqlglot():
+            for statement in split(text, self.dialect):
+                self._one(statement, text, 0)
         if self.temps:
             result.edges = contract_temporary(result.edges, self.temps)
         result.deps = dict(sorted(self.deps.items()))

@@ -58,7 +58,10 @@ def apply(ctx, result: FileResult, display: str, *, job: str | None = None) -> N
     for problem in result.problems:
         ctx.problem(problem["message"], file=display, line=problem["line"])
     for item in result.unresolved:
-        lg.unresolved.append({"file": display, "line": item["line"], "message": item["message"]})
+        entry = {"file": display, "line": item["line"], "message": item["message"]}
+        if "kind" in item:  # a statement not analysed: its kind and the tables it names
+            entry.update(kind=item["kind"], tables=item.get("tables") or [])
+        lg.unresolved.append(entry)
         for table in item.get("tables") or ():  # a statement not analysed: lineage through it is incomplete
             node = add_table(table)
             lg.g.nodes[node].setdefault("incomplete", []).append(
