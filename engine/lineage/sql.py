@@ -779,6 +779,12 @@ _EXCHANGE = re.compile(r"^\s*TABLE\s+([\w.\"`\[\]]+)\s+EXCHANGE\s+PARTITION\s+.*
                        re.IGNORECASE | re.DOTALL)
 _CLONE = re.compile(r"^\s*(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.`\"]+)\s+"
                     r"(?:DEEP\s+|SHALLOW\s+)?CLONE\s+([\w.`\"]+)", re.IGNORECASE)
+_NAME = r"([\w.`\"\[\]$-]+)"
+_TASK = re.compile(r"^\s*(?:OR\s+REPLACE\s+)?(?:TASK|PIPE)\b.*?\bAS\b\s+(.*)$", re.IGNORECASE | re.DOTALL)
+_STREAM = re.compile(rf"^\s*(?:OR\s+REPLACE\s+)?STREAM\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}.*?\bON\s+(?:TABLE|VIEW)\s+{_NAME}",
+                     re.IGNORECASE | re.DOTALL)
+_APPEND = re.compile(rf"^\s*TABLE\s+{_NAME}\s+APPEND\s+FROM\s+{_NAME}", re.IGNORECASE)
+_MOVES_DATA = re.compile(r"\b(APPEND|EXCHANGE|SWAP|RENAME|ATTACH|MOVE|REPLACE\s+PARTITION)\b", re.IGNORECASE)
 _LITERAL = re.compile(r"'((?:[^']|'')*)'\s*;?", re.DOTALL)
 _NAMED_TABLE = re.compile(r"\b(?:FROM|INTO|JOIN|TABLE|UPDATE|USING)\s+([A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)*)",
                           re.IGNORECASE)
@@ -925,12 +931,23 @@ class Analyzer:
         if isinstance(e, exp.Use):
             self._use(e)
             return CLASSIFIED
+        with_ = e.args.get("with_")
+        for cte in with_.expressions if isinstance(with_, exp.With) else ():
+            if isinstance(cte.this, exp.Insert | exp.Update | exp.Delete | exp.Merge):
+                self.statement(cte.this.copy(), line)  # a data-modifying CTE (Postgres) writes its table too
         if isinstance(e, exp.Create):
             return self._create(e, line, text, start, base)
         if isinstance(e, exp.Insert):
             return self._insert(e, line)
         if isinstance(e, exp.Merge):
             return self._merge(e, line)
+        if isinstance(e, exp.MultitableInserts):
+            return self._multitable(e, line)
+        if isinstance(e, exp.Cache) and isinstance(e.expression, exp.Query) and isinstance(e.this, exp.Table):
+            target = self._target(e.this)  # CACHE TABLE t AS SELECT (Spark): a temporary view
+            self.temps.add(target)
+            self._query_into(target, None, e.expression, line, positional=False, create=True)
+            return ANALYSED
         if isinstance(e, exp.Update):
             return self._update(e, line)
         if isinstance(e, exp.Delete):
@@ -1096,6 +1113,8 @@ class Analyzer:
             raise NotAnalysed(f"cannot tell the table it writes ({this.sql(dialect=self.dialect)})")
         if isinstance(query, exp.Values):
             return self._values(target, columns, query, line)
+        if query is None and isinstance(e.args.get("source"), exp.Table):  # INSERT INTO t TABLE s (Spark)
+            query = exp.select("*").from_(e.args["source"].copy(), copy=False)
         if not isinstance(query, exp.Query):
             raise NotAnalysed("INSERT without a query or VALUES", [target])
         by_name = bool(e.args.get("by_name"))
@@ -1120,6 +1139,46 @@ class Analyzer:
             select = exp.select(*(exp.alias_(v.copy(), f"_gavel_{i}", copy=False)
                                   for i, v in enumerate(row.expressions)))
             self._query_into(target, columns, select, line, positional=True)
+        return ANALYSED
+
+    def _multitable(self, e: exp.Expr, line: int) -> str:
+        """``INSERT ALL/FIRST ... INTO t1 VALUES (...) INTO t2 ... SELECT`` (Snowflake, Oracle) and Hive's
+        ``FROM s INSERT ... SELECT ... INSERT ... SELECT``: each branch is a query over the source."""
+        source = e.args.get("source")
+        if isinstance(source, exp.Query):
+            source = exp.Subquery(this=source, alias=exp.TableAlias(this=exp.to_identifier("_gavel_src")))
+        if not isinstance(source, exp.Table | exp.Subquery):
+            raise NotAnalysed("cannot tell the source of the multi-table INSERT")
+        for item in e.expressions:
+            insert = item.this if isinstance(item, exp.ConditionalInsert) else item
+            if not isinstance(insert, exp.Insert):
+                continue
+            this, columns = insert.this, None
+            if isinstance(this, exp.Schema):
+                columns = [c.name for c in this.expressions]
+                this = this.this
+            if not isinstance(this, exp.Table):
+                raise NotAnalysed("cannot tell a table the multi-table INSERT writes")
+            target = self._target(this)
+            body = insert.expression
+            if isinstance(body, exp.Values) and body.expressions:
+                values = body.expressions[0].expressions
+                if columns is None and not self.catalog.columns(target) and \
+                        not all(isinstance(v, exp.Column) for v in values):
+                    raise NotAnalysed(f"no column names for the VALUES into {target}",
+                                      [target, *(self._resolved(t) for t in source.find_all(exp.Table))])
+                select = exp.select(*(exp.alias_(v.copy(), v.name if isinstance(v, exp.Column) else f"_gavel_{i}")
+                                      for i, v in enumerate(values)))
+            elif isinstance(body, exp.Select):
+                select = body.copy()
+            else:
+                select = exp.select("*")
+            select = select.from_(source.copy(), copy=False)
+            condition = item.args.get("expression") if isinstance(item, exp.ConditionalInsert) else None
+            if condition is not None:
+                select = select.where(condition.copy(), copy=False)
+            self._query_into(target, columns, select, line, positional=bool(columns) or
+                             bool(self.catalog.columns(target)))
         return ANALYSED
 
     def _merge(self, e: exp.Merge, line: int) -> str:
@@ -1316,6 +1375,25 @@ class Analyzer:
             query = exp.select("*").from_(source, copy=False)
             self._query_into(self._target(target), None, query, line, positional=False, create=True)
             return ANALYSED
+        if word == "CREATE" and (routine := _TASK.match(rest)) is not None:  # CREATE TASK/PIPE ... AS <statement>
+            code = routine.group(1)
+            for st in split(code, self.dialect):
+                self._one(st, code, line - 1, nested=True)
+            return CLASSIFIED
+        if word == "CREATE" and (stream := _STREAM.match(rest)) is not None:  # a stream carries its table's rows
+            target, source = (exp.to_table(n, dialect=self.dialect) for n in stream.groups())
+            query = exp.select("*").from_(source, copy=False)
+            self._query_into(self._target(target), None, query, line, positional=False, create=True)
+            return ANALYSED
+        if word == "ALTER" and (append := _APPEND.match(rest)) is not None:  # Redshift: rows move from s to t
+            target, source = (exp.to_table(n, dialect=self.dialect) for n in append.groups())
+            name, from_cols = self._target(target), self.catalog.columns(self._resolved(source))
+            into_cols = self.catalog.columns(name)
+            # columns go by name; with IGNOREEXTRA / FILLTARGET only the ones both tables have
+            shared = [c for c in into_cols if from_cols is None or c in from_cols] if into_cols else ["*"]
+            query = exp.select(*shared).from_(source, copy=False)
+            self._query_into(name, None, query, line, positional=False)
+            return ANALYSED
         if word == "ALTER":
             found = _EXCHANGE.match(rest)
             if found is not None:  # partitions trade places: data flows both ways
@@ -1323,6 +1401,8 @@ class Analyzer:
                 self.result.edges.append(["t", b, "", a, "", "opaque", line])
                 self.result.edges.append(["t", a, "", b, "", "opaque", line])
                 return ANALYSED
+            if _MOVES_DATA.search(rest):
+                raise NotAnalysed("an ALTER that moves data Gavel does not know", self._named_tables(f"TABLE {rest}"))
             return CLASSIFIED  # other ALTERs sqlglot does not parse change no data
         if word in ("EXECUTE", "EXEC") and rest.lstrip().upper().startswith("IMMEDIATE"):
             code = rest.lstrip()[len("IMMEDIATE"):].strip()
