@@ -783,6 +783,7 @@ _NAME = r"([\w.`\"\[\]$-]+)"
 _TASK = re.compile(r"^\s*(?:OR\s+REPLACE\s+)?(?:TASK|PIPE)\b.*?\bAS\b\s+(.*)$", re.IGNORECASE | re.DOTALL)
 _STREAM = re.compile(rf"^\s*(?:OR\s+REPLACE\s+)?STREAM\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}.*?\bON\s+(?:TABLE|VIEW)\s+{_NAME}",
                      re.IGNORECASE | re.DOTALL)
+_ATTACH = re.compile(rf"^\s*TABLE\s+(?:ONLY\s+)?{_NAME}\s+ATTACH\s+PARTITION\s+{_NAME}", re.IGNORECASE)
 _APPEND = re.compile(rf"^\s*TABLE\s+{_NAME}\s+APPEND\s+FROM\s+{_NAME}", re.IGNORECASE)
 _MOVES_DATA = re.compile(r"\b(APPEND|EXCHANGE|SWAP|RENAME|ATTACH|MOVE|REPLACE\s+PARTITION)\b", re.IGNORECASE)
 _LITERAL = re.compile(r"'((?:[^']|'')*)'\s*;?", re.DOTALL)
@@ -1354,6 +1355,15 @@ class Analyzer:
                 if swap and new_cols:
                     self._add_table(old, new_cols)
                 analysed = True
+            elif isinstance(action, exp.RenameColumn) and action.args.get("to") is not None:
+                # the values of the column now go by the new name: a direct edge old -> new keeps the flow
+                table = self._target(this)
+                old, new = action.this.name.lower(), action.args["to"].name.lower()
+                self.result.edges.append(["c", table, old, table, new, "direct", line])
+                known = self.catalog.columns(table)
+                if known:
+                    self._add_table(table, [new if c == old else c for c in known])
+                analysed = True
         return ANALYSED if analysed else CLASSIFIED
 
     def _command(self, e: exp.Command, line: int) -> str:
@@ -1384,6 +1394,11 @@ class Analyzer:
             target, source = (exp.to_table(n, dialect=self.dialect) for n in stream.groups())
             query = exp.select("*").from_(source, copy=False)
             self._query_into(self._target(target), None, query, line, positional=False, create=True)
+            return ANALYSED
+        if word == "ALTER" and (attach := _ATTACH.match(rest)) is not None:  # Postgres: c's rows become p's
+            target, source = (exp.to_table(n, dialect=self.dialect) for n in attach.groups())
+            query = exp.select("*").from_(source, copy=False)
+            self._query_into(self._target(target), None, query, line, positional=False)
             return ANALYSED
         if word == "ALTER" and (append := _APPEND.match(rest)) is not None:  # Redshift: rows move from s to t
             target, source = (exp.to_table(n, dialect=self.dialect) for n in append.groups())
