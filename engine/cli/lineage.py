@@ -1,4 +1,4 @@
-"""``gavel lineage``: ask the lineage graph: upstream, downstream, path, show, export."""
+"""``gavel lineage``: ask the lineage graph: upstream, downstream, path, show, export, problems."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def lineage():
       gavel lineage path raw.customers.email model:credit-limit-optimizer -c examples
       gavel lineage show features.credit_features -c examples
       gavel lineage export --format mermaid --level table -c examples
+      gavel lineage problems -c examples
     """
 
 
@@ -202,6 +203,30 @@ def show(node, as_json, project, overrides):
         for e in items:
             origin = _origin(e)
             click.echo(f"    {e[key]}  ({e['kind']}{', ' + origin if origin else ''})")
+
+
+@lineage.command()
+@json_option
+@config_option
+@set_option
+def problems(as_json, project, overrides):
+    """What the lineage sources left unresolved: statements not analysed (file, line, statement kind,
+    reason), unexpanded stars, columns of unknown source; and how many statements each SQL source
+    analysed, classified as having no lineage by nature (DROP, GRANT, a plain SELECT) or reported."""
+    lg = _load(project, overrides)
+    sources = [s for s in lg.sources if s.get("type") == "sql"]
+    if as_json:
+        click.echo(json.dumps({"sources": sources, "unresolved": lg.unresolved}, indent=2, sort_keys=True))
+        return
+    for s in sources:
+        click.echo(f"sql ({s.get('dialect') or 'default dialect'}): {s['statements']} statements in {s['files']} "
+                   f"file(s): {s.get('analysed', 0)} analysed, {s.get('classified', 0)} without lineage by "
+                   f"nature, {s.get('reported', 0)} reported")
+    for item in lg.unresolved:
+        where = f"{item['file']}:{item['line']}" if item.get("line") else item["file"]
+        click.echo(f"{where}: {item['message']}")
+    if not lg.unresolved:
+        click.echo("no lineage problems")
 
 
 @lineage.command()

@@ -149,6 +149,9 @@ def _build_graph(config: Config, inv: Inventory) -> LineageGraph:
         sources.get_or_raise(source["type"])(ctx, source, ("lineage", "sources", index))
     _models(ctx)
     _config_schema_and_tags(ctx, before=False)
+    from engine.lineage.incomplete import warn_incomplete
+
+    warn_incomplete(ctx)
     import networkx as nx
 
     nx._clear_cache(ctx.lg.g)  # edges were added to the adjacency directly (LineageGraph.add_edge)

@@ -5,14 +5,17 @@ with ``include_database: true``), lowercased. Each model is a job (``job:<unique
 ``input`` edges from its ``depends_on`` nodes and an ``output`` edge to its relation. Column
 lineage comes from the model's compiled SQL (``compiled_code``, or ``compiled_sql`` in older
 manifests), analysed like a SQL file, in dependency order so a model's columns are known to the
-models built on it. Documented columns (``columns:``) add to the schema and their ``tags`` (e.g.
-``pii``) become column tags. A model without compiled SQL keeps opaque table edges (run
-``dbt compile``).
+models built on it. The warehouse's columns come from ``catalog.json`` beside the manifest (written
+by ``dbt docs generate``), so ``select *`` models and seeds get column lineage; documented columns
+(``columns:``) add to the schema where the catalog is silent, and their ``tags`` (e.g. ``pii``)
+become column tags. A model without compiled SQL keeps opaque table edges; such models are listed
+once per manifest (run ``dbt compile``).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from engine.lineage.cache import cache_key, options_digest
 from engine.lineage.sql import Analyzer, FileResult, Options
@@ -40,6 +43,11 @@ def read(ctx, source: dict, where: tuple) -> None:
     digest = options_digest("dbt", dialect, include_db, sorted(options.masking))
     analyzer = Analyzer(ctx.catalog, options)
     files = ctx.files(source, where)
+    files_by_display = {}
+    for path in files:
+        from engine.evidence import relative
+
+        files_by_display[relative(path, ctx.root)] = path
     models = 0
     lg = ctx.lg
     for display, text in ctx.texts(files):
@@ -57,6 +65,7 @@ def read(ctx, source: dict, where: tuple) -> None:
                         file=display, line=1)
             continue
         names = {uid: relation(n, include_db) for uid, n in nodes.items()}
+        warehouse = _catalog_columns(ctx, files_by_display[display], names)
         deps = nx.DiGraph()
         for uid, node in sorted(nodes.items()):
             table = names[uid]
@@ -75,7 +84,12 @@ def read(ctx, source: dict, where: tuple) -> None:
                 tags = [t for t in raw_tags if isinstance(t, str)] if isinstance(raw_tags, list) else []
                 if tags:
                     lg.tag(col, tags)
-            if documented and table not in ctx.catalog.tables and all(isinstance(c, str) for c in documented):
+            found = warehouse.get(table)
+            if found:  # the warehouse's own columns, in order: what `select *` expands to
+                for name in found[0]:
+                    lg.add_column(table, name)
+                ctx.catalog.add(table, found[0], found[1])
+            elif documented and table not in ctx.catalog.tables and all(isinstance(c, str) for c in documented):
                 ctx.catalog.add(table, documented)
             depends_on = node.get("depends_on")
             depends = depends_on.get("nodes") if isinstance(depends_on, dict) else None
@@ -87,6 +101,7 @@ def read(ctx, source: dict, where: tuple) -> None:
         except nx.NetworkXUnfeasible:
             ctx.problem("dbt manifest has a dependency cycle; models analysed in name order", file=display)
             order = sorted(deps.nodes)
+        uncompiled: list[str] = []
         for uid in order:
             node = nodes[uid]
             if node.get("resource_type") not in ("model", "snapshot"):
@@ -104,8 +119,7 @@ def read(ctx, source: dict, where: tuple) -> None:
             if not isinstance(sql, str) or not sql.strip():
                 for inp in inputs:
                     lg.add_edge(inp, table, "opaque", **w)
-                lg.unresolved.append({"file": display, "line": None,
-                                      "message": f"{uid}: no compiled SQL (run dbt compile): table-level lineage only"})
+                uncompiled.append(uid)
                 continue
             key = cache_key(f"{table}\0{sql}", digest)
             result = ctx.cache.get(key, ctx.catalog)
@@ -130,6 +144,10 @@ def read(ctx, source: dict, where: tuple) -> None:
             for inp in inputs:
                 if inp not in seen:
                     lg.add_edge(inp, table, "opaque", **w)
+        if uncompiled:
+            shown = ", ".join(uncompiled[:10]) + (f" and {len(uncompiled) - 10} more" if len(uncompiled) > 10 else "")
+            lg.unresolved.append({"file": display, "line": None, "message": f"{len(uncompiled)} dbt model(s) without "
+                                  f"compiled SQL (run dbt compile): table-level lineage only: {shown}"})
     lg.sources.append({"type": "dbt", "files": len(files), "models": models})
 
 
@@ -141,4 +159,40 @@ def _nodes(manifest) -> dict | None:
     sources = manifest.get("sources")
     if isinstance(sources, dict):
         out.update({uid: n for uid, n in sources.items() if isinstance(n, dict)})
+    return out
+
+
+def _catalog_columns(ctx, manifest: Path, names: dict[str, str | None]) -> dict[str, tuple[list[str], dict]]:
+    """``{table: ([columns in order], {column: type})}`` from ``catalog.json`` beside the manifest
+    (``dbt docs generate``), for the manifest's nodes; empty when there is none."""
+    path = Path(manifest).with_name("catalog.json")
+    if not path.is_file():
+        return {}
+    got = ctx.read(path)
+    if got is None:
+        return {}
+    display, text = got
+    try:
+        catalog = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        ctx.problem(f"invalid JSON: {getattr(exc, 'msg', 'nests too deeply')}", file=display,
+                    line=getattr(exc, "lineno", None))
+        return {}
+    out: dict[str, tuple[list[str], dict]] = {}
+    if not isinstance(catalog, dict):
+        ctx.problem("not a dbt catalog: expected an object with 'nodes' and 'sources'", file=display, line=1)
+        return out
+    for key in ("nodes", "sources"):
+        entries = catalog.get(key)
+        for uid, entry in sorted(entries.items()) if isinstance(entries, dict) else ():
+            table = names.get(uid)
+            columns = entry.get("columns") if isinstance(entry, dict) else None
+            if not table or not isinstance(columns, dict):
+                continue
+            rows = [c for c in columns.values() if isinstance(c, dict) and isinstance(c.get("name"), str)]
+            rows.sort(key=lambda c: c.get("index") if isinstance(c.get("index"), int) else 0)
+            cols = [c["name"].lower() for c in rows]
+            types = {c["name"].lower(): str(c["type"]) for c in rows if isinstance(c.get("type"), str)}
+            if cols:
+                out[table] = (cols, types)
     return out

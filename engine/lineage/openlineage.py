@@ -62,34 +62,109 @@ def _validators():
 
 def validate(event) -> str | None:
     """The first schema error of an event (and of the facets Gavel reads), or None."""
+    _, problems = check(event)
+    return problems[0] if problems else None
+
+
+def check(event: dict) -> tuple[dict | None, list[str]]:
+    """``(event, problems)``: the event with every facet that does not validate dropped (each one a
+    problem), or ``(None, [reason])`` when the event itself does not validate.
+
+    A bad facet (a schema field with ``type: null``, as some dbt versions write) loses only that
+    facet: the event's datasets, run and the other facets still count.
+    """
     from jsonschema.exceptions import best_match
 
-    from engine.schemas import field_path
-
     event_validator, facet_validators = _validators()
-    error = best_match(event_validator.iter_errors(event))
-    if error is not None:
-        return _describe(error, ())
+    bad_facets: dict[tuple, object] = {}
+    envelope = []
+    for error in event_validator.iter_errors(event):
+        facet = _facet_of(error.absolute_path)
+        if facet is None:
+            envelope.append(error)
+        else:
+            bad_facets.setdefault(facet, error)
+    if envelope:
+        return None, [_describe(best_match(envelope), ())]
     for side in ("inputs", "outputs"):
         for i, dataset in enumerate(event.get(side) or ()):
             for key, facet in (dataset.get("facets") or {}).items():
                 validator = facet_validators.get(key)
-                if validator is None:
-                    continue
-                error = best_match(validator.iter_errors(facet))
-                if error is not None:
-                    where = field_path([side, i, "facets", key])
-                    return _describe(error, (where,))
+                if validator is not None and (side, i, "facets", key) not in bad_facets:
+                    error = best_match(validator.iter_errors(facet))
+                    if error is not None:
+                        bad_facets[(side, i, "facets", key)] = error
+    if not bad_facets:
+        return event, []
+    import copy
+
+    from engine.schemas import field_path
+
+    kept = copy.deepcopy(event)
+    problems = []
+    for path, error in sorted(bad_facets.items(), key=lambda item: [str(p) for p in item[0]]):
+        holder = kept
+        for part in path[:-1]:
+            holder = holder[part]
+        holder.pop(path[-1], None)
+        inner = tuple(error.absolute_path)[len(path):] if tuple(error.absolute_path)[:len(path)] == path \
+            else tuple(error.absolute_path)
+        problems.append(f"facet '{field_path(path)}' dropped: " + _describe(error, (field_path(path),), inner))
+    return kept, problems
+
+
+def _facet_of(path) -> tuple | None:
+    """The path of the facet an error is in (``('outputs', 0, 'facets', 'schema')``), if any."""
+    parts = tuple(path)
+    for i, part in enumerate(parts[:-1]):
+        if part == "facets":
+            return parts[: i + 2]
     return None
 
 
-def _describe(error, prefix: tuple) -> str:
+def _describe(error, prefix: tuple, inner: tuple | None = None) -> str:
+    """``field 'a.b[0].c': <reason>``: the failing field's JSON path and why, never a dump of the event."""
     from engine.schemas import field_path
 
-    where = ".".join([*prefix, field_path(error.absolute_path)] if error.absolute_path else prefix)
-    message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
-    return f"not a valid OpenLineage event: field '{where}': {message}" if where else \
-        f"not a valid OpenLineage event: {message}"
+    while error.context:  # anyOf / oneOf: the branch that got deepest into the event says what is wrong
+        from jsonschema.exceptions import best_match
+
+        deepest = max(len(e.absolute_path) for e in error.context)
+        error = best_match([e for e in error.context if len(e.absolute_path) == deepest])
+    path = tuple(error.absolute_path) if inner is None else inner
+    where = ".".join(p for p in [*prefix, field_path(path) if path else ""] if p)
+    reason = _reason(error)
+    return f"not a valid OpenLineage event: field '{where}': {reason}" if where else \
+        f"not a valid OpenLineage event: {reason}"
+
+
+def _reason(error) -> str:
+    """What is wrong, in words that name the expectation, not the (possibly huge) value."""
+    validator, expected = error.validator, error.validator_value
+    if validator in ("required", "additionalProperties", "dependentRequired"):
+        return error.message if len(error.message) <= 200 else error.message[:197] + "..."
+    if validator == "type":
+        return f"expected {' or '.join(expected) if isinstance(expected, list) else expected}, " \
+               f"got {_json_type(error.instance)}"
+    if validator == "enum":
+        return f"expected one of {', '.join(map(json.dumps, expected))}, got {_short(error.instance)}"
+    if validator == "const":
+        return f"expected {json.dumps(expected)}, got {_short(error.instance)}"
+    if validator == "format":
+        return f"not a valid {expected}: {_short(error.instance)}"
+    if validator in ("pattern", "minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems"):
+        return f"{_short(error.instance)} fails {validator} {expected!r}"
+    return f"fails '{validator}' of the schema"
+
+
+def _json_type(value) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _short(value) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def events(text: str, display: str) -> tuple[list[tuple[int, object]], list[tuple[int, str]]]:
@@ -118,6 +193,34 @@ def events(text: str, display: str) -> tuple[list[tuple[int, object]], list[tupl
         lines = _item_lines(text, len(data))
         return [(lines[i], item) for i, item in enumerate(data)], []
     return [(1, data)], []
+
+
+_ENVELOPE_KEYS = ("event", "payload", "value", "body", "data", "message")
+
+
+def unwrap(item, depth: int = 0) -> list:
+    """The events in one JSON item, as producers and transports write them: a bare event, a list,
+    ``{"events": [...]}`` (Marquez and HTTP batch exports), or one event wrapped in ``event``,
+    ``payload``, ``value``, ``body``, ``data`` or ``message`` (Kafka, Kinesis and proxy dumps), as an
+    object or as a JSON string. Anything else is returned as is, to be rejected with its reason."""
+    if depth > 3:
+        return [item]
+    if isinstance(item, list):
+        return [e for sub in item for e in unwrap(sub, depth + 1)]
+    if not isinstance(item, dict) or "eventType" in item or "run" in item or "job" in item or "dataset" in item:
+        return [item]
+    if isinstance(item.get("events"), list):
+        return [e for sub in item["events"] for e in unwrap(sub, depth + 1)]
+    for key in _ENVELOPE_KEYS:
+        inner = item.get(key)
+        if isinstance(inner, str) and inner.lstrip().startswith(("{", "[")):
+            try:
+                inner = json.loads(inner)
+            except (json.JSONDecodeError, RecursionError):
+                continue
+        if isinstance(inner, dict | list):
+            return unwrap(inner, depth + 1)
+    return [item]
 
 
 def _is_ndjson(text: str) -> bool:
@@ -153,15 +256,17 @@ def read(ctx, source: dict, where: tuple) -> None:
         found, errors = events(text, display)
         for line, message in errors:
             ctx.problem(message, file=display, line=line)
-        for line, event in found:
+        for line, event in [(line, e) for line, item in found for e in unwrap(item)]:
             if not isinstance(event, dict):
                 ctx.problem("not a valid OpenLineage event: an event is a JSON object", file=display, line=line)
                 continue
-            message = validate(event)
-            if message:
-                ctx.problem(message, file=display, line=line)
+            kept, problems = check(event)
+            if kept is None:
+                ctx.problem(problems[0], file=display, line=line)
                 continue
-            add_event(ctx, event, display, line)
+            for message in problems:  # a dropped facet: what it said is missing, the event still counts
+                ctx.lg.unresolved.append({"file": display, "line": line, "message": message})
+            add_event(ctx, kept, display, line)
             count += 1
     ctx.lg.sources.append({"type": "openlineage", "files": len(files), "events": count})
 

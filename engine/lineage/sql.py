@@ -13,7 +13,9 @@ The result of a file is plain JSON (:class:`FileResult`), so it can be cached by
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +45,7 @@ DEFAULT_MASKING = frozenset(
 )
 
 #: Bump when the shape or meaning of a cached FileResult changes.
-ANALYSIS_VERSION = "1"
+ANALYSIS_VERSION = "2"
 
 
 @dataclass
@@ -51,18 +53,26 @@ class FileResult:
     """What one SQL file contributes. Plain data, cached as JSON by content hash.
 
     ``edges``: ``[level, src_table, src_column, dst_table, dst_column, kind, line]`` where level
-    is ``c`` (column to column), ``i`` (column to table: a filter or join key) or ``t`` (table to
-    table; ``kind`` is ``columns`` when column edges describe it, ``opaque`` when they do not).
+    is ``c`` (column to column), ``i`` (column to table: a filter or join key), ``t`` (table to
+    table; ``kind`` is ``columns`` when column edges describe it, ``opaque`` when they do not),
+    ``n`` (a table node) or ``r`` (``src_table`` was renamed to ``dst_table``: its node and edges move).
     ``tables``: schema contributions ``[name, [columns], temporary]`` in statement order.
     ``deps``: the schema this result was computed against, ``{table: fingerprint}``.
+
+    Every statement is counted once in ``counts``: ``analysed`` (turned into edges or schema),
+    ``classified`` (no lineage by nature, by statement kind in ``classified``: DROP, GRANT, a plain
+    SELECT, ...) or ``reported`` (a syntax error in ``problems``, or a statement whose lineage Gavel
+    cannot tell in ``unresolved`` with ``kind`` and the ``tables`` it names).
     """
 
     statements: int = 0
     edges: list[list] = field(default_factory=list)
     tables: list[list] = field(default_factory=list)
     problems: list[dict] = field(default_factory=list)  # {"line", "message"}: error findings
-    unresolved: list[dict] = field(default_factory=list)  # {"line", "message"}: partial lineage
+    unresolved: list[dict] = field(default_factory=list)  # {"line", "message"[, "kind", "tables"]}
     deps: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=lambda: {"analysed": 0, "classified": 0, "reported": 0})
+    classified: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -72,6 +82,8 @@ class FileResult:
             "problems": self.problems,
             "unresolved": self.unresolved,
             "deps": self.deps,
+            "counts": self.counts,
+            "classified": self.classified,
         }
 
     @classmethod
@@ -133,22 +145,60 @@ class Catalog:
         self.fps: dict[str, str] = {}
         self._schema: _Schema | None = None  # built on first use: a warm run never needs it
         self._suffix: dict[str, set[str]] = {}
-        self.skipped: list[str] = []  # names whose nesting level does not match the schema's
+        self._depth = 1
+        # tables added since the schema was built, by their last name part: they join sqlglot's schema
+        # only when a query names them (each addition rebuilds sqlglot's lookup trie and drops its caches)
+        self._pending: dict[str, set[str]] = {}
+        self.skipped: list[str] = []  # names sqlglot's schema refused (none known: a safety net)
 
     @property
     def schema(self) -> _Schema:
         if self._schema is None:
-            self._schema = _Schema(dialect=self.dialect)
+            # sqlglot's schema wants one nesting depth for every table: a shorter name (``customers``
+            # beside ``raw.orders``) is padded with a placeholder qualifier, which sqlglot's lookup by
+            # suffix still finds; a deeper table added later rebuilds the schema at the new depth
+            self._depth = max((_depth(name) for name in self.tables), default=1)
+            self._pending = {}
+            mapping: dict = {}
             for name, columns in self.tables.items():
-                self._add_to_schema(name, columns, self.types.get(name))
+                parts = self._padded(name)
+                node = mapping
+                for part in parts[:-1]:
+                    node = node.setdefault(part, {})
+                types = self.types.get(name) or {}
+                node[parts[-1]] = {c: types.get(c) or "unknown" for c in columns}
+            try:
+                self._schema = _Schema(mapping, dialect=self.dialect)
+            except SqlglotError:  # a name sqlglot refuses: add one by one, keep the rest
+                self._schema = _Schema(dialect=self.dialect)
+                for name, columns in self.tables.items():
+                    self._add_to_schema(name, columns, self.types.get(name))
         return self._schema
+
+    def _padded(self, name: str) -> list[str]:
+        parts = name.split(".")
+        if len(parts) > 3:  # dots inside a catalog name
+            parts = [".".join(parts[:-2]), *parts[-2:]]
+        return [*[_PAD] * (self._depth - len(parts)), *parts]
 
     def _add_to_schema(self, name: str, columns: list[str], types: dict | None) -> None:
         mapping = {c: (types or {}).get(c) or "unknown" for c in columns}
         try:
-            self._schema.add_table(_table_expr(name), mapping, dialect=self.dialect, match_depth=True)
+            self._schema.add_table(_table_expr(".".join(self._padded(name))), mapping, dialect=self.dialect,
+                                   match_depth=True)
         except SqlglotError:
             self.skipped.append(name)
+
+    def ready(self, names: set[str]) -> None:
+        """Put the pending tables whose last name part is in ``names`` (a query's tables) into the schema."""
+        if not self._pending or self._schema is None:
+            return
+        for part in names:
+            for name in sorted(self._pending.pop(part, ())):
+                if _depth(name) > self._depth:
+                    self._schema = None  # rebuilt at the new depth on next use, with every table
+                    return
+                self._add_to_schema(name, self.tables[name], self.types.get(name))
 
     def add(self, name: str, columns: list[str], types: dict[str, str] | None = None) -> None:
         name = name.lower()
@@ -163,22 +213,35 @@ class Catalog:
         if types:
             self.types[name] = types
         if self._schema is not None:
-            self._add_to_schema(name, cols, types)
+            self._pending.setdefault(parts[-1], set()).add(name)
 
     def columns(self, name: str) -> list[str] | None:
         return self.tables.get(name)
 
     def resolve(self, name: str) -> str:
-        """A unique fully qualified name for an unqualified one (``customers`` -> ``raw.customers``)."""
+        """A unique fully qualified name for an unqualified one (``customers`` -> ``raw.customers``),
+        and the known name for one qualified further (``db.raw.customers`` -> ``raw.customers``)."""
         if name in self.tables:
             return name
         full = self._suffix.get(name)
         if full and len(full) == 1:
             return next(iter(full))
+        parts = name.split(".")
+        for i in range(1, len(parts) - 1):
+            shorter = ".".join(parts[i:])
+            if shorter in self.tables:
+                return shorter
         return name
 
     def fingerprint(self, name: str) -> str:
         return self.fps.get(name, "-")
+
+
+_PAD = "_gavel_any"
+
+
+def _depth(name: str) -> int:
+    return min(name.count(".") + 1, 3)
 
 
 def _table_expr(name: str) -> exp.Table:
@@ -204,36 +267,180 @@ class Statement:
     line: int
     expression: exp.Expr | None
     error: str | None = None
+    #: set for the header of a procedural block (``CREATE PROCEDURE p AS`` before ``BEGIN``): the
+    #: statements of the block are statements of their own, the header has no lineage by nature
+    header: str | None = None
+    start: int = 0  # character offset of the statement in the text
+    words: tuple[str, ...] = ()  # its first two tokens, upper case (for procedural statements)
+    end: int = 0  # character offset of its last character
+
+
+# Words after BEGIN that make it a transaction, not a block; words after END that end a block too.
+_TRANSACTION_WORDS = frozenset({"TRANSACTION", "TRAN", "WORK", "DISTRIBUTED", "ISOLATION", "DEFERRED",
+                                "IMMEDIATE", "EXCLUSIVE"})
+_MARKS = frozenset({TokenType.SEMICOLON, TokenType.CASE, TokenType.END, TokenType.BEGIN, TokenType.COMMAND,
+                    TokenType.THEN, TokenType.ELSE})
+_COMMAND_WORDS = frozenset({TokenType.END, TokenType.BEGIN, TokenType.COMMAND})
+_BLOCK_WORDS = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR", "TRY", "CATCH", "CASE"})
+_BLOCK_OPENERS = frozenset({"AS", "IS", "THEN", "ELSE", "DO", "LOOP"})  # the words a block follows
+
+
+def _chunks(tokens: list) -> list[tuple[int, int, bool]]:
+    """``(start, end, header)`` token ranges of the statements: split on ``;`` and around the
+    ``BEGIN ... END`` blocks of procedures and scripts, whose statements are statements too.
+
+    ``CASE ... END`` is an expression, and ``BEGIN;`` / ``BEGIN TRANSACTION`` start a transaction.
+    """
+    out: list[tuple[int, int, bool]] = []
+    semicolon, case, end, begin = TokenType.SEMICOLON, TokenType.CASE, TokenType.END, TokenType.BEGIN
+    command, then, else_ = TokenType.COMMAND, TokenType.THEN, TokenType.ELSE
+    n = len(tokens)
+    start, cases, skip_to = 0, 0, 0
+    # only these tokens can end a statement: the others are passed over in one comprehension
+    for i in [i for i, t in enumerate(tokens) if t.token_type in _MARKS]:
+        if i < skip_to:
+            continue
+        kind = tokens[i].token_type
+        if kind is semicolon:
+            out.append((start, i, False))
+            start = i + 1
+        elif kind is case:
+            cases += 1
+        elif kind is then and not cases and tokens[start].text.upper() in ("IF", "ELSIF", "ELSEIF"):
+            out.append((start, i + 1, True))  # IF <condition> THEN (procedural): the header of a block
+            start = i + 1
+        elif kind is else_ and not cases and i == start:
+            out.append((start, i + 1, True))
+            start = i + 1
+        elif kind is end and cases:
+            cases -= 1
+        elif kind is end:
+            out.append((start, i, False))
+            j = i + 1
+            if j < n and tokens[j].text.upper() in _BLOCK_WORDS and tokens[j].line == tokens[i].line:
+                j += 1  # END IF, END LOOP, END TRY (an IF on the next line starts a statement)
+            if j < n and tokens[j].token_type is semicolon:
+                j += 1
+            if j < n and tokens[j].token_type is else_:  # END ELSE [BEGIN]: the other branch
+                out.append((j, j + 1, True))
+                j += 1
+            start = skip_to = j
+        elif (kind is begin or kind is command and tokens[i].text.upper() == "BEGIN") and _opens_block(tokens, start, i):
+            out.append((start, i, True))
+            j = i + 1
+            if j < n and tokens[j].text.upper() in ("TRY", "CATCH"):  # BEGIN TRY (T-SQL)
+                j += 1
+            start = skip_to = j
+    out.append((start, n, False))
+    return [piece for s, e, h in out if e > s for piece in _split_condition(tokens, s, e, h)]
+
+
+_STATEMENT_STARTS = frozenset({TokenType.INSERT, TokenType.UPDATE, TokenType.DELETE, TokenType.MERGE,
+                               TokenType.TRUNCATE, TokenType.SELECT, TokenType.WITH, TokenType.CREATE,
+                               TokenType.DROP, TokenType.EXECUTE})
+
+
+def _split_condition(tokens: list, start: int, end: int, header: bool) -> list[tuple[int, int, bool]]:
+    """``IF <condition> <statement>`` without BEGIN (T-SQL): the condition is a header, the statement
+    a statement of its own. The first statement word outside parentheses ends the condition."""
+    if header or tokens[start].text.upper() not in ("IF", "WHILE", "ELSE"):
+        return [(start, end, header)]
+    depth = 0
+    for i in range(start + 1, end):
+        kind = tokens[i].token_type
+        if kind is TokenType.L_PAREN:
+            depth += 1
+        elif kind is TokenType.R_PAREN:
+            depth -= 1
+        elif depth == 0 and kind in _STATEMENT_STARTS:
+            return [(start, i, True), *_split_condition(tokens, i, end, False)]
+    return [(start, end, header)]
+
+
+def _opens_block(tokens: list, start: int, i: int) -> bool:
+    following = tokens[i + 1] if i + 1 < len(tokens) else None
+    if following is None or following.token_type is TokenType.SEMICOLON:
+        return False
+    if following.text.upper() in _TRANSACTION_WORDS:
+        return False
+    if i == start or tokens[start].text.upper() in ("IF", "WHILE", "ELSE", "ELSEIF", "ELSIF"):
+        return True  # IF <condition> BEGIN (T-SQL): the condition is the block's header
+    previous = tokens[i - 1]
+    if previous.token_type is TokenType.R_PAREN:  # CREATE PROCEDURE ds.p() BEGIN (BigQuery)
+        return tokens[start].token_type is TokenType.CREATE
+    return previous.text.upper() in _BLOCK_OPENERS
+
+
+def _header_kind(tokens: list) -> str:
+    words = [t.text.upper() for t in tokens[:4] if t.token_type is not TokenType.STRING]
+    if words and words[0] in ("CREATE", "ALTER", "REPLACE"):
+        rest = [w for w in words[1:] if w not in ("OR", "REPLACE", "ALTER")]
+        return f"{words[0]} {rest[0]}" if rest else words[0]
+    return words[0] if words else "BEGIN"
+
+
+def _expand_commands(tokens: list, text: str, dialect, depth: int = 0) -> list:
+    """Some dialects' tokenizers read what follows a command word (T-SQL's ``END`` after ``;``) as one
+    raw string up to the next ``;``: ``END ELSE BEGIN INSERT ...`` hides an INSERT. Such a string is
+    tokenized again, in place, so the statements in it count."""
+    string, n = TokenType.STRING, len(tokens)
+    # only END and BEGIN (command tokens included) can be followed by such a string: look at those
+    if not any(i + 1 < n and tokens[i + 1].token_type is string and tokens[i].text.upper() in ("END", "BEGIN")
+               for i in [i for i, t in enumerate(tokens) if t.token_type in _COMMAND_WORDS]):
+        return tokens
+    out: list = []
+    position = 0
+    for i, token in enumerate(tokens):
+        previous = tokens[i - 1] if i else None
+        if (token.token_type is TokenType.STRING and previous is not None and depth < 8
+                and previous.text.upper() in ("END", "BEGIN")):
+            found = text.find(token.text, position)
+            if found >= 0 and text[found - 1:found] not in ("'", '"', "$"):
+                try:
+                    inner = dialect.tokenize(token.text)
+                except TokenError:
+                    inner = None
+                if inner:
+                    lines = text.count("\n", 0, found)
+                    for t in inner:
+                        t.line += lines
+                        t.start += found
+                        t.end += found
+                    out.extend(_expand_commands(inner, text, dialect, depth + 1))
+                    position = found + len(token.text)
+                    continue
+        out.append(token)
+        position = max(position, token.end + 1)
+    return out
 
 
 def split(text: str, dialect) -> list[Statement]:
     """Parse ``text`` one statement at a time; a statement that does not parse carries its error."""
     try:
-        tokens = dialect.tokenize(text)
+        tokens = _expand_commands(dialect.tokenize(text), text, dialect)
     except TokenError:
         return _split_naive(text, dialect)
-    semicolon = TokenType.SEMICOLON
-    ends = [i for i, token in enumerate(tokens) if token.token_type is semicolon]
     out = []
-    start = 0
-    for end in [*ends, len(tokens)]:
+    for start, end, header in _chunks(tokens):
         chunk = tokens[start:end]
-        start = end + 1
-        if not chunk:
+        line, offset = chunk[0].line, chunk[0].start
+        if header:
+            out.append(Statement(line, None, header=_header_kind(chunk), start=offset))
             continue
-        line = chunk[0].line
+        words = tuple(t.text.upper() for t in chunk[:2])
         try:
             parsed = dialect.parser(error_level=ErrorLevel.RAISE).parse(chunk, text)
         except ParseError as exc:
             err = exc.errors[0] if exc.errors else {}
-            out.append(Statement(err.get("line") or line, None, _parse_message(exc)))
+            out.append(Statement(err.get("line") or line, None, _parse_message(exc), start=offset, words=words,
+                                 end=chunk[-1].end))
             continue
         except (SqlglotError, RecursionError, ValueError) as exc:
-            out.append(Statement(line, None, f"cannot parse statement: {exc}"))
+            out.append(Statement(line, None, f"cannot parse statement: {exc}", start=offset, words=words))
             continue
         for expression in parsed:
             if expression is not None:
-                out.append(Statement(line, expression))
+                out.append(Statement(line, expression, start=offset))
     return out
 
 
@@ -325,7 +532,9 @@ class Walker:
         out: dict[tuple[str, str], int] = {}
         expression = scope.expression
         if isinstance(expression, exp.Subquery):
-            for inner in scope.subquery_scopes:
+            # a parenthesised query (CREATE VIEW v AS (SELECT ...)): sqlglot keeps the inner query
+            # among the derived tables of the Subquery scope, or its subqueries
+            for inner in scope.subquery_scopes or scope.derived_table_scopes:
                 out = self.trace(inner, column)
                 break
         elif isinstance(expression, exp.SetOperation):
@@ -333,6 +542,10 @@ class Walker:
             if index >= 0:
                 for branch in scope.set_operation_scopes:
                     _merge(out, self.trace(branch, index), DIRECT)
+        elif isinstance(expression, exp.UDTF):
+            # UNNEST, LATERAL VIEW explode, FLATTEN: the rows come from the columns it expands
+            for inner in expression.find_all(exp.Column):
+                self._trace_column(scope, inner, EXPRESSION, out)
         else:
             select = self._select(scope, column)
             if select is not None:
@@ -463,7 +676,9 @@ class Walker:
         out: set[str] = set()
         for scope in self.used_scopes(root):
             if isinstance(scope.expression, exp.Select):
-                for _, source in scope.selected_sources.values():
+                # every table the scope references, the right side of SEMI/ANTI joins included
+                for name, _ in scope.references:
+                    source = scope.sources.get(name)
                     if isinstance(source, exp.Table):
                         out.add(table_name(source))
         return out
@@ -522,42 +737,175 @@ class Options:
     strip_catalog: bool = False
 
 
+class NotAnalysed(Exception):
+    """A statement whose lineage Gavel cannot tell: it is reported (never dropped silently)."""
+
+    def __init__(self, reason: str, tables: list[str] | tuple = ()):
+        super().__init__(reason)
+        self.reason = reason
+        self.tables = sorted(set(tables))
+
+
+ANALYSED, CLASSIFIED = "analysed", "classified"
+
+#: Statements with no lineage by nature: they move no data from one table to another.
+_NO_LINEAGE = tuple(
+    getattr(exp, name)
+    for name in ("Drop", "TruncateTable", "Grant", "Revoke", "Set", "Transaction", "Commit", "Rollback",
+                 "Describe", "Show", "Analyze", "Comment", "Pragma", "Execute", "Cache", "Uncache", "Refresh",
+                 "EndStatement", "Declare", "Kill", "Summarize", "Return", "Undrop", "Put", "Get")
+    if hasattr(exp, name)
+)
+#: The same for statements sqlglot keeps as a raw ``Command``, by their first word. (A procedure
+#: called by CALL or EXEC is analysed where it is defined.)
+_NO_LINEAGE_COMMANDS = frozenset({
+    "GRANT", "REVOKE", "VACUUM", "CALL", "EXEC", "EXECUTE", "DECLARE", "ANALYZE", "OPTIMIZE", "MSCK",
+    "REFRESH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "SET", "UNSET", "RESET", "COMMIT", "ROLLBACK",
+    "START", "PRINT", "RAISE", "RAISERROR", "RETURN", "GO", "LOCK", "UNLOCK", "KILL", "CHECKPOINT",
+    "CLUSTER", "REINDEX", "COMMENT", "LIST", "LS", "PUT", "GET", "REMOVE", "RM", "UNDROP", "DROP",
+    "TRUNCATE", "COLLECT", "DBCC", "DENY", "USE", "CACHE", "UNCACHE", "FSCK", "ADD", "BT", "ET",
+    "COPY GRANTS", "NOTIFY", "LISTEN", "DISCARD", "DEALLOCATE", "PREPARE", "CLOSE", "FETCH", "OPEN",
+    "ABORT", "SECURITY", "WAITFOR", "BACKUP", "UPDATE STATISTICS", "LOCK TABLES",
+    "UNLOCK TABLES",
+})
+#: Procedural statements of routine bodies sqlglot does not parse, with no lineage by nature: they
+#: return, signal, declare or assign variables, or steer the flow.
+_PROCEDURAL = frozenset({"RETURN", "RAISE", "LET", "DECLARE", "EXIT", "CONTINUE", "BREAK", "NULL", "GET", "OPEN",
+                         "CLOSE", "FETCH", "ASSERT", "LEAVE", "ITERATE", "SIGNAL", "RESIGNAL", "PRINT", "ELSE",
+                         "ELSIF", "ELSEIF", "LOOP", "END", "EXCEPTION", "WHEN"})
+_ROUTINE_LANGUAGES = frozenset({"", "SQL", "PLPGSQL", "PLSQL", "TSQL", "SQLSCRIPT"})
+_UNLOAD = re.compile(r"^\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'((?:[^']|'')*)'", re.IGNORECASE | re.DOTALL)
+_EXCHANGE = re.compile(r"^\s*TABLE\s+([\w.\"`\[\]]+)\s+EXCHANGE\s+PARTITION\s+.*?\bWITH\s+TABLE\s+([\w.\"`\[\]]+)",
+                       re.IGNORECASE | re.DOTALL)
+_CLONE = re.compile(r"^\s*(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.`\"]+)\s+"
+                    r"(?:DEEP\s+|SHALLOW\s+)?CLONE\s+([\w.`\"]+)", re.IGNORECASE)
+_NAME = r"([\w.`\"\[\]$-]+)"
+_TASK = re.compile(r"^\s*(?:OR\s+REPLACE\s+)?(?:TASK|PIPE)\b.*?\bAS\b\s+(.*)$", re.IGNORECASE | re.DOTALL)
+_STREAM = re.compile(rf"^\s*(?:OR\s+REPLACE\s+)?STREAM\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}.*?\bON\s+(?:TABLE|VIEW)\s+{_NAME}",
+                     re.IGNORECASE | re.DOTALL)
+_ATTACH = re.compile(rf"^\s*TABLE\s+(?:ONLY\s+)?{_NAME}\s+ATTACH\s+PARTITION\s+{_NAME}", re.IGNORECASE)
+_APPEND = re.compile(rf"^\s*TABLE\s+{_NAME}\s+APPEND\s+FROM\s+{_NAME}", re.IGNORECASE)
+_MOVES_DATA = re.compile(r"\b(APPEND|EXCHANGE|SWAP|RENAME|ATTACH|MOVE|REPLACE\s+PARTITION)\b", re.IGNORECASE)
+_LITERAL = re.compile(r"'((?:[^']|'')*)'\s*;?", re.DOTALL)
+_NAMED_TABLE = re.compile(r"\b(?:FROM|INTO|JOIN|TABLE|UPDATE|USING)\s+([A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)*)",
+                          re.IGNORECASE)
+_KIND_NAMES = {"truncatetable": "TRUNCATE", "altertable": "ALTER", "endstatement": "END"}
+
+
+@contextmanager
+def _quiet_sqlglot():
+    """sqlglot logs a warning for each statement it keeps as a raw command: Gavel classifies or reports
+    those statements itself, so the warning is noise on the user's terminal."""
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def statement_kind(e: exp.Expr) -> str:
+    """A statement's kind as people write it: ``INSERT``, ``CREATE VIEW``, ``UNLOAD``."""
+    if isinstance(e, exp.Command):
+        return str(e.this).upper()
+    if isinstance(e, exp.Create):
+        return f"CREATE {str(e.args.get('kind') or '').upper()}".strip()
+    if isinstance(e, exp.Query) and not _into(e):
+        return "SELECT" if isinstance(e, exp.Select) else e.key.upper()
+    return _KIND_NAMES.get(e.key, e.key.upper())
+
+
+def _into(e: exp.Expr) -> exp.Into | None:
+    """The ``INTO`` of ``SELECT ... INTO t`` (in the first branch of a set operation)."""
+    node = e
+    while isinstance(node, (exp.SetOperation, exp.Subquery)):
+        node = node.this
+    into = node.args.get("into") if isinstance(node, exp.Select) else None
+    return into if isinstance(into, exp.Into) else None
+
+
 class Analyzer:
-    """Turns the statements of one file into a :class:`FileResult`, growing ``catalog`` as it goes."""
+    """Turns the statements of one file into a :class:`FileResult`, growing ``catalog`` as it goes.
+
+    The result is a function of the text, the options and the catalog only, so files can be
+    analysed in worker processes.
+    """
 
     def __init__(self, catalog: Catalog, options: Options):
         self.catalog = catalog
         self.options = options
         self.dialect = sqlglot.Dialect.get_or_raise(options.dialect)
 
-    def analyze(self, text: str) -> FileResult:
-        result = FileResult()
-        self.result = result
+    def _start(self) -> FileResult:
+        self.result = FileResult()
         self.db, self.cat = self.options.db, self.options.catalog
         self.temps: set[str] = set()
         self.deps: dict[str, str] = {}
-        for statement in split(text, self.dialect):
-            result.statements += 1
-            if statement.error:
-                result.problems.append({"line": statement.line, "message": statement.error})
-                continue
-            try:
-                self.statement(statement.expression, statement.line)
-            except RecursionError:
-                result.problems.append({"line": statement.line, "message": "statement nests too deeply to analyse"})
-            except SqlglotError as exc:
-                self._unresolved(statement.line, f"statement not analysed: {_first_line(exc)}")
+        return self.result
+
+    def analyze(self, text: str) -> FileResult:
+        result = self._start()
+        with _quiet_sqlglot():
+            for statement in split(text, self.dialect):
+                self._one(statement, text, 0)
         if self.temps:
             result.edges = contract_temporary(result.edges, self.temps)
         result.deps = dict(sorted(self.deps.items()))
         return result
 
+    def _one(self, st: Statement, text: str, base: int, *, nested: bool = False) -> None:
+        """Analyse, classify or report one statement (``base``: lines before ``text`` in the file)."""
+        result = self.result
+        result.statements += 1
+        line = st.line + base
+        if st.error and nested and (st.words[:1] and st.words[0] in _PROCEDURAL or st.words[1:] == (":=",)):
+            self._classify(st.words[0] if st.words[1:] != (":=",) else "assignment")
+            return
+        if st.error:
+            if nested:  # a statement of a routine body Gavel cannot parse: the routine itself is valid SQL
+                named = self._named_tables(text[st.start:st.end + 1]) if st.end else []
+                self._report(line, "procedural", st.error, named)
+            else:
+                result.problems.append({"line": line, "message": st.error})
+                result.counts["reported"] += 1
+            return
+        if st.header:
+            self._classify(st.header)
+            return
+        e = st.expression
+        kind = statement_kind(e)
+        try:
+            status = self.statement(e, line, text=text, start=st.start, base=base)
+        except NotAnalysed as exc:
+            self._report(line, kind, exc.reason, exc.tables)
+        except RecursionError:
+            result.problems.append({"line": line, "message": "statement nests too deeply to analyse"})
+            result.counts["reported"] += 1
+        except SqlglotError as exc:
+            tables = [self._resolved(t) for t in e.find_all(exp.Table)]
+            self._report(line, kind, _first_line(exc), tables)
+        except Exception as exc:  # a shape sqlglot's optimizer trips on: reported, never a crash
+            tables = [self._resolved(t) for t in e.find_all(exp.Table)]
+            self._report(line, kind, f"{type(exc).__name__}: {_first_line(exc)}", tables)
+        else:
+            if status == CLASSIFIED:
+                self._classify(kind)
+            else:
+                result.counts["analysed"] += 1
+
+    def _classify(self, kind: str) -> None:
+        self.result.counts["classified"] += 1
+        self.result.classified[kind] = self.result.classified.get(kind, 0) + 1
+
+    def _report(self, line: int, kind: str, reason: str, tables: list[str]) -> None:
+        self.result.counts["reported"] += 1
+        self.result.unresolved.append({"line": line, "message": f"{kind} statement not analysed: {reason}",
+                                       "kind": kind, "tables": sorted(set(tables))})
+
     def analyze_query(self, text: str, target: str) -> FileResult:
         """Lineage of one ``SELECT`` (a dbt model's compiled SQL) written into ``target``."""
-        result = FileResult()
-        self.result = result
-        self.db, self.cat = self.options.db, self.options.catalog
-        self.temps, self.deps = set(), {}
+        result = self._start()
         statements = split(text, self.dialect)
         queries = [s for s in statements if s.expression is not None]
         for st in statements:
@@ -579,28 +927,90 @@ class Analyzer:
 
     # -- dispatch ---------------------------------------------------------------------------------
 
-    def statement(self, e: exp.Expr, line: int) -> None:
+    def statement(self, e: exp.Expr, line: int, *, text: str = "", start: int = 0, base: int = 0) -> str:
+        """``ANALYSED`` or ``CLASSIFIED``; raises :class:`NotAnalysed` for what Gavel cannot tell."""
         if isinstance(e, exp.Use):
             self._use(e)
-        elif isinstance(e, exp.Create):
-            self._create(e, line)
-        elif isinstance(e, exp.Insert):
-            self._insert(e, line)
-        elif isinstance(e, exp.Merge):
-            self._merge(e, line)
-        elif isinstance(e, exp.Update):
-            self._update(e, line)
-        elif isinstance(e, exp.Query) and isinstance(e.args.get("into"), exp.Into):
-            into = e.args["into"]
-            query = e
-            query.set("into", None)
+            return CLASSIFIED
+        with_ = e.args.get("with_")
+        for cte in with_.expressions if isinstance(with_, exp.With) else ():
+            if isinstance(cte.this, exp.Insert | exp.Update | exp.Delete | exp.Merge):
+                self.statement(cte.this.copy(), line)  # a data-modifying CTE (Postgres) writes its table too
+        if isinstance(e, exp.Create):
+            return self._create(e, line, text, start, base)
+        if isinstance(e, exp.Insert):
+            return self._insert(e, line)
+        if isinstance(e, exp.Merge):
+            return self._merge(e, line)
+        if isinstance(e, exp.MultitableInserts):
+            return self._multitable(e, line)
+        if isinstance(e, exp.Cache) and isinstance(e.expression, exp.Query) and isinstance(e.this, exp.Table):
+            target = self._target(e.this)  # CACHE TABLE t AS SELECT (Spark): a temporary view
+            self.temps.add(target)
+            self._query_into(target, None, e.expression, line, positional=False, create=True)
+            return ANALYSED
+        if isinstance(e, exp.Update):
+            return self._update(e, line)
+        if isinstance(e, exp.Delete):
+            return self._delete(e, line)
+        if isinstance(e, exp.Copy):
+            return self._copy(e, line)
+        if isinstance(e, exp.Alter):
+            return self._alter(e, line)
+        if isinstance(e, exp.Export) and isinstance(e.this, exp.Query):  # BigQuery EXPORT DATA: an external sink
+            options = e.args.get("options")
+            uri = next((p.args["value"] for p in (options.expressions if options else ())
+                        if isinstance(p, exp.Property) and p.name.lower() == "uri"), None)
+            if uri is None:
+                raise NotAnalysed("EXPORT DATA without a uri option")
+            self._query_into(_location(uri), None, e.this, line, positional=False)
+            return ANALYSED
+        if isinstance(e, exp.LoadData) and isinstance(e.this, exp.Table):  # LOAD DATA INPATH: an external source
+            target = self._target(e.this)
+            self.result.edges.append(["t", _location(e.args["inpath"]), "", target, "", "opaque", line])
+            return ANALYSED
+        if isinstance(e, exp.Query):
+            into = _into(e)
+            if into is None:
+                return CLASSIFIED  # a query with no target: it reads, it writes nothing
+            into.pop()
             target = self._target(into.this)
             if into.args.get("temporary") or target.split(".")[-1].startswith("#"):
                 self.temps.add(target)
-            self._query_into(target, None, query, line, positional=False)
+            self._query_into(target, None, e, line, positional=False, create=True)
+            return ANALYSED
+        if isinstance(e, exp.Command):
+            return self._command(e, line)
+        if hasattr(exp, "ExecuteSql") and isinstance(e, exp.ExecuteSql):  # T-SQL sp_executesql N'...'
+            code = e.expressions[0] if e.expressions else None
+            if not (isinstance(code, exp.National) or isinstance(code, exp.Literal) and code.is_string):
+                raise NotAnalysed("dynamic SQL: the statement it runs is known only at run time")
+            for st in split(code.name, self.dialect):
+                self._one(st, code.name, line - 1, nested=True)
+            return CLASSIFIED
+        if isinstance(e, exp.Block):
+            for inner in e.expressions:
+                if inner is not None:
+                    self._one(Statement(0, inner, start=start), text, line, nested=True)
+            return CLASSIFIED
+        if type(e).__name__ in ("IfBlock", "WhileBlock"):  # T-SQL IF / WHILE: the statements inside count
+            inner = [v for v in e.args.values() if isinstance(v, exp.Expr) and not isinstance(v, exp.Condition)]
+            for branch in inner:
+                for statement in (branch.expressions if isinstance(branch, exp.Block) else [branch]):
+                    if statement is not None:
+                        self._one(Statement(0, statement, start=start), text, line, nested=True)
+            return CLASSIFIED
+        if isinstance(e, _NO_LINEAGE):
+            return CLASSIFIED
+        raise NotAnalysed("Gavel does not analyse this kind of statement",
+                          [self._resolved(t) for t in e.find_all(exp.Table)])
 
     def _use(self, e: exp.Use) -> None:
+        if not isinstance(e.this, exp.Expr):  # USE SECONDARY ROLES, USE WAREHOUSE w: no names change
+            return
         kind = (e.text("kind") or "").upper()
+        if kind in ("ROLE", "WAREHOUSE", "SECONDARY ROLES"):
+            return
         parts = [p.name for p in e.this.parts] if isinstance(e.this, exp.Table) else [e.this.name]
         if kind in ("DATABASE", "CATALOG"):
             self.cat, self.db = parts[-1], None
@@ -609,107 +1019,435 @@ class Analyzer:
         else:
             self.db = parts[-1]
 
-    def _create(self, e: exp.Create, line: int) -> None:
+    def _create(self, e: exp.Create, line: int, text: str, start: int, base: int) -> str:
         kind = (e.args.get("kind") or "").upper()
-        if kind not in ("TABLE", "VIEW", "MATERIALIZED VIEW") and "VIEW" not in kind:
-            return
+        if kind in ("PROCEDURE", "FUNCTION", "MACRO"):
+            return self._routine(e, line, text, start, base)
+        if kind not in ("TABLE", "VIEW", "MATERIALIZED VIEW") and "VIEW" not in kind and "TABLE" not in kind:
+            return CLASSIFIED  # CREATE SCHEMA, INDEX, STAGE, ROLE, SEQUENCE, ...
         this = e.this
         columns: list[str] = []
+        like = None
         if isinstance(this, exp.Schema):
             columns = [c.name for c in this.expressions if isinstance(c, exp.ColumnDef | exp.Identifier)]
+            like = next((c for c in this.expressions if isinstance(c, exp.LikeProperty)), None)
             this = this.this
         if not isinstance(this, exp.Table):
-            return
+            raise NotAnalysed(f"cannot tell the table {this.sql(dialect=self.dialect)!r} creates")
         target = self._target(this)
         props = e.args.get("properties")
-        if props is not None and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions):
+        if props is not None:
+            if any(isinstance(p, exp.TemporaryProperty) for p in props.expressions):
+                self.temps.add(target)
+            like = like or next((p for p in props.expressions if isinstance(p, exp.LikeProperty)), None)
+        if target.split(".")[-1].startswith("#"):
             self.temps.add(target)
+        clone = e.args.get("clone")
         query = e.expression
+        if isinstance(clone, exp.Clone) and isinstance(clone.this, exp.Table):
+            # a clone copies the data: every column of the source, by name
+            query = exp.select("*").from_(clone.this.copy(), copy=False)
         if isinstance(query, exp.Query):
             self._query_into(target, columns or None, query, line, positional=bool(columns), create=True)
-        elif columns:
+            return ANALYSED
+        if like is not None and isinstance(like.this, exp.Table):
+            # LIKE copies the structure, not the rows: the new table has the source's columns
+            source = self._resolved(like.this)
+            columns = columns or list(self.catalog.columns(source) or ())
+            self._record_deps(like.this)
+        if columns:
             types = {}
             if isinstance(e.this, exp.Schema):
                 for c in e.this.expressions:
                     if isinstance(c, exp.ColumnDef) and c.args.get("kind") is not None:
                         types[c.name.lower()] = c.args["kind"].sql(dialect=self.dialect)
             self._add_table(target, columns, types)
-            self.result.edges.append(["n", target, "", "", "", "table", line])
+        self.result.edges.append(["n", target, "", "", "", "table", line])
+        return ANALYSED
 
-    def _insert(self, e: exp.Insert, line: int) -> None:
+    def _routine(self, e: exp.Create, line: int, text: str, start: int, base: int) -> str:
+        """A procedure or function: the statements of its body are analysed like the file's own."""
+        name = e.this.this.sql(dialect=self.dialect) if isinstance(e.this, exp.Expr) and e.this.this else "?"
+        props = e.args.get("properties")
+        language = next((p.name.upper() for p in (props.expressions if props else ()) if isinstance(p, exp.LanguageProperty)), "")
+        body = e.expression
+        if isinstance(body, exp.Block) and len(body.expressions) == 1 and isinstance(body.expressions[0], exp.RawString):
+            body = body.expressions[0]
+        if isinstance(body, (exp.Heredoc, exp.RawString)) or (isinstance(body, exp.Literal) and body.is_string):
+            if language not in _ROUTINE_LANGUAGES:
+                if str(e.args.get("kind") or "").upper() == "FUNCTION":
+                    return CLASSIFIED  # a JavaScript or Python UDF computes values: it writes no table
+                raise NotAnalysed(f"the {language} body of {name} is not SQL: its lineage is unknown")
+            code = body.name
+            found = text.find(code, start) if text else -1
+            inner_base = base + (text.count("\n", 0, found) if found >= 0 else line - 1 - base)
+            for st in split(code, self.dialect):
+                self._one(st, code, inner_base, nested=True)
+            return CLASSIFIED
+        if isinstance(body, exp.Block):
+            for inner in body.expressions:
+                if inner is not None:
+                    self._one(Statement(0, inner, start=start), text, line, nested=True)
+            return CLASSIFIED
+        if not isinstance(body, exp.Command):
+            return CLASSIFIED  # no body here (its statements follow), or a function returning a value or query
+        raise NotAnalysed(f"the body of {name} could not be parsed")
+
+    def _insert(self, e: exp.Insert, line: int) -> str:
         this = e.this
         columns = None
         if isinstance(this, exp.Schema):
             columns = [c.name for c in this.expressions]
             this = this.this
         query = e.expression
-        if not isinstance(this, exp.Table) or not isinstance(query, exp.Query):
-            return
         with_ = e.args.get("with_")
-        if with_ is not None:
+        if with_ is not None and isinstance(query, exp.Query):
             inner = query.args.get("with_")
             if inner is not None:
                 with_.set("expressions", [*with_.expressions, *inner.expressions])
             query.set("with_", with_)
-        target = self._target(this)
+        if isinstance(this, exp.Directory):  # INSERT OVERWRITE DIRECTORY: an external sink
+            target = _location(this.this)
+        elif isinstance(this, exp.Table):
+            target = self._target(this)
+        else:
+            raise NotAnalysed(f"cannot tell the table it writes ({this.sql(dialect=self.dialect)})")
+        if isinstance(query, exp.Values):
+            return self._values(target, columns, query, line)
+        if query is None and isinstance(e.args.get("source"), exp.Table):  # INSERT INTO t TABLE s (Spark)
+            query = exp.select("*").from_(e.args["source"].copy(), copy=False)
+        if not isinstance(query, exp.Query):
+            raise NotAnalysed("INSERT without a query or VALUES", [target])
         by_name = bool(e.args.get("by_name"))
         self._query_into(target, columns, query, line, positional=not by_name)
+        return ANALYSED
 
-    def _merge(self, e: exp.Merge, line: int) -> None:
+    def _values(self, target: str, columns: list[str] | None, values: exp.Values, line: int) -> str:
+        """``INSERT ... VALUES``: literal rows add only the table; a row with a subquery is a query."""
+        rows = [row for row in values.expressions if isinstance(row, exp.Tuple)]
+        reading = [row for row in rows if row.find(exp.Query, exp.Column)]
+        if not reading:
+            self.result.edges.append(["n", target, "", "", "", "table", line])
+            return ANALYSED
+        if not columns and not self.catalog.columns(target):
+            # values with no column names to go to: the tables they read reach the target whole
+            tables = {self._resolved(t) for row in reading for t in row.find_all(exp.Table) if not _is_cte_ref(t)}
+            for source in sorted(tables):
+                self.result.edges.append(["t", source, "", target, "", "opaque", line])
+            self._unresolved(line, f"{target}: VALUES columns not known (no column list and unknown columns)")
+            return ANALYSED
+        for row in reading:
+            select = exp.select(*(exp.alias_(v.copy(), f"_gavel_{i}", copy=False)
+                                  for i, v in enumerate(row.expressions)))
+            self._query_into(target, columns, select, line, positional=True)
+        return ANALYSED
+
+    def _multitable(self, e: exp.Expr, line: int) -> str:
+        """``INSERT ALL/FIRST ... INTO t1 VALUES (...) INTO t2 ... SELECT`` (Snowflake, Oracle) and Hive's
+        ``FROM s INSERT ... SELECT ... INSERT ... SELECT``: each branch is a query over the source."""
+        source = e.args.get("source")
+        if isinstance(source, exp.Query):
+            source = exp.Subquery(this=source, alias=exp.TableAlias(this=exp.to_identifier("_gavel_src")))
+        if not isinstance(source, exp.Table | exp.Subquery):
+            raise NotAnalysed("cannot tell the source of the multi-table INSERT")
+        for item in e.expressions:
+            insert = item.this if isinstance(item, exp.ConditionalInsert) else item
+            if not isinstance(insert, exp.Insert):
+                continue
+            this, columns = insert.this, None
+            if isinstance(this, exp.Schema):
+                columns = [c.name for c in this.expressions]
+                this = this.this
+            if not isinstance(this, exp.Table):
+                raise NotAnalysed("cannot tell a table the multi-table INSERT writes")
+            target = self._target(this)
+            body = insert.expression
+            if isinstance(body, exp.Values) and body.expressions:
+                values = body.expressions[0].expressions
+                if columns is None and not self.catalog.columns(target) and \
+                        not all(isinstance(v, exp.Column) for v in values):
+                    raise NotAnalysed(f"no column names for the VALUES into {target}",
+                                      [target, *(self._resolved(t) for t in source.find_all(exp.Table))])
+                select = exp.select(*(exp.alias_(v.copy(), v.name if isinstance(v, exp.Column) else f"_gavel_{i}")
+                                      for i, v in enumerate(values)))
+            elif isinstance(body, exp.Select):
+                select = body.copy()
+            else:
+                select = exp.select("*")
+            select = select.from_(source.copy(), copy=False)
+            condition = item.args.get("expression") if isinstance(item, exp.ConditionalInsert) else None
+            if condition is not None:
+                select = select.where(condition.copy(), copy=False)
+            self._query_into(target, columns, select, line, positional=bool(columns) or
+                             bool(self.catalog.columns(target)))
+        return ANALYSED
+
+    def _merge(self, e: exp.Merge, line: int) -> str:
         target_table = e.this
         if not isinstance(target_table, exp.Table):
-            return
+            raise NotAnalysed("cannot tell the table MERGE writes")
         target = self._target(target_table)
         using = e.args.get("using")
+        source_alias = using.alias_or_name if using is not None else ""
+        known = self.catalog.columns(target) or (self.catalog.columns(self._resolved(using))
+                                                 if isinstance(using, exp.Table) else None)
         assignments: list[tuple[str, exp.Expr]] = []
         conditions: list[exp.Expr] = []
+        unknown = False
         whens = e.args.get("whens")
         for when in whens.expressions if whens is not None else ():
             then = when.args.get("then")
             if when.args.get("condition") is not None:
                 conditions.append(when.args["condition"])
             if isinstance(then, exp.Update):
+                if any(isinstance(x, exp.Star) for x in then.expressions):  # UPDATE SET *
+                    unknown |= known is None
+                    assignments += [(c, exp.column(c, source_alias)) for c in known or ()]
                 for eq in then.expressions:
                     if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column):
                         assignments.append((eq.this.name, eq.expression))
             elif isinstance(then, exp.Insert):
                 cols, vals = then.this, then.expression
-                if isinstance(cols, exp.Tuple) and isinstance(vals, exp.Tuple):
-                    for c, v in zip(cols.expressions, vals.expressions, strict=False):
-                        assignments.append((c.name, v))
+                if isinstance(cols, exp.Star) or (cols is None and vals is None) or \
+                        isinstance(cols, exp.Var) and cols.name.upper() == "ROW":  # INSERT *, INSERT ROW
+                    unknown |= known is None
+                    assignments += [(c, exp.column(c, source_alias)) for c in known or ()]
+                elif isinstance(vals, exp.Tuple):
+                    # without a column list the values go to the target's columns in order
+                    names = [c.name for c in cols.expressions] if isinstance(cols, exp.Tuple) else \
+                        list(self.catalog.columns(target) or ())
+                    unknown |= not names
+                    assignments += list(zip(names, vals.expressions, strict=False))
         self_read = using is not None and target in {self._resolved(t) for t in using.find_all(exp.Table)}
         select = _projection(assignments).from_(target_table.copy(), copy=False)
         if using is not None:
             select = select.join(using, on=e.args.get("on"), copy=False)
         for cond in conditions:
             select = select.where(cond, copy=False)
-        self._assignments(target, [a for a, _ in assignments], select, line, self_read)
+        if e.args.get("with_") is not None:
+            select.set("with_", e.args["with_"])
+        self._assignments(target, [a for a, _ in assignments], select, line, self_read, opaque=unknown)
+        return ANALYSED
 
-    def _update(self, e: exp.Update, line: int) -> None:
+    def _update(self, e: exp.Update, line: int) -> str:
         target_table = e.this
         if not isinstance(target_table, exp.Table):
-            return
-        target = self._target(target_table)
+            raise NotAnalysed("cannot tell the table UPDATE writes")
+        from_ = e.args.get("from_") or e.args.get("from")
+        joins = list(e.args.get("joins") or ())
+        sources = [s for s in ([from_.this, *from_.expressions] if from_ is not None else []) if s is not None]
+        for source in sources:  # T-SQL keeps the JOINs of UPDATE ... FROM on the first table
+            if isinstance(source, exp.Table) and source.args.get("joins"):
+                joins.extend(source.args["joins"])
+                source.set("joins", None)
+        # T-SQL: UPDATE a SET ... FROM t AS a: the target is named by its alias in FROM
+        aliased = None
+        if not target_table.args.get("db"):
+            for t in [*sources, *(j.this for j in joins)]:
+                if isinstance(t, exp.Table) and t.alias and t.alias.lower() == target_table.name.lower():
+                    aliased = t
+                    break
+        target = self._target(aliased if aliased is not None else target_table)
         assignments = [(eq.this.name, eq.expression) for eq in e.expressions
                        if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column)]
-        select = _projection(assignments).from_(target_table.copy(), copy=False)
-        from_ = e.args.get("from_") or e.args.get("from")
-        others = [t for part in (from_, *(e.args.get("joins") or ())) if part is not None for t in part.find_all(exp.Table)]
+        others = [t for part in (from_, *joins) if part is not None for t in part.find_all(exp.Table)
+                  if t is not aliased]
         self_read = target in {self._resolved(t) for t in others}
-        if from_ is not None:
-            for source in [from_.this, *from_.expressions]:
-                if source is not None:
-                    select = select.join(source, copy=False)
-        for join in e.args.get("joins") or ():
+        if aliased is not None:
+            select = _projection(assignments).from_(sources[0].copy(), copy=False)
+            sources = sources[1:]
+        else:
+            select = _projection(assignments).from_(target_table.copy(), copy=False)
+        for source in sources:
+            select = select.join(source, copy=False)
+        for join in joins:
             select = select.join(join, copy=False)
         if e.args.get("where") is not None:
             select = select.where(e.args["where"].this, copy=False)
+        if e.args.get("with_") is not None:
+            select.set("with_", e.args["with_"])
         self._assignments(target, [a for a, _ in assignments], select, line, self_read)
+        return ANALYSED
 
-    def _assignments(self, target: str, columns: list[str], select: exp.Select, line: int, self_read: bool) -> None:
+    def _delete(self, e: exp.Delete, line: int) -> str:
+        """The rows a DELETE keeps depend on the columns of the tables its condition reads."""
+        target_table = e.this
+        if not isinstance(target_table, exp.Table):
+            raise NotAnalysed("cannot tell the table DELETE writes")
+        target = self._target(target_table)
+        using = list(e.args.get("using") or ())
+        where = e.args.get("where")
+        reads = [t for part in (*using, where) if part is not None for t in part.find_all(exp.Table)]
+        if not reads:
+            return CLASSIFIED  # rows go, nothing flows in
+        select = exp.select(exp.null().as_("_gavel_0")).from_(target_table.copy(), copy=False)
+        for source in using:
+            select = select.join(source, copy=False)
+        if where is not None:
+            select = select.where(where.this, copy=False)
+        if e.args.get("with_") is not None:
+            select.set("with_", e.args["with_"])
+        self._query_into(target, [], select, line, positional=True, update=True, rows_only=True)
+        return ANALYSED
+
+    def _copy(self, e: exp.Copy, line: int) -> str:
+        """COPY INTO a table from files or a stage (an external source), or from a table or query
+        into files (an external sink)."""
+        this = e.this
+        columns = None
+        if isinstance(this, exp.Schema):
+            columns = [c.name for c in this.expressions]
+            this = this.this
+        files = list(e.args.get("files") or ())
+        loading = bool(e.args.get("kind"))
+        if isinstance(this, exp.Table) and this.name.startswith("@"):
+            loading = False  # COPY INTO @stage FROM (SELECT ...): an unload
+            sink = _location(this)
+            sources = files
+        elif loading:
+            sink = None
+            sources = files
+        else:
+            sink = _location(files[0]) if files else None
+            sources = [this]
+        if loading:
+            target = self._target(this)
+            for f in files:
+                if isinstance(f, exp.Subquery):  # COPY INTO t FROM (SELECT $1, $2 FROM @stage)
+                    for t in f.find_all(exp.Table):
+                        self.result.edges.append(["t", _location(t), "", target, "", "opaque", line])
+                else:
+                    self.result.edges.append(["t", _location(f), "", target, "", "opaque", line])
+            if not files:
+                raise NotAnalysed("COPY without a source", [target])
+            if columns:
+                self._add_table(target, columns)
+            return ANALYSED
+        if sink is None:
+            raise NotAnalysed("COPY without a destination")
+        for source in sources:
+            if isinstance(source, exp.Subquery | exp.Query):
+                query = source.this if isinstance(source, exp.Subquery) else source
+                self._query_into(sink, None, query, line, positional=False)
+            elif isinstance(source, exp.Table):
+                self.result.edges.append(["t", self._target(source), "", sink, "", "opaque", line])
+        return ANALYSED
+
+    def _alter(self, e: exp.Alter, line: int) -> str:
+        this = e.this
+        if not isinstance(this, exp.Table):
+            return CLASSIFIED
+        analysed = False
+        for action in e.args.get("actions") or ():
+            if isinstance(action, exp.AlterRename | exp.SwapTable) and isinstance(action.this, exp.Table):
+                old = self._target(this)
+                new_table = action.this
+                if not new_table.args.get("db") and this.args.get("db"):  # RENAME TO t keeps the schema
+                    new_table = new_table.copy()
+                    new_table.set("db", this.args["db"].copy())
+                    new_table.set("catalog", this.args["catalog"].copy() if this.args.get("catalog") else None)
+                new = self._target(new_table)
+                swap = isinstance(action, exp.SwapTable)
+                self.result.edges.append(["r", old, "", new, "", "swap" if swap else "rename", line])
+                old_cols, new_cols = self.catalog.columns(old), self.catalog.columns(new)
+                if old_cols:
+                    self._add_table(new, old_cols)
+                if swap and new_cols:
+                    self._add_table(old, new_cols)
+                analysed = True
+            elif isinstance(action, exp.RenameColumn) and action.args.get("to") is not None:
+                # the values of the column now go by the new name: a direct edge old -> new keeps the flow
+                table = self._target(this)
+                old, new = action.this.name.lower(), action.args["to"].name.lower()
+                self.result.edges.append(["c", table, old, table, new, "direct", line])
+                known = self.catalog.columns(table)
+                if known:
+                    self._add_table(table, [new if c == old else c for c in known])
+                analysed = True
+        return ANALYSED if analysed else CLASSIFIED
+
+    def _command(self, e: exp.Command, line: int) -> str:
+        word = str(e.this).upper()
+        rest = e.expression.name if isinstance(e.expression, exp.Expr) else str(e.expression or "")
+        if word == "UNLOAD":
+            found = _UNLOAD.match(rest)
+            if found is None:
+                raise NotAnalysed("cannot read the query and destination of UNLOAD")
+            query = sqlglot.parse_one(found.group(1).replace("''", "'"), dialect=self.dialect)
+            if not isinstance(query, exp.Query):
+                raise NotAnalysed("UNLOAD of something that is not a query")
+            self._query_into(found.group(2).lower(), None, query, line, positional=False)
+            return ANALYSED
+        if word == "REPLACE" and rest.lstrip().upper().startswith("INTO"):  # MySQL REPLACE INTO: an INSERT
+            return self.statement(sqlglot.parse_one(f"INSERT {rest}", dialect=self.dialect), line)
+        if word == "CREATE" and (clone := _CLONE.match(rest)) is not None:  # Databricks DEEP/SHALLOW CLONE
+            target, source = (exp.to_table(n, dialect=self.dialect) for n in clone.groups())
+            query = exp.select("*").from_(source, copy=False)
+            self._query_into(self._target(target), None, query, line, positional=False, create=True)
+            return ANALYSED
+        if word == "CREATE" and (routine := _TASK.match(rest)) is not None:  # CREATE TASK/PIPE ... AS <statement>
+            code = routine.group(1)
+            for st in split(code, self.dialect):
+                self._one(st, code, line - 1, nested=True)
+            return CLASSIFIED
+        if word == "CREATE" and (stream := _STREAM.match(rest)) is not None:  # a stream carries its table's rows
+            target, source = (exp.to_table(n, dialect=self.dialect) for n in stream.groups())
+            query = exp.select("*").from_(source, copy=False)
+            self._query_into(self._target(target), None, query, line, positional=False, create=True)
+            return ANALYSED
+        if word == "ALTER" and (attach := _ATTACH.match(rest)) is not None:  # Postgres: c's rows become p's
+            target, source = (exp.to_table(n, dialect=self.dialect) for n in attach.groups())
+            query = exp.select("*").from_(source, copy=False)
+            self._query_into(self._target(target), None, query, line, positional=False)
+            return ANALYSED
+        if word == "ALTER" and (append := _APPEND.match(rest)) is not None:  # Redshift: rows move from s to t
+            target, source = (exp.to_table(n, dialect=self.dialect) for n in append.groups())
+            name, from_cols = self._target(target), self.catalog.columns(self._resolved(source))
+            into_cols = self.catalog.columns(name)
+            # columns go by name; with IGNOREEXTRA / FILLTARGET only the ones both tables have
+            shared = [c for c in into_cols if from_cols is None or c in from_cols] if into_cols else ["*"]
+            query = exp.select(*shared).from_(source, copy=False)
+            self._query_into(name, None, query, line, positional=False)
+            return ANALYSED
+        if word == "ALTER":
+            found = _EXCHANGE.match(rest)
+            if found is not None:  # partitions trade places: data flows both ways
+                a, b = (self._target(exp.to_table(n, dialect=self.dialect)) for n in found.groups())
+                self.result.edges.append(["t", b, "", a, "", "opaque", line])
+                self.result.edges.append(["t", a, "", b, "", "opaque", line])
+                return ANALYSED
+            if _MOVES_DATA.search(rest):
+                raise NotAnalysed("an ALTER that moves data Gavel does not know", self._named_tables(f"TABLE {rest}"))
+            return CLASSIFIED  # other ALTERs sqlglot does not parse change no data
+        if word in ("EXECUTE", "EXEC") and rest.lstrip().upper().startswith("IMMEDIATE"):
+            code = rest.lstrip()[len("IMMEDIATE"):].strip()
+            literal = _LITERAL.fullmatch(code)
+            if literal is None:
+                raise NotAnalysed("dynamic SQL: the statement it runs is known only at run time",
+                                  self._named_tables(code))
+            code = literal.group(1).replace("''", "'")
+            for st in split(code, self.dialect):  # a constant string: its statements are analysed
+                self._one(st, code, line - 1, nested=True)
+            return CLASSIFIED
+        if word in _NO_LINEAGE_COMMANDS:
+            return CLASSIFIED
+        raise NotAnalysed("Gavel cannot parse this statement", self._named_tables(rest))
+
+    def _named_tables(self, text: str) -> list[str]:
+        """Names that follow FROM, INTO, JOIN, TABLE, UPDATE or USING in text Gavel cannot parse:
+        the tables whose lineage the statement may change (for the incomplete-lineage warning)."""
+        return [self._resolved_name(self._qualify_name(m.lower())) for m in _NAMED_TABLE.findall(text)]
+
+    def _qualify_name(self, name: str) -> str:
+        return name if "." in name or not self.db else f"{self.db}.{name}"
+
+    def _assignments(self, target: str, columns: list[str], select: exp.Select, line: int, self_read: bool,
+                     *, opaque: bool = False) -> None:
         """SET/INSERT assignments as a query over the target (and the sources); the target is read
         too, but only a statement that names it as a source makes a table self-edge."""
-        self._query_into(target, columns, select, line, positional=True, update=not self_read)
+        self._query_into(target, columns, select, line, positional=True, update=not self_read, opaque=opaque)
+        if opaque:
+            self._unresolved(line, f"{target}: MERGE columns not known (no column list and unknown columns)")
 
     # -- the core ---------------------------------------------------------------------------------
 
@@ -719,13 +1457,18 @@ class Analyzer:
             parts = parts[-2:]
         if len(parts) == 1 and self.db:
             parts = [self.cat, self.db, *parts] if self.cat else [self.db, *parts]
+        elif len(parts) == 2 and self.cat:  # after USE DATABASE / USE CATALOG
+            parts = [self.cat, *parts]
         name = ".".join(parts).lower()
         if name in self.temps:
             return name
         return self.catalog.resolve(name)
 
     def _query_into(self, target: str, columns: list[str] | None, query: exp.Query, line: int, *,
-                    positional: bool, create: bool = False, update: bool = False) -> None:
+                    positional: bool, create: bool = False, update: bool = False, rows_only: bool = False,
+                    opaque: bool = False) -> None:
+        """Edges from ``query`` into ``target``. ``update``: the target is read only as the rows being
+        written (no self edge); ``rows_only``: the query decides which rows stay, no values flow (DELETE)."""
         if query.parent is not None:
             query.pop()
         if target not in self.deps and target not in self.temps:
@@ -733,7 +1476,7 @@ class Analyzer:
         if self.options.strip_catalog:
             for t in query.find_all(exp.Table):
                 t.set("catalog", None)
-        self._record_deps(query)
+        self.catalog.ready(self._record_deps(query))
         edges = self.result.edges
         try:
             qualified = qualify(
@@ -741,13 +1484,14 @@ class Analyzer:
                 dialect=self.catalog.dialect,
                 schema=self.catalog.schema,
                 db=self.db,
-                catalog=self.cat if self.db else None,
+                catalog=self.cat,
                 validate_qualify_columns=False,
                 identify=False,
                 quote_identifiers=False,
             )
             root = build_scope(qualified)
-        except (SqlglotError, RecursionError) as exc:
+        except (SqlglotError, RecursionError, AssertionError, ValueError, KeyError, AttributeError, TypeError) as exc:
+            # sqlglot cannot qualify this query: its tables still reach the target, whole (fail closed)
             sources = {self._resolved(t) for t in query.find_all(exp.Table) if not _is_cte_ref(t)}
             for source in sorted(sources - {target}) if update else sorted(sources):
                 edges.append(["t", source, "", target, "", "opaque", line])
@@ -765,7 +1509,6 @@ class Analyzer:
             target_cols = list(self.catalog.columns(target) or [])
         else:
             target_cols = [o.lower() for o in outputs]
-        opaque = False
         column_edges = 0
         for i in range(len(outputs)):
             if i >= len(target_cols):
@@ -788,12 +1531,12 @@ class Analyzer:
             opaque = True
             for message in sorted(set(walker.unresolved))[:5]:
                 self._unresolved(line, f"{target}: {message}")
-        level = "opaque" if opaque or (not column_edges and outputs) else "columns"
+        level = "opaque" if opaque or (not column_edges and outputs and not rows_only) else "columns"
         for source in sorted(tables):
-            if update and source == target and level == "columns":
+            if update and source == target:
                 continue
             edges.append(["t", source, "", target, "", level, line])
-        if not tables:
+        if not tables or (update and tables == {target}):
             edges.append(["n", target, "", "", "", "table", line])
         if create or not self.catalog.columns(target):
             names = target_cols if (create or columns) else [o.lower() for o in outputs]
@@ -808,8 +1551,11 @@ class Analyzer:
             return name
         return self.catalog.resolve(name)
 
-    def _record_deps(self, query: exp.Expr) -> None:
+    def _record_deps(self, query: exp.Expr) -> set[str]:
+        """Record the schema the query is analysed against; returns the last name parts of its tables."""
+        names = set()
         for t in query.find_all(exp.Table):
+            names.add(t.name.lower())
             name = self._resolved_name(table_name(t))
             if name not in self.deps and name not in self.temps:
                 self.deps[name] = self.catalog.fingerprint(name)
@@ -817,6 +1563,7 @@ class Analyzer:
                 qualified = self._resolved_name(f"{self.db}.{t.name}".lower())
                 if qualified not in self.deps:
                     self.deps[qualified] = self.catalog.fingerprint(qualified)
+        return names
 
     def _add_table(self, name: str, columns: list[str], types: dict | None = None) -> None:
         if name not in self.temps and name not in self.deps:
@@ -832,6 +1579,15 @@ def _projection(assignments: list[tuple[str, exp.Expr]]) -> exp.Select:
     """``SELECT <value> AS _gavel_0, ...``: the values of SET/INSERT assignments, as a query."""
     values = [exp.alias_(v, f"_gavel_{i}", copy=False) for i, (_, v) in enumerate(assignments)]
     return exp.select(*(values or [exp.null()]))
+
+
+def _location(node: exp.Expr) -> str:
+    """The node id of an external location: a stage (``@stage/path``), a URL or a file path."""
+    text = node.name if isinstance(node, exp.Literal | exp.Var) else (
+        node.this.name if isinstance(node, exp.Table) and isinstance(node.this, exp.Var) else node.sql())
+    if isinstance(node, exp.Table) and not isinstance(node.this, exp.Var):
+        text = table_name(node)
+    return text.strip().strip("'\"").lower()
 
 
 def _is_cte_ref(table: exp.Table) -> bool:

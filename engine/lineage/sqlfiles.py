@@ -15,6 +15,7 @@ def read(ctx, source: dict, where: tuple) -> None:
     analyzer = Analyzer(ctx.catalog, options)
     files = ctx.files(source, where)
     statements = 0
+    counts = {"analysed": 0, "classified": 0, "reported": 0}
     for display, text in ctx.texts(files):
         key = cache_key(text, digest)
         result = ctx.cache.get(key, ctx.catalog)
@@ -25,9 +26,12 @@ def read(ctx, source: dict, where: tuple) -> None:
             for name, columns, _ in result.tables:
                 ctx.catalog.add(name, columns)
         statements += result.statements
+        for key, value in result.counts.items():
+            counts[key] += value
         apply(ctx, result, display)
     ctx.lg.statements += statements
-    ctx.lg.sources.append({"type": "sql", "files": len(files), "statements": statements, "dialect": dialect})
+    ctx.lg.sources.append({"type": "sql", "files": len(files), "statements": statements, "dialect": dialect,
+                           **counts})
 
 
 def apply(ctx, result: FileResult, display: str, *, job: str | None = None) -> None:
@@ -47,12 +51,59 @@ def apply(ctx, result: FileResult, display: str, *, job: str | None = None) -> N
             add_edge(add_column(st, sc), add_table(dt), kind, file=display, line=line, job=job)
         elif level == "t":
             add_edge(add_table(st), add_table(dt), kind, file=display, line=line, job=job)
+        elif level == "r":
+            rename(lg, st, dt, swap=kind == "swap")
         else:
             add_table(st)
     for problem in result.problems:
         ctx.problem(problem["message"], file=display, line=problem["line"])
     for item in result.unresolved:
-        lg.unresolved.append({"file": display, "line": item["line"], "message": item["message"]})
+        entry = {"file": display, "line": item["line"], "message": item["message"]}
+        if "kind" in item:  # a statement not analysed: its kind and the tables it names
+            entry.update(kind=item["kind"], tables=item.get("tables") or [])
+        lg.unresolved.append(entry)
+        for table in item.get("tables") or ():  # a statement not analysed: lineage through it is incomplete
+            node = add_table(table)
+            lg.g.nodes[node].setdefault("incomplete", []).append(
+                {"file": display, "line": item["line"], "message": item["message"]})
+
+
+def rename(lg, old: str, new: str, *, swap: bool = False) -> None:
+    """``ALTER TABLE old RENAME TO new`` (or ``SWAP WITH new``): the node and its columns take the
+    new name and keep their edges, tags and attributes."""
+    if swap:
+        spare = f"{old}\0swap"
+        rename(lg, old, spare)
+        rename(lg, new, old)
+        rename(lg, spare, new)
+        return
+    g = lg.g
+    if old not in g:
+        lg.add_table(new)
+        return
+    moves = [(old, new)] + [(c, f"{new}.{c[len(old) + 1:]}") for c in sorted(lg.columns_of.get(old, ()))]
+    for src, dst in moves:
+        data = dict(g.nodes[src])
+        if dst in g:  # the new name was known already: the old node joins it
+            tags = g.nodes[dst].get("tags", set()) | data.pop("tags", set())
+            g.nodes[dst].update(data, tags=tags)
+        else:
+            g.add_node(dst, **data)
+        if data.get("type") == "column":
+            g.nodes[dst]["table"] = new
+            lg.columns_of.setdefault(new, set()).add(dst)
+        for succ, attrs in list(g._succ[src].items()):
+            g.add_edge(dst, dst if succ == src else succ, **attrs)
+        for pred, attrs in list(g._pred[src].items()):
+            if pred != src:
+                g.add_edge(pred, dst, **attrs)
+        g.remove_node(src)
+    lg.columns_of.setdefault(new, set())
+    lg.columns_of.pop(old, None)
+    for mapping in (lg.dataset_tags, lg.cards):
+        if old in mapping and new not in mapping:
+            mapping[new] = mapping.pop(old)
+    lg._tags = None
 
 
 def _lower(value):

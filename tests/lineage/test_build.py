@@ -191,3 +191,42 @@ def test_bad_schema_section_is_a_config_error(warehouse):
     with pytest.raises(ConfigError) as err:
         build(warehouse, ["lineage.schema={raw.x: [a, 3]}"])
     assert "lineage.schema.raw.x" in str(err.value) and "3" in str(err.value)
+
+
+def test_mixed_depth_schema_keeps_every_table_usable(project):
+    # `customers` (one part) beside `raw.orders` (two): sqlglot's schema wants one depth; before, the
+    # deeper table was dropped from it and its columns had "no known source"
+    root = project({"sql/a.sql": """\
+        CREATE TABLE mart.spend AS
+        SELECT name, amount FROM customers c JOIN raw.orders o ON o.customer_id = c.id;
+    """}, config="""\
+        lineage:
+          dialect: snowflake
+          sources: [{type: sql, path: sql/*.sql}]
+          schema:
+            customers: [id, name]
+            raw.orders: [id, customer_id, amount]
+    """)
+    inv, lg = build(root)
+    assert inv.problems == []
+    assert lg.unresolved == []
+    assert lg.g.edges["raw.orders.amount", "mart.spend.amount"]["kind"] == "direct"
+    assert lg.g.edges["customers.name", "mart.spend.name"]["kind"] == "direct"
+
+
+def test_rename_moves_the_node_with_its_edges_and_tags(project):
+    root = project({
+        "datasets/raw.customers.yaml": CUSTOMERS,
+        "models/scorer.yaml": MODEL,
+        "sql/a.sql": """\
+            CREATE TABLE mart.next AS SELECT id, email FROM raw.customers;
+            ALTER TABLE mart.next RENAME TO mart.current;
+            CREATE TABLE mart.report AS SELECT email FROM mart.current;
+        """}, config=CONFIG)
+    inv, lg = build(root)
+    assert inv.problems == []
+    g = lg.g
+    assert "mart.next" not in g and "mart.next.email" not in g
+    assert g.edges["raw.customers.email", "mart.current.email"]["kind"] == "direct"
+    assert g.edges["mart.current.email", "mart.report.email"]["kind"] == "direct"
+    assert lg.tags_of("mart.report.email") == ["pii", "region:eu"]

@@ -104,3 +104,34 @@ def test_check_reports_unparsable_sql_as_an_error(gavel, example_copy):
     assert len(errors) == 1 and errors[0]["status"] == "error"
     assert errors[0]["subject"]["source"] == {"file": "lineage/sql/40_bad.sql", "line": 2}
     assert result.exit_code == 1
+
+
+def test_incomplete_lineage_warns_the_subjects_downstream(gavel, example_copy):
+    # dynamic SQL writing a feature table: Gavel cannot tell what flows, so every verdict on a model
+    # trained on that table rests on incomplete lineage, and says so
+    (example_copy / "lineage/sql/40_dynamic.sql").write_text(
+        "CREATE TABLE mart.audit AS SELECT id FROM raw.customers;\n"
+        "EXECUTE IMMEDIATE 'INSERT INTO features.credit_features SELECT * FROM ' || :source_table;\n")
+    result = gavel("check", example_copy, "--set", "policies.packs=[lineage]", "-o", "json")
+    report = json.loads(result.stdout)
+    warns = {f["subject"]["id"]: f for f in report["findings"] if f["policy"] == "gavel-lineage-incomplete"}
+    assert "credit-limit-optimizer" in warns
+    assert "fraud-detector" not in warns  # nothing it reads is touched
+    warn = warns["credit-limit-optimizer"]
+    assert warn["status"] == "warn"
+    assert "features.credit_features" in warn["message"]
+    assert "lineage/sql/40_dynamic.sql:2" in warn["message"]
+
+    result = gavel("lineage", "problems", "-c", example_copy)
+    assert result.exit_code == 0, result.output
+    assert ("lineage/sql/40_dynamic.sql:2: EXECUTE statement not analysed: dynamic SQL: the statement it runs "
+            "is known only at run time") in result.stdout
+    assert "sql (snowflake): " in result.stdout and "1 reported" in result.stdout
+
+
+def test_problems_as_json_counts_every_statement(gavel):
+    result = gavel("lineage", "problems", "--json", "-c", EXAMPLES)
+    assert result.exit_code == 0, result.output
+    sources = json.loads(result.stdout)["sources"]
+    for source in sources:
+        assert source["analysed"] + source["classified"] + source["reported"] == source["statements"]

@@ -166,3 +166,89 @@ def test_dbt_manifest_with_odd_shapes_does_not_crash(project):
     assert "s.a" in lg.g and "s.c" in lg.g
     assert [p.subject.source.file for p in inv.problems] == ["target/manifest.json"]
     assert "model.p.c" in inv.problems[0].message
+
+
+def test_rejection_names_the_field_and_its_path_never_a_dump():
+    missing = event()
+    missing.pop("producer")
+    assert validate(missing) == "not a valid OpenLineage event: 'producer' is a required property"
+    wrong = event(eventType="FINISHED")
+    message = validate(wrong)
+    assert message.startswith("not a valid OpenLineage event: field 'eventType': expected one of ")
+    bad_input = event()
+    bad_input["inputs"][0]["name"] = ["x" * 500]
+    message = validate(bad_input)
+    assert message == "not a valid OpenLineage event: field 'inputs[0].name': expected string, got an array"
+    assert "x" * 50 not in message
+
+
+def test_a_bad_facet_is_dropped_and_the_event_kept(project):
+    dbt_like = event()
+    dbt_like["outputs"][0]["facets"]["schema"] = {
+        "_producer": PRODUCER, "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json",
+        "fields": [{"name": "email_hash", "type": None}]}  # dbt writes type: null for untyped columns
+    inv, lg = build(ol_project(project, [json.dumps(dbt_like)]))
+    assert inv.problems == []
+    assert lg.g.edges["raw.users.email", "mart.users.email_hash"]["kind"] == "masked"  # column lineage kept
+    assert lg.g.has_edge("job:mask_job", "mart.users")
+    [dropped] = [u for u in lg.unresolved if "dropped" in u["message"]]
+    assert dropped["line"] == 1
+    assert dropped["message"].startswith("facet 'outputs[0].facets.schema' dropped: not a valid OpenLineage event: "
+                                         "field 'outputs[0].facets.schema.fields[0].type': expected string, got null")
+
+
+def test_envelopes_of_real_producers(project):
+    wrapped = [
+        json.dumps({"events": [event(job={"namespace": "airflow", "name": "dag.task"})]}),  # HTTP batch export
+        json.dumps({"key": "x", "value": json.dumps(event(job={"namespace": "flink", "name": "stream"}))}),  # Kafka
+        json.dumps({"event": event(job={"namespace": "dbt", "name": "model.m"})}),  # proxy / Marquez
+        json.dumps(event(job={"namespace": "spark", "name": "app.plan"})),  # bare
+    ]
+    inv, lg = build(ol_project(project, wrapped))
+    assert inv.problems == []
+    assert {n for n in lg.g if n.startswith("job:")} == {"job:dag.task", "job:stream", "job:model.m", "job:app.plan"}
+    assert lg.subject()["sources"] == [{"type": "openlineage", "files": 1, "events": 4}]
+
+
+def dbt_project(project, *, with_catalog: bool):
+    def node(uid, rtype, schema, name, sql=None, deps=()):
+        return {"unique_id": uid, "resource_type": rtype, "database": "wh", "schema": schema, "name": name,
+                "alias": name, "columns": {}, "depends_on": {"nodes": list(deps)},
+                **({"compiled_code": sql} if sql else {})}
+
+    manifest = {"nodes": {
+        "seed.p.countries": node("seed.p.countries", "seed", "raw", "countries"),
+        "model.p.stg_countries": node("model.p.stg_countries", "model", "stg", "stg_countries",
+                                      "select * from wh.raw.countries", ["seed.p.countries"]),
+        "model.p.a": node("model.p.a", "model", "mart", "a", None, ["model.p.stg_countries"]),
+        "model.p.b": node("model.p.b", "model", "mart", "b", None, ["model.p.stg_countries"]),
+    }, "sources": {}}
+    files = {"target/manifest.json": json.dumps(manifest)}
+    if with_catalog:
+        files["target/catalog.json"] = json.dumps({"nodes": {"seed.p.countries": {"columns": {
+            "NAME": {"type": "TEXT", "index": 2, "name": "NAME"},
+            "CODE": {"type": "TEXT", "index": 1, "name": "CODE"}}}}, "sources": {}})
+    return project(files, config="""\
+        lineage:
+          sources:
+            - {type: dbt, path: target/manifest.json}
+    """)
+
+
+def test_dbt_catalog_gives_select_star_models_and_seeds_column_lineage(project):
+    inv, lg = build(dbt_project(project, with_catalog=True))
+    assert inv.problems == []
+    g = lg.g
+    assert g.edges["raw.countries.code", "stg.stg_countries.code"]["kind"] == "direct"
+    assert g.edges["raw.countries.name", "stg.stg_countries.name"]["kind"] == "direct"
+    assert "target/catalog.json" in {i.path for i in inv.inputs}
+    # the models without compiled SQL are listed once, together
+    listed = [u["message"] for u in lg.unresolved if "compiled SQL" in u["message"]]
+    assert listed == ["2 dbt model(s) without compiled SQL (run dbt compile): table-level lineage only: "
+                      "model.p.a, model.p.b"]
+
+
+def test_dbt_without_catalog_keeps_select_star_table_level(project):
+    inv, lg = build(dbt_project(project, with_catalog=False))
+    assert not lg.g.has_edge("raw.countries.code", "stg.stg_countries.code")
+    assert lg.g.edges["raw.countries", "stg.stg_countries"]["kind"] == "opaque"
