@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 project_argument = click.argument("project", default=".", type=click.Path(exists=False))
-set_option = click.option(
+_set = click.option(
     "--set", "overrides", multiple=True, metavar="KEY=VALUE",
     help="Override any gavel.yaml option, e.g. --set gate.fail_on=high (repeatable).",
 )
+_no_cache = click.option("--no-cache", is_flag=True,
+                         help="Neither read nor write the caches in .gavel/cache (same as --set cache.enabled=false).")
+
+
+def set_option(command):
+    """``--set KEY=VALUE`` overrides, and ``--no-cache``: every command that reads the project reads
+    its caches, so every such command can be told not to."""
+
+    @functools.wraps(command)  # keeps the click parameters declared so far (``__click_params__``)
+    def run(*args, no_cache: bool = False, **kwargs):
+        if no_cache:
+            kwargs["overrides"] = (*kwargs.get("overrides", ()), "cache.enabled=false")
+        return command(*args, **kwargs)
+
+    return _set(_no_cache(run))
 now_option = click.option("--now", metavar="TIME", help="Evaluation time (ISO 8601), for reproducible reports.")
 
 

@@ -103,42 +103,41 @@ def _missing(config: Config, inv: Inventory, index: int, source) -> None:
     ))
 
 
-def _read_one(root: Path, job: tuple[str, str, str], limits: Limits, cache=None) -> tuple[str | None, object]:
+def _read_one(root: Path, job: tuple[str, str, str], limits: Limits) -> tuple[str | None, object]:
     """``(sha256 or None, Record or EvidenceError)`` for one evidence file."""
     display, kind, fmt = job
     try:
         text = read_text(root / display, display, limits)
     except EvidenceError as exc:
         return None, exc
-    sha = _sha256(text)
-    if cache is not None:
-        hit = cache.get(sha, kind, fmt, display)
-        if hit is not None:
-            return sha, hit
     try:
         record = read_card(text, display, kind, adapters.get_or_raise(fmt), limits)
     except EvidenceError as exc:
-        return sha, exc
-    if cache is not None:
-        cache.put(sha, kind, fmt, record)
-    return sha, record
+        return _sha256(text), exc
+    return _sha256(text), record
+
+
+def _cached(root: Path, job: tuple[str, str, str], limits: Limits, cache: EvidenceCache):
+    """``(sha256, Record)`` from the cache, looked up by the hash of the bytes read now (never by
+    size and mtime: a hit is the card these very bytes validated to); None on a miss."""
+    display, kind, fmt = job
+    try:
+        sha = _sha256(read_text(root / display, display, limits))
+    except EvidenceError:
+        return None  # the miss path reads it again and reports the problem
+    record = cache.get(sha, kind, fmt, display)
+    return None if record is None else (sha, record)
 
 
 _PARALLEL_FILES = 400  # below this, starting processes costs more than parsing in one
 
 
 def _read_all(root: Path, jobs, limits: Limits, cache, workers: int) -> list[tuple[str | None, object]]:
+    results: list = [None] * len(jobs)
     if cache is not None:  # cache hits first: only the misses are worth sending to workers
-        results: list = [None] * len(jobs)
-        misses = []
         for i, job in enumerate(jobs):
-            display, kind, fmt = job
-            path = root / display
-            results[i] = cache.lookup_path(path, display, kind, fmt, limits)
-            if results[i] is None:
-                misses.append(i)
-    else:
-        results, misses = [None] * len(jobs), list(range(len(jobs)))
+            results[i] = _cached(root, job, limits, cache)
+    misses = [i for i, found in enumerate(results) if found is None]
     workers = workers if workers > 0 else (os.cpu_count() or 1)
     if len(misses) >= _PARALLEL_FILES and workers > 1:
         import multiprocessing

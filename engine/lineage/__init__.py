@@ -54,7 +54,7 @@ class Context:
         self.dialect = section.get("dialect")
         self.catalog = Catalog(self.dialect)
         self.masking = DEFAULT_MASKING | frozenset(f.lower() for f in section.get("masking_functions", ()))
-        self.cache = Cache(self.root, enabled=bool(section.get("cache", True)))
+        self.cache = Cache(config.path(config.cache_path), enabled=config.cache and bool(section.get("cache", True)))
         self.limits = Limits(max_bytes=config.max_bytes, max_depth=config.max_depth)
 
     def problem(self, message: str, *, file: str, line: int | None = None) -> None:
