@@ -6,6 +6,7 @@ Every option can also be set from the command line, either by a named flag or wi
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,11 +72,15 @@ class Config:
 
 
 def find_config(target: Path) -> Path | None:
-    """``target`` itself if it is a file, else ``gavel.yaml`` inside it."""
-    if target.is_file():
+    """``target`` itself unless it is a folder, else ``gavel.yaml`` inside it.
+
+    Whatever is at that name counts, even a dangling symlink or a FIFO: reading it then fails with
+    exit 2. Falling back to the default config would judge the project by rules nobody wrote.
+    """
+    if not target.is_dir():
         return target
     for name in CONFIG_NAMES:
-        if (target / name).is_file():
+        if os.path.lexists(target / name):
             return target / name
     return None
 
@@ -87,7 +92,7 @@ def load_config(target: str | Path = ".", *, overrides: list[str] = (), settings
     ``datasets/``, policies under ``policies/``.
     """
     target = Path(target)
-    if not target.exists():
+    if not os.path.lexists(target):
         raise ConfigError(f"no such file or directory: {target}")
     file = find_config(target)
     root = (file.parent if file else target).resolve()

@@ -39,13 +39,21 @@ SCHEMAS = {"model": "model-card", "dataset": "dataset-card"}
 
 
 def expand(root: Path, patterns: list[str], exclude: list[str] = ()) -> list[Path]:
-    """Files matching ``patterns`` under ``root``, sorted, without ``exclude`` matches."""
+    """Paths matching ``patterns`` under ``root``, sorted, without ``exclude`` matches.
+
+    Whatever a pattern names is returned, even when it is not a regular file (a dangling symlink,
+    a FIFO, a directory called ``x.sql``): reading it then says what is wrong, so a file that
+    should be there is never skipped silently. Only directories matched by a final ``*`` or
+    ``**`` (``models/**``: every folder on the way) are left out.
+    """
     found: set[Path] = set()
     for pattern in patterns:
+        everything = set(pattern.rstrip("/").rpartition("/")[2]) == {"*"}
         for name in glob.glob(pattern, root_dir=root, recursive=True):
             path = root / name
-            if path.is_file():
-                found.add(path)
+            if everything and path.is_dir():
+                continue
+            found.add(path)
     for pattern in exclude:
         for name in glob.glob(pattern, root_dir=root, recursive=True):
             found.discard(root / name)

@@ -108,8 +108,10 @@ def read_ledger(path: Path, display: str, cache=None) -> Ledger:
     With ``cache`` (``engine.privacy.cache.PrivacyCache``), lines the cache knows to be valid
     (the file still starts with the bytes it saw) are decoded without the per-line checks.
     """
-    try:
-        raw = path.read_bytes()
+    from engine.fsutil import read_regular
+
+    try:  # a regular file only: a FIFO is refused, never waited on; a dangling symlink is a problem
+        raw = read_regular(path)
     except FileNotFoundError:
         return Ledger(path, display)
     except OSError as exc:
