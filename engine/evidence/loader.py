@@ -278,8 +278,14 @@ def _parse_yaml(text: str, display: str, limits: Limits) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise EvidenceError(f"invalid YAML: {exc.problem or exc.context}", file=display, line=line) from exc
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, most control characters)
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        char = ord(exc.character) if isinstance(exc.character, str) else exc.character
+        code = f"#x{char:04x}" if isinstance(char, int) else repr(char)
+        raise EvidenceError(f"invalid YAML: unacceptable character {code}: {exc.reason}", file=display,
+                            line=line) from None
     except yaml.YAMLError as exc:
-        raise EvidenceError(f"invalid YAML: {exc}", file=display) from exc
+        raise EvidenceError(f"invalid YAML: {' '.join(str(exc).split())}", file=display) from exc
     except RecursionError as exc:
         raise EvidenceError(f"nesting deeper than {limits.max_depth} levels", file=display) from exc
 
@@ -356,7 +362,7 @@ def _refuse_aliases(text: str, display: str) -> None:
                     file=display,
                     line=line,
                 )
-    except yaml.MarkedYAMLError:
+    except yaml.YAMLError:
         return  # the real parse reports the syntax error with its line
 
 

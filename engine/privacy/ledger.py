@@ -315,7 +315,7 @@ def fast_valid(data: Any) -> bool:
                                                  data["mechanism"])
     if type(ident) is not str or type(stamp) is not str or type(dataset) is not str or type(mechanism) is not str:
         return False
-    if (type(epsilon) is not float and type(epsilon) is not int) or not 0 < epsilon < math.inf:
+    if (type(epsilon) is not float and type(epsilon) is not int) or not 0 < epsilon <= 1e100:
         return False
     if "delta" in data:
         delta = data["delta"]
@@ -341,11 +341,11 @@ def schema_message(data: Any) -> str:
     """What is wrong with an entry, in the words of its JSON Schema."""
     from engine import schemas
 
+    for key in ("epsilon", "delta"):  # what JSON Schema cannot say: numbers too large for a float
+        if isinstance(data, dict) and isinstance(data.get(key), float) and not math.isfinite(data[key]):
+            return f"field '{key}': {data[key]!r} is not a finite number"
     found = schemas.errors("ledger-entry", data)
-    if not found:  # what JSON Schema cannot say: numbers too large for a float, impossible dates
-        for key in ("epsilon", "delta"):
-            if isinstance(data.get(key), float) and not math.isfinite(data[key]):
-                return f"field '{key}': {data[key]!r} is not a finite number"
+    if not found:  # impossible dates
         return f"field 'time': {data.get('time')!r} is not a valid date and time"
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
     return _describe(found[0], data) + more
