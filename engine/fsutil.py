@@ -79,6 +79,9 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
     """
     path = Path(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    if _is_special(path):  # /dev/stdout may be a regular file (a shell redirection): append to it, never replace
+        _write_through(path, raw)
+        return
     target = _write_target(path)
     try:
         mode = os.stat(target).st_mode
@@ -88,8 +91,14 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
         _write_through(target, raw)
         return
     if mode is not None and not stat.S_ISREG(mode):
-        raise FileKindError(errno.EINVAL, f"{path} is {describe_kind(mode)}: cannot write a report there")
+        raise FileKindError(errno.EINVAL, f"is {describe_kind(mode)}")
     _replace(target, raw, None if mode is None else mode & 0o7777)
+
+
+def _is_special(path: Path) -> bool:
+    """``/dev/...`` and ``/proc/...`` paths name devices and open files, whatever ``stat`` says."""
+    parts = Path(os.path.abspath(path)).parts
+    return len(parts) > 2 and parts[1] in ("dev", "proc")
 
 
 def _write_target(path: Path) -> Path:
@@ -98,19 +107,19 @@ def _write_target(path: Path) -> Path:
         return path
     target = path.resolve()  # follows every link in the chain
     if not target.parent.exists():
-        raise FileKindError(errno.ENOENT, f"{path} is a symlink into a missing folder ({os.readlink(path)})")
+        raise FileKindError(errno.ENOENT, f"is a symlink into a missing folder ({os.readlink(path)})")
     if target.is_symlink():  # a loop: resolve() stopped on a link
-        raise FileKindError(errno.ELOOP, f"{path} is a symlink loop")
+        raise FileKindError(errno.ELOOP, "is a symlink loop")
     return target
 
 
 def _write_through(target: Path, raw: bytes) -> None:
     # O_NONBLOCK: a FIFO with no reader fails at once (ENXIO) instead of hanging the run.
     try:
-        fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         if exc.errno == errno.ENXIO:
-            raise FileKindError(errno.ENXIO, f"{target} is a FIFO that nobody reads") from None
+            raise FileKindError(errno.ENXIO, "is a FIFO that nobody reads") from None
         raise
     try:
         os.set_blocking(fd, True)  # a pipe whose reader is slow must still get every byte

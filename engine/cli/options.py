@@ -50,5 +50,10 @@ def write_outputs(report, outputs: list[str], *, root=None, verbose: bool = Fals
         text = render(report, fmt, verbose=verbose, color=color and not path)
         if path in (None, "-"):
             click.echo(text, nl=False)
-        else:
+            continue
+        try:  # a FIFO, device or symlink is written through, a regular file replaced atomically
             atomic_write(Path(path), text)
+        except OSError as exc:
+            from engine.errors import UsageError
+
+            raise UsageError(f"-o {fmt}={path}: cannot write the report: {exc.strerror or exc}") from None
