@@ -22,6 +22,12 @@ class FileKindError(OSError):
     """The path exists but is not something Gavel reads or writes (a directory, a socket, ...)."""
 
 
+def inside(root: str | Path, path: str | Path) -> bool:
+    """``path`` is ``root`` or under it, once every symlink on the way is followed (even a dangling
+    one: where it points is what counts)."""
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
+
+
 def describe_kind(mode: int) -> str:
     """``stat`` mode → what a user calls it: "a directory", "a FIFO (named pipe)", ..."""
     for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),

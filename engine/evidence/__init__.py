@@ -85,9 +85,14 @@ def load_evidence(config: Config, inv: Inventory) -> None:
         if not paths and config.file:  # a configured glob that matches nothing is not a pass
             _missing(config, inv, index, source)
         for path in paths:
-            if path not in seen:
-                seen.add(path)
-                jobs.append((relative(path, config.root), source.kind, format_for(path, source.format)))
+            if path in seen:
+                continue
+            seen.add(path)
+            if config.outside(path):
+                inv.problems.append(outside_problem("gavel-evidence", "Evidence file is valid", source.kind,
+                                                    relative(path, config.root), path))
+                continue
+            jobs.append((relative(path, config.root), source.kind, format_for(path, source.format)))
     cache = EvidenceCache.open(config) if config.cache else None
     results = _read_all(config.root, jobs, limits, cache, config.workers)
     for (display, kind, _fmt), (sha, outcome) in zip(jobs, results, strict=True):
@@ -99,6 +104,16 @@ def load_evidence(config: Config, inv: Inventory) -> None:
             _add(inv, outcome)
     if cache is not None:
         cache.save()
+
+
+def outside_problem(policy: str, title: str, kind: str, display: str, path: Path):
+    """The ``error`` finding for a file matched outside the project (a ``..`` glob, an absolute path,
+    a symlink out): Gavel reads evidence from the project only, unless run with ``--allow-outside``."""
+    where = os.path.realpath(path)
+    via = f" (it leads to {where})" if where != os.path.abspath(path) else ""
+    return error_finding(policy=policy, title=title, kind=kind, id=display, file=display,
+                         message=f"{display} is outside the project{via}: not read (Gavel reads the project's own "
+                                 "files only, unless run with --allow-outside)")
 
 
 def _missing(config: Config, inv: Inventory, index: int, source) -> None:

@@ -97,6 +97,11 @@ class Context:
             line = self.config.document.line_of(where) if self.config.document else None
             self.problem(f"lineage source {', '.join(patterns)!s} matches no file (a configured source that "
                          "is missing is not a pass)", file=file, line=line)
+        for path in [p for p in found if self.config.outside(p)]:  # a `..` glob or a symlink out
+            from engine.evidence import outside_problem, relative
+
+            found.remove(path)
+            self.inv.problems.append(outside_problem(POLICY, TITLE, "lineage", relative(path, self.root), path))
         return found
 
     def node_for(self, name: str) -> str:
