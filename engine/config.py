@@ -6,6 +6,8 @@ Every option can also be set from the command line, either by a named flag or wi
 
 from __future__ import annotations
 
+import os
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,10 @@ from engine.errors import ConfigError, EvidenceError
 from engine.evidence.loader import Document, parse, read_text
 
 CONFIG_NAMES = ("gavel.yaml", "gavel.yml")
+#: Set by ``--allow-outside`` for one command: reads and writes may leave the project.
+ALLOW_OUTSIDE: ContextVar[bool] = ContextVar("gavel_allow_outside", default=False)
+#: Paths a gavel.yaml names that Gavel reads or writes: they must stay inside the project.
+CONFINED = {("cache", "path"): "cache_path", ("history", "path"): "history_path", ("waivers",): "waivers"}
 
 
 @dataclass
@@ -60,10 +66,17 @@ class Config:
     now: str | None = None
     cache: bool = True
     cache_path: str = ".gavel/cache"
+    allow_outside: bool = False  # --allow-outside: evidence, ledger, waivers, caches may leave the project
     document: Document | None = None  # the parsed gavel.yaml, for line numbers in later checks
 
     def path(self, relative: str) -> Path:
         return (self.root / relative).resolve()
+
+    def outside(self, path: str | Path) -> bool:
+        """``path`` (relative to the root, symlinks followed) leaves the project without --allow-outside."""
+        from engine.fsutil import inside
+
+        return not self.allow_outside and not inside(self.root, self.root / path)
 
     def engine_options(self) -> dict[str, Any]:
         """What the Rego engine named by ``engine`` is constructed with."""
@@ -73,23 +86,28 @@ class Config:
 
 
 def find_config(target: Path) -> Path | None:
-    """``target`` itself if it is a file, else ``gavel.yaml`` inside it."""
-    if target.is_file():
+    """``target`` itself unless it is a folder, else ``gavel.yaml`` inside it.
+
+    Whatever is at that name counts, even a dangling symlink or a FIFO: reading it then fails with
+    exit 2. Falling back to the default config would judge the project by rules nobody wrote.
+    """
+    if not target.is_dir():
         return target
     for name in CONFIG_NAMES:
-        if (target / name).is_file():
+        if os.path.lexists(target / name):
             return target / name
     return None
 
 
-def load_config(target: str | Path = ".", *, overrides: list[str] = (), settings: dict[str, Any] | None = None) -> Config:
+def load_config(target: str | Path = ".", *, overrides: list[str] = (), settings: dict[str, Any] | None = None,
+                allow_outside: bool | None = None) -> Config:
     """Read and validate the config at ``target`` (a directory or a file), then apply ``--set`` overrides.
 
     A directory without ``gavel.yaml`` gives the defaults: evidence under ``models/`` and
     ``datasets/``, policies under ``policies/``.
     """
     target = Path(target)
-    if not target.exists():
+    if not os.path.lexists(target):
         raise ConfigError(f"no such file or directory: {target}")
     file = find_config(target)
     root = (file.parent if file else target).resolve()
@@ -105,12 +123,64 @@ def load_config(target: str | Path = ".", *, overrides: list[str] = (), settings
             doc.data = {}
         if not isinstance(doc.data, dict):
             raise ConfigError("the config must be a mapping", file=display, line=1)
+    declared = {loc: _get(doc.data, loc) for loc in CONFINED}  # what the file says, before the command line
+    declared[("privacy", "ledger")] = _get(doc.data, ("privacy", "ledger"))
+    declared[("outputs",)] = list(doc.data.get("outputs") or []) if isinstance(doc.data.get("outputs"), list) else []
     for item in overrides:
         _apply_override(doc.data, item)
     for key, value in (settings or {}).items():
         _set(doc.data, key, value)
     schemas.check("config", doc, error=ConfigError)
-    return _from_dict(doc.data, root=root, file=str(file) if file else None, doc=doc)
+    config = _from_dict(doc.data, root=root, file=str(file) if file else None, doc=doc)
+    config.allow_outside = ALLOW_OUTSIDE.get() if allow_outside is None else allow_outside
+    _confine(config, declared)
+    return config
+
+
+def _get(data: Any, loc: tuple[str, ...]) -> Any:
+    for key in loc:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def _confine(config: Config, declared: dict[tuple[str, ...], Any]) -> None:
+    """Paths gavel.yaml names (or their defaults) stay inside the project, symlinks followed.
+
+    A cloned repository must not make Gavel read ``/etc/...`` as its ledger or write its cache or
+    history over a file elsewhere. What the command line sets (``--history-path``) is the
+    operator's choice and is not checked; ``--allow-outside`` lifts the rule.
+    """
+    if config.allow_outside:
+        return
+    checks = [(loc, getattr(config, attr)) for loc, attr in CONFINED.items()]
+    if config.privacy:
+        checks.append((("privacy", "ledger"), config.privacy.get("ledger")))
+    for loc, value in checks:
+        attr = CONFINED.get(loc)
+        source = declared.get(loc) if declared.get(loc) is not None else \
+            Config.__dataclass_fields__[attr].default if attr else None
+        if not isinstance(value, str) or value != source:
+            continue  # not from gavel.yaml (or its default): the command line set it
+        if config.outside(value):
+            _outside(config, loc, value, "the project")
+    here = Path.cwd()
+    for index, spec in enumerate(declared[("outputs",)]):
+        path = str(spec).partition("=")[2].strip() if "=" in str(spec) else ""
+        if path and path != "-" and not (_inside(config.root, path) or _inside(here, path)):
+            _outside(config, ("outputs", index), path, "the project or the working directory")
+
+
+def _inside(root: Path, path: str) -> bool:
+    from engine.fsutil import inside
+
+    return inside(root, Path(path) if Path(path).is_absolute() else Path.cwd() / path)
+
+
+def _outside(config: Config, loc: tuple, value: str, where: str) -> None:
+    line = config.document.line_of(list(loc)) if config.document is not None else None
+    raise ConfigError(f"{'.'.join(map(str, loc))}: {value} is outside {where} ({config.root}); Gavel reads and "
+                      "writes inside the project only, unless run with --allow-outside",
+                      file=config.file, line=line)
 
 
 def _defaults(root: Path) -> dict:

@@ -1,22 +1,148 @@
-"""Atomic file writes: a crash mid-write leaves the old file or the new one, never half of one."""
+"""Files Gavel reads and writes, done safely.
+
+Reading: only regular files are read (a FIFO would block forever, a directory or a dangling
+symlink is a mistake the user must hear about), within a size limit.
+
+Writing: a regular file (or a new one) is replaced atomically (a crash mid-write leaves the old
+file or the new one, never half of one); a symlink is followed (the file it points to is
+replaced, the link stays); a character device or a FIFO (``/dev/null``, ``/dev/stdout``, a
+pipe) is written through, never replaced by a regular file.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 
-def atomic_write(path: str | Path, data: str | bytes) -> None:
+class FileKindError(OSError):
+    """The path exists but is not something Gavel reads or writes (a directory, a socket, ...)."""
+
+
+def inside(root: str | Path, path: str | Path) -> bool:
+    """``path`` is ``root`` or under it, once every symlink on the way is followed (even a dangling
+    one: where it points is what counts)."""
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
+
+
+def describe_kind(mode: int) -> str:
+    """``stat`` mode → what a user calls it: "a directory", "a FIFO (named pipe)", ..."""
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_regular(path: str | Path, max_bytes: int | None = None) -> bytes:
+    """The bytes of the regular file at ``path`` (symlinks followed).
+
+    Raises ``FileKindError`` (an ``OSError`` whose ``strerror`` says what is wrong) for a dangling
+    symlink, a directory, a FIFO, a device or a socket, and for a file over ``max_bytes``. The
+    file is opened non-blocking and checked with ``fstat`` on the open descriptor, so a FIFO
+    never blocks the run, even if it replaced a regular file between a check and the open.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise FileKindError(errno.ENOENT, f"is a symlink to a missing file ({os.readlink(path)})") from None
+        raise
+    except IsADirectoryError:  # O_RDONLY on a directory succeeds on Linux; other systems refuse it
+        raise FileKindError(errno.EISDIR, "is a directory, not a file") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileKindError(errno.EINVAL, f"is {describe_kind(info.st_mode)}, not a regular file")
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise FileKindError(errno.EFBIG, f"file is {info.st_size} bytes, over the {max_bytes}-byte limit")
+        limit = info.st_size + 1 if max_bytes is None else max_bytes + 1
+        chunks = []
+        size = 0
+        while True:  # the file may grow while it is read: never read more than the limit allows
+            chunk = os.read(fd, max(limit - size, 1) if max_bytes is not None else 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise FileKindError(errno.EFBIG, f"file grew over the {max_bytes}-byte limit while read")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path``: atomically for a regular file, through for a device or FIFO.
+
+    A symlink is followed to its target (which is then replaced atomically, the link kept); a
+    dangling symlink or a directory is refused with ``FileKindError``.
+    """
+    path = Path(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    if _is_special(path):  # /dev/stdout may be a regular file (a shell redirection): append to it, never replace
+        _write_through(path, raw)
+        return
+    target = _write_target(path)
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        _write_through(target, raw)
+        return
+    if mode is not None and not stat.S_ISREG(mode):
+        raise FileKindError(errno.EINVAL, f"is {describe_kind(mode)}")
+    _replace(target, raw, None if mode is None else mode & 0o7777)
+
+
+def _is_special(path: Path) -> bool:
+    """``/dev/...`` and ``/proc/...`` paths name devices and open files, whatever ``stat`` says."""
+    parts = Path(os.path.abspath(path)).parts
+    return len(parts) > 2 and parts[1] in ("dev", "proc")
+
+
+def _write_target(path: Path) -> Path:
+    """The file a write to ``path`` must change: ``path`` itself, or where its symlinks lead."""
+    if not path.is_symlink():
+        return path
+    target = path.resolve()  # follows every link in the chain
+    if not target.parent.exists():
+        raise FileKindError(errno.ENOENT, f"is a symlink into a missing folder ({os.readlink(path)})")
+    if target.is_symlink():  # a loop: resolve() stopped on a link
+        raise FileKindError(errno.ELOOP, "is a symlink loop")
+    return target
+
+
+def _write_through(target: Path, raw: bytes) -> None:
+    # O_NONBLOCK: a FIFO with no reader fails at once (ENXIO) instead of hanging the run.
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise FileKindError(errno.ENXIO, "is a FIFO that nobody reads") from None
+        raise
+    try:
+        os.set_blocking(fd, True)  # a pipe whose reader is slow must still get every byte
+        view = memoryview(raw)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    finally:
+        os.close(fd)
+
+
+def _replace(path: Path, raw: bytes, mode: int | None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         # mkstemp creates 0600; give the file the mode a plain open() would (or the old file's).
-        try:
-            mode = path.stat().st_mode & 0o777
-        except OSError:
+        if mode is None:
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask

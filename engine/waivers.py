@@ -31,6 +31,7 @@ Rules (fail closed):
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -82,23 +83,31 @@ class Waiver:
                 "expires": self.expires, "file": self.file, "line": self.line}
 
 
-def load_waivers(path: Path, display: str) -> tuple[list[Waiver], list[Finding]]:
-    """Parse and validate a waivers file: the valid waivers, and an ``error`` finding per problem."""
+def load_waivers(path: Path, display: str) -> tuple[list[Waiver], list[Finding], str | None]:
+    """Parse and validate a waivers file: the valid waivers, an ``error`` finding per problem, and
+    the SHA-256 of the text read (None when it could not be read)."""
+    import hashlib
+
     from engine import schemas
     from engine.errors import EvidenceError
-    from engine.evidence.loader import read_document
+    from engine.evidence.loader import parse, read_text
 
     def problem(message: str, line: int | None, sid: str | None = None) -> Finding:
         return error_finding(policy=POLICY, title="Waivers are valid", message=message, kind="waiver",
                              id=sid or display, file=display, line=line)
 
-    try:
-        doc = read_document(path, display)
+    try:  # one read: a FIFO or a dangling symlink is refused, never waited on
+        text = read_text(path, display)
     except EvidenceError as exc:
-        return [], [problem(f"waivers file unusable: {exc.message}", exc.line)]
+        return [], [problem(f"waivers file unusable: {exc.message}", exc.line)], None
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    try:
+        doc = parse(text, display)
+    except EvidenceError as exc:
+        return [], [problem(f"waivers file unusable: {exc.message}", exc.line)], sha
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("waivers"), list):
-        return [], [problem("waivers file must be a mapping with a 'waivers' list", 1)]
+        return [], [problem("waivers file must be a mapping with a 'waivers' list", 1)], sha
     bad_entries: dict[int, list] = {}
     problems: list[Finding] = []
     for err in schemas.errors("waivers", data):
@@ -108,7 +117,7 @@ def load_waivers(path: Path, display: str) -> tuple[list[Waiver], list[Finding]]
         else:
             problems.append(problem(f"invalid waivers file: {schemas.describe(err)}", doc.line_of(loc)))
     if problems:  # the file as a whole is wrong: apply nothing from it
-        return [], problems
+        return [], problems, sha
     waivers: list[Waiver] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(data["waivers"]):
@@ -137,22 +146,20 @@ def load_waivers(path: Path, display: str) -> tuple[list[Waiver], list[Finding]]
                               owner=entry["owner"], approver=entry["approver"], expires=entry["expires"],
                               file=display, line=line, id=entry.get("id"), kind=entry.get("kind"),
                               ticket=entry.get("ticket")))
-    return waivers, problems
+    return waivers, problems, sha
 
 
 def apply_waivers(findings: list[Finding], config, *, now: str) -> tuple[list[Finding], dict[str, Any]]:
     """Apply ``config.waivers`` to ``findings``; returns the new findings and ``report.extra["waivers"]``."""
     display = config.waivers
     path = config.path(display)
-    if not path.is_file():
+    if not os.path.lexists(path):
         missing = error_finding(policy=POLICY, title="Waivers are valid", kind="waiver", id=display, file=display,
                                 message=f"waivers file not found: {display}")
         return [*findings, missing], {"file": display, "applied": [], "expired": [], "stale": [], "invalid": 1}
-    import hashlib
-
-    waivers, problems = load_waivers(path, display)
+    waivers, problems, sha = load_waivers(path, display)
     out, info = waive(findings, waivers, today=_today(now), file=display, problems=problems)
-    info["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    info["sha256"] = sha
     return out, info
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from engine.cli.options import now_option, project_argument, set_option
+from engine.cli.options import now_option, project_argument, set_option, write_file
 
 
 @click.group()
@@ -36,14 +34,13 @@ def build(project, output, revision, now, overrides):
     """
     from engine.bundle import build_bundle
     from engine.config import load_config
-    from engine.fsutil import atomic_write
 
     config = load_config(project, overrides=list(overrides))
     built = build_bundle(config, revision=revision, now=now)
     for problem in built.problems:
         where = problem.subject.source.file if problem.subject.source else problem.subject.id
         click.echo(f"warning: {where}: {problem.message} (not in data.json)", err=True)
-    atomic_write(Path(output), built.tar_gz())
+    write_file(output, built.tar_gz(), option=f"-o {output}", what="the bundle")
     rego = sum(1 for name in built.files if name.endswith(".rego"))
     click.echo(f"wrote {output}: revision {built.manifest['revision']}, {rego} Rego modules, "
                f"roots {', '.join(built.manifest['roots'])}")

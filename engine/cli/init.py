@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def scaffold(directory: Path, *, today: str | None = None, ci: str = "all") -> l
 
     today = today or dt.date.today().isoformat()
     files = plan(ci)
-    existing = [dest for dest in files if (directory / dest).exists()]
+    existing = [dest for dest in files if os.path.lexists(directory / dest)]  # a dangling symlink counts
     if existing:
         names = ", ".join(str(directory / dest) for dest in existing)
         raise UsageError(f"refusing to overwrite existing file(s): {names} (move them away or pick another DIR)")
@@ -49,8 +50,11 @@ def scaffold(directory: Path, *, today: str | None = None, ci: str = "all") -> l
     for dest, text in rendered.items():
         path = directory / dest
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("x", encoding="utf-8") as handle:  # "x": never clobber a file that appeared meanwhile
-            handle.write(text)
+        try:
+            with path.open("x", encoding="utf-8") as handle:  # "x": never clobber a file that appeared meanwhile
+                handle.write(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     return list(rendered)
 
 

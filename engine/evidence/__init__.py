@@ -39,13 +39,21 @@ SCHEMAS = {"model": "model-card", "dataset": "dataset-card"}
 
 
 def expand(root: Path, patterns: list[str], exclude: list[str] = ()) -> list[Path]:
-    """Files matching ``patterns`` under ``root``, sorted, without ``exclude`` matches."""
+    """Paths matching ``patterns`` under ``root``, sorted, without ``exclude`` matches.
+
+    Whatever a pattern names is returned, even when it is not a regular file (a dangling symlink,
+    a FIFO, a directory called ``x.sql``): reading it then says what is wrong, so a file that
+    should be there is never skipped silently. Only directories matched by a final ``*`` or
+    ``**`` (``models/**``: every folder on the way) are left out.
+    """
     found: set[Path] = set()
     for pattern in patterns:
+        everything = set(pattern.rstrip("/").rpartition("/")[2]) == {"*"}
         for name in glob.glob(pattern, root_dir=root, recursive=True):
             path = root / name
-            if path.is_file():
-                found.add(path)
+            if everything and path.is_dir():
+                continue
+            found.add(path)
     for pattern in exclude:
         for name in glob.glob(pattern, root_dir=root, recursive=True):
             found.discard(root / name)
@@ -83,9 +91,14 @@ def load_evidence(config: Config, inv: Inventory) -> None:
         if not paths and config.file:  # a configured glob that matches nothing is not a pass
             _missing(config, inv, index, source)
         for path in paths:
-            if path not in seen:
-                seen.add(path)
-                jobs.append((relative(path, config.root), source.kind, format_for(path, source.format)))
+            if path in seen:
+                continue
+            seen.add(path)
+            if config.outside(path):
+                inv.problems.append(outside_problem("gavel-evidence", "Evidence file is valid", source.kind,
+                                                    relative(path, config.root), path))
+                continue
+            jobs.append((relative(path, config.root), source.kind, format_for(path, source.format)))
     cache = EvidenceCache.open(config) if config.cache else None
     results = _read_all(config.root, jobs, limits, cache, config.workers)
     for (display, kind, _fmt), (sha, outcome) in zip(jobs, results, strict=True):
@@ -100,6 +113,16 @@ def load_evidence(config: Config, inv: Inventory) -> None:
         cache.save()
 
 
+def outside_problem(policy: str, title: str, kind: str, display: str, path: Path):
+    """The ``error`` finding for a file matched outside the project (a ``..`` glob, an absolute path,
+    a symlink out): Gavel reads evidence from the project only, unless run with ``--allow-outside``."""
+    where = os.path.realpath(path)
+    via = f" (it leads to {where})" if where != os.path.abspath(path) else ""
+    return error_finding(policy=policy, title=title, kind=kind, id=display, file=display,
+                         message=f"{display} is outside the project{via}: not read (Gavel reads the project's own "
+                                 "files only, unless run with --allow-outside)")
+
+
 def _missing(config: Config, inv: Inventory, index: int, source) -> None:
     where = config.document.line_of(["evidence", index, "path"]) if config.document else None
     inv.problems.append(error_finding(
@@ -110,42 +133,41 @@ def _missing(config: Config, inv: Inventory, index: int, source) -> None:
     ))
 
 
-def _read_one(root: Path, job: tuple[str, str, str], limits: Limits, cache=None) -> tuple[str | None, object]:
+def _read_one(root: Path, job: tuple[str, str, str], limits: Limits) -> tuple[str | None, object]:
     """``(sha256 or None, Record or EvidenceError)`` for one evidence file."""
     display, kind, fmt = job
     try:
         text = read_text(root / display, display, limits)
     except EvidenceError as exc:
         return None, exc
-    sha = _sha256(text)
-    if cache is not None:
-        hit = cache.get(sha, kind, fmt, display)
-        if hit is not None:
-            return sha, hit
     try:
         record = read_card(text, display, kind, adapters.get_or_raise(fmt), limits)
     except EvidenceError as exc:
-        return sha, exc
-    if cache is not None:
-        cache.put(sha, kind, fmt, record)
-    return sha, record
+        return _sha256(text), exc
+    return _sha256(text), record
+
+
+def _cached(root: Path, job: tuple[str, str, str], limits: Limits, cache: EvidenceCache):
+    """``(sha256, Record)`` from the cache, looked up by the hash of the bytes read now (never by
+    size and mtime: a hit is the card these very bytes validated to); None on a miss."""
+    display, kind, fmt = job
+    try:
+        sha = _sha256(read_text(root / display, display, limits))
+    except EvidenceError:
+        return None  # the miss path reads it again and reports the problem
+    record = cache.get(sha, kind, fmt, display)
+    return None if record is None else (sha, record)
 
 
 _PARALLEL_FILES = 400  # below this, starting processes costs more than parsing in one
 
 
 def _read_all(root: Path, jobs, limits: Limits, cache, workers: int) -> list[tuple[str | None, object]]:
+    results: list = [None] * len(jobs)
     if cache is not None:  # cache hits first: only the misses are worth sending to workers
-        results: list = [None] * len(jobs)
-        misses = []
         for i, job in enumerate(jobs):
-            display, kind, fmt = job
-            path = root / display
-            results[i] = cache.lookup_path(path, display, kind, fmt, limits)
-            if results[i] is None:
-                misses.append(i)
-    else:
-        results, misses = [None] * len(jobs), list(range(len(jobs)))
+            results[i] = _cached(root, job, limits, cache)
+    misses = [i for i, found in enumerate(results) if found is None]
     workers = workers if workers > 0 else (os.cpu_count() or 1)
     if len(misses) >= _PARALLEL_FILES and workers > 1:
         import multiprocessing

@@ -106,17 +106,23 @@ def as_list(value: Any) -> list:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
-def coerce(value: Any) -> Any:
-    """A tag value: JSON (lists, objects, numbers, booleans) when it parses as such, else the string."""
-    import json
+def coerce(value: Any, doc: Document | None = None, line: int | None = None) -> Any:
+    """A tag value: JSON (lists, objects, numbers, booleans) when it parses as such, else the string.
+
+    JSON that parses but holds what Gavel refuses (a duplicate key, NaN, a lone surrogate, deep
+    nesting) is an ``EvidenceError`` at ``line``, never a silent last-one-wins.
+    """
+    from engine.evidence.loader import load_json
 
     if isinstance(value, str):
         text = value.strip()
         if text[:1] in "[{" or text in ("true", "false") or _NUMERIC.match(text):
             try:
-                return json.loads(text)
-            except ValueError:
-                return value
+                return load_json(text, doc.path if doc else "<tag>")
+            except EvidenceError as exc:
+                if exc.message.startswith("invalid JSON"):
+                    return value  # not JSON after all: the plain string
+                raise EvidenceError(f"tag value: {exc.message}", file=doc.path if doc else None, line=line) from None
     return value
 
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.errors import EvidenceError
 from engine.evidence.adapted import Card, as_list, direct, fail, slug
 from engine.evidence.loader import Document, parse
 
@@ -76,7 +75,7 @@ def adapt(doc: Document, kind: str) -> Document:
     card = Card("huggingface", kind=kind)
 
     def line(*loc) -> int | None:
-        return meta.line_of(list(loc)) + offset if meta.line_of(list(loc)) else None
+        return meta.line_of(list(loc))
 
     gavel = meta.data.get("gavel") or {}
     if not isinstance(gavel, dict):
@@ -136,10 +135,9 @@ def _front_matter(doc: Document) -> tuple[str, int, int]:
 
 
 def _parse_front(doc: Document, text: str, offset: int) -> Document:
-    try:
-        meta = parse(text, doc.path)
-    except EvidenceError as exc:
-        raise EvidenceError(exc.message, file=doc.path, line=(exc.line or 0) + offset or 1) from None
+    # Blank lines for the opening '---': every line the loader reports (in an error message, or
+    # both lines of a duplicate key) is then a line of the card file itself.
+    meta = parse("\n" * offset + text, doc.path)
     if meta.data is None:
         meta.data = {}
     if not isinstance(meta.data, dict):

@@ -30,7 +30,7 @@ import re
 from typing import Any
 
 from engine.evidence.adapted import Card, as_list, coerce, direct, fail, put, slug
-from engine.evidence.loader import Document
+from engine.evidence.loader import Document, duplicate_message
 
 STAGES = {"production": "production", "staging": "staging", "archived": "retired", "none": "development"}
 REQUIRED = ["id", "name", "version", "owner", "risk_level", "lifecycle_stage"]
@@ -91,7 +91,7 @@ def _export(card: Card, data: dict, doc: Document) -> None:
         tags = _tags(body.get("tags"), doc, (src, "tags"))
         if "owner" in tags:
             value, at = tags["owner"]
-            put(card, ["owner"], coerce(value), f"{src}.tags.owner", doc.line_of(at))
+            put(card, ["owner"], coerce(value, doc, doc.line_of(at)), f"{src}.tags.owner", doc.line_of(at))
         _gavel_keys(card, {k: v for k, (v, _) in tags.items()}, doc, (src, "tags"),
                     lines={k: doc.line_of(at) for k, (_, at) in tags.items()})
 
@@ -120,7 +120,12 @@ def _tags(tags: Any, doc: Document, at: tuple) -> dict[str, tuple[Any, tuple]]:
     for i, tag in enumerate(tags):
         if not isinstance(tag, dict) or "key" not in tag:
             raise fail(f"{'.'.join(at)}[{i}] must be a {{key, value}} mapping", doc, doc.line_of([*at, i]))
-        out[str(tag["key"])] = (tag.get("value"), (*at, i, "value"))
+        key = str(tag["key"])
+        if key in out:  # MLflow keeps one value per tag key: two in an export is an edit, not data
+            first = doc.line_of(list(out[key][1][:-1]))
+            again = doc.line_of([*at, i])
+            raise fail(f"{'.'.join(at)}: {duplicate_message(key, first, again).replace('key', 'tag', 1)}", doc, again)
+        out[key] = (tag.get("value"), (*at, i, "value"))
     return out
 
 
@@ -135,7 +140,7 @@ def _gavel_keys(card: Card, mapping: dict, doc: Document, at: tuple, lines: dict
     for key in sorted(k for k in mapping if isinstance(k, str) and k.startswith("gavel.")):
         path = key[len("gavel."):].split(".")
         line = (lines or {}).get(key) or doc.line_of([*at, key])
-        value = mapping[key] if path == ["version"] else coerce(mapping[key])  # "7" stays a version string
+        value = mapping[key] if path == ["version"] else coerce(mapping[key], doc, line)  # "7" stays a string
         put(card, path, value, f"{'.'.join(at)}.{key}", line)
 
 

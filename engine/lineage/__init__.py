@@ -55,7 +55,7 @@ class Context:
         self.dialect = section.get("dialect")
         self.catalog = Catalog(self.dialect)
         self.masking = DEFAULT_MASKING | frozenset(f.lower() for f in section.get("masking_functions", ()))
-        self.cache = Cache(self.root, enabled=bool(section.get("cache", True)))
+        self.cache = Cache(config.path(config.cache_path), enabled=config.cache and bool(section.get("cache", True)))
         self.limits = Limits(max_bytes=config.max_bytes, max_depth=config.max_depth)
 
     def problem(self, message: str, *, file: str, line: int | None = None) -> None:
@@ -98,6 +98,11 @@ class Context:
             line = self.config.document.line_of(where) if self.config.document else None
             self.problem(f"lineage source {', '.join(patterns)!s} matches no file (a configured source that "
                          "is missing is not a pass)", file=file, line=line)
+        for path in [p for p in found if self.config.outside(p)]:  # a `..` glob or a symlink out
+            from engine.evidence import outside_problem, relative
+
+            found.remove(path)
+            self.inv.problems.append(outside_problem(POLICY, TITLE, "lineage", relative(path, self.root), path))
         return found
 
     def node_for(self, name: str) -> str:

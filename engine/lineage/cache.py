@@ -1,4 +1,4 @@
-"""A content-hash cache of analysed SQL, in ``<root>/.gavel/lineage-cache.json``.
+"""A content-hash cache of analysed SQL, in ``<cache.path>/lineage.json`` (default ``.gavel/cache``).
 
 An entry is keyed by the SHA-256 of the SQL text and of the options that change its analysis
 (dialect, default schema, masking functions, sqlglot and Gavel versions). It is used only if the
@@ -7,22 +7,22 @@ read, and those are compared with the schema known at that point of this run. So
 changing one SQL file parses that file, plus the files whose ``SELECT *`` or unqualified columns
 depend on a table the changed file creates.
 
-The cache is JSON (never pickle: a cloned repository must not be able to run code through it) and
-is written atomically; a missing, corrupt or unwritable cache just means a cold run.
+The cache is JSON (never pickle: a cloned repository must not be able to run code through it),
+written atomically and authenticated by ``engine.cachefile``: a planted or edited cache file (say,
+one that drops the edge carrying PII to a model) is an empty cache. A missing, corrupt or
+unwritable cache just means a cold run; ``cache.enabled: false`` (or ``--no-cache``) or
+``lineage.cache: false`` neither reads nor writes it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from engine.lineage.sql import ANALYSIS_VERSION, Catalog, FileResult
 
-CACHE_FILE = "lineage-cache.json"
+CACHE_FILE = "lineage.json"
 
 
 def cache_key(text: str, options_digest: str) -> str:
@@ -41,9 +41,9 @@ def options_digest(*parts: object) -> str:
 
 
 class Cache:
-    def __init__(self, root: Path, *, enabled: bool = True):
+    def __init__(self, folder: Path, *, enabled: bool = True):
         self.enabled = enabled
-        self.path = root / ".gavel" / CACHE_FILE
+        self.path = folder / CACHE_FILE
         self.entries: dict[str, dict] = {}
         self.used: dict[str, dict] = {}
         self.hits = 0
@@ -53,11 +53,10 @@ class Cache:
             self._load()
 
     def _load(self) -> None:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return
-        if isinstance(data, dict) and data.get("version") == ANALYSIS_VERSION and isinstance(data.get("entries"), dict):
+        from engine import cachefile
+
+        data = cachefile.load(self.path, ANALYSIS_VERSION)
+        if isinstance(data, dict) and isinstance(data.get("entries"), dict):
             self.entries = data["entries"]
 
     def get(self, key: str, catalog: Catalog) -> FileResult | None:
@@ -86,14 +85,6 @@ class Cache:
         """Write the entries this run used (so stale ones are pruned); never fails the run."""
         if not self.enabled or (not self.dirty and len(self.used) == len(self.entries)):
             return
-        tmp = None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".lineage-cache.", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"version": ANALYSIS_VERSION, "entries": self.used}, fh, separators=(",", ":"))
-            os.replace(tmp, self.path)
-        except OSError:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+        from engine import cachefile
+
+        cachefile.save(self.path, ANALYSIS_VERSION, {"entries": self.used})

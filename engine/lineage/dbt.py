@@ -14,9 +14,10 @@ once per manifest (run ``dbt compile``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from engine.errors import EvidenceError
+from engine.evidence.loader import load_json
 from engine.lineage.cache import cache_key, options_digest
 from engine.lineage.sql import Analyzer, FileResult, Options
 from engine.lineage.sqlfiles import apply
@@ -51,13 +52,10 @@ def read(ctx, source: dict, where: tuple) -> None:
     models = 0
     lg = ctx.lg
     for display, text in ctx.texts(files):
-        try:
-            manifest = json.loads(text)
-        except json.JSONDecodeError as exc:
-            ctx.problem(f"invalid JSON: {exc.msg} (column {exc.colno})", file=display, line=exc.lineno)
-            continue
-        except RecursionError:
-            ctx.problem("JSON nests too deeply", file=display)
+        try:  # the one loader of untrusted JSON: duplicate keys, NaN, deep nesting are refused
+            manifest = load_json(text, display, limits=ctx.limits)
+        except EvidenceError as exc:
+            ctx.problem(exc.message, file=display, line=exc.line)
             continue
         nodes = _nodes(manifest)
         if nodes is None:
@@ -173,10 +171,9 @@ def _catalog_columns(ctx, manifest: Path, names: dict[str, str | None]) -> dict[
         return {}
     display, text = got
     try:
-        catalog = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        ctx.problem(f"invalid JSON: {getattr(exc, 'msg', 'nests too deeply')}", file=display,
-                    line=getattr(exc, "lineno", None))
+        catalog = load_json(text, display, limits=ctx.limits)
+    except EvidenceError as exc:
+        ctx.problem(exc.message, file=display, line=exc.line)
         return {}
     out: dict[str, tuple[list[str], dict]] = {}
     if not isinstance(catalog, dict):

@@ -169,6 +169,9 @@ def _short(value) -> str:
 
 def events(text: str, display: str) -> tuple[list[tuple[int, object]], list[tuple[int, str]]]:
     """``([(line, event)], [(line, error)])`` from a JSON file (one event or a list) or NDJSON."""
+    from engine.errors import EvidenceError
+    from engine.evidence.loader import load_json
+
     out: list[tuple[int, object]] = []
     errors: list[tuple[int, str]] = []
     stripped = text.lstrip()
@@ -177,18 +180,14 @@ def events(text: str, display: str) -> tuple[list[tuple[int, object]], list[tupl
             if not line.strip():
                 continue
             try:
-                out.append((number, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                errors.append((number, f"invalid JSON: {exc.msg} (column {exc.colno})"))
-            except RecursionError:
-                errors.append((number, "JSON nests too deeply"))
+                out.append((number, load_json(line, display, line=number)))
+            except EvidenceError as exc:
+                errors.append((exc.line or number, exc.message))
         return out, errors
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return [], [(exc.lineno, f"invalid JSON: {exc.msg} (column {exc.colno})")]
-    except RecursionError:
-        return [], [(1, "JSON nests too deeply")]
+        data = load_json(text, display)
+    except EvidenceError as exc:
+        return [], [(exc.line or 1, exc.message)]
     if isinstance(data, list):
         lines = _item_lines(text, len(data))
         return [(lines[i], item) for i, item in enumerate(data)], []
@@ -229,7 +228,7 @@ def _is_ndjson(text: str) -> bool:
         return False
     try:
         json.loads(lines[0])
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         return False
     return True
 
@@ -239,7 +238,7 @@ def _item_lines(text: str, count: int) -> list[int]:
     import yaml
 
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # no Python recursion
         return [item.start_mark.line + 1 for item in node.value][:count] + [1] * max(0, count - len(node.value))
     except (yaml.YAMLError, AttributeError, RecursionError):
         return [1] * count

@@ -12,14 +12,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import yaml
-
-try:
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _SafeLoader
-
-from engine.errors import PolicyError
+from engine.errors import EvidenceError, PolicyError
+from engine.evidence.loader import parse
 
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*(?:\[\"[^\"]+\"\])*)", re.MULTILINE)
 _RULE_HEAD = re.compile(r"^((?:deny|violation|warn)(?:_\w+)?)\b(?=\s*(?:contains|\[|:=|=|if|\{|$))", re.MULTILINE)
@@ -78,12 +72,12 @@ def _metadata(text: str, file: str, package_line: int) -> tuple[dict, int | None
         return {}, None
     chosen = next((b for b in blocks if b[1] == package_line - 1), blocks[0])
     body = "\n".join(_uncomment(line) for line in lines[chosen[0] + 1 : chosen[1]])
-    try:
-        data = yaml.load(body, Loader=_SafeLoader) or {}  # noqa: S506 - a safe loader (libyaml's when present)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = chosen[0] + 2 + (mark.line if mark else 0)
-        raise PolicyError(f"invalid METADATA block: {getattr(exc, 'problem', exc)}", file=file, line=line) from None
+    try:  # the one loader of untrusted YAML; blank lines in front so its lines are the file's
+        data = parse("\n" * (chosen[0] + 1) + body, file, fmt="yaml").data or {}
+    except EvidenceError as exc:
+        line = exc.line or chosen[0] + 2
+        message = exc.message.removeprefix("invalid YAML: ")
+        raise PolicyError(f"invalid METADATA block: {message}", file=file, line=line) from None
     if not isinstance(data, dict):
         raise PolicyError("the METADATA block must be a YAML mapping", file=file, line=chosen[0] + 1)
     return data, chosen[0] + 1

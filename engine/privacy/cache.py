@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,14 +58,13 @@ class PrivacyCache:
             return None
         stamp = _stamp()
         cache = cls(config.path(config.cache_path) / FILE, stamp)
-        try:
-            saved = json.loads(cache.file.read_text(encoding="utf-8"))
-            if saved.get("stamp") == stamp:
-                ledgers, results = saved.get("ledgers", {}), saved.get("results", {})
-                if isinstance(ledgers, dict) and isinstance(results, dict):
-                    cache.ledgers, cache.results = ledgers, results
-        except (OSError, ValueError, AttributeError, TypeError):
-            pass  # a missing or corrupt cache is an empty cache
+        from engine import cachefile
+
+        saved = cachefile.load(cache.file, stamp)  # a missing, corrupt or planted cache is an empty cache
+        if isinstance(saved, dict):
+            ledgers, results = saved.get("ledgers", {}), saved.get("results", {})
+            if isinstance(ledgers, dict) and isinstance(results, dict):
+                cache.ledgers, cache.results = ledgers, results
         return cache
 
     # -- the ledger ------------------------------------------------------------------------------
@@ -102,16 +100,14 @@ class PrivacyCache:
     def save(self) -> None:
         if not self.dirty:
             return
-        from engine.fsutil import atomic_write
+        from engine import cachefile
 
         kept = {k: self.results[k] for k in self.used if k in self.results}
         for key, value in self.results.items():  # older results, while there is room
             if len(kept) >= len(self.used) + MAX_RESULTS:
                 break
             kept.setdefault(key, value)
-        with contextlib.suppress(OSError):  # a read-only checkout still runs, just without a cache
-            atomic_write(self.file, json.dumps({"stamp": self.stamp, "ledgers": self.ledgers, "results": kept},
-                                               separators=(",", ":")))
+        cachefile.save(self.file, self.stamp, {"ledgers": self.ledgers, "results": kept})
         self.dirty = False
 
 

@@ -108,8 +108,10 @@ def read_ledger(path: Path, display: str, cache=None) -> Ledger:
     With ``cache`` (``engine.privacy.cache.PrivacyCache``), lines the cache knows to be valid
     (the file still starts with the bytes it saw) are decoded without the per-line checks.
     """
-    try:
-        raw = path.read_bytes()
+    from engine.fsutil import read_regular
+
+    try:  # a regular file only: a FIFO is refused, never waited on; a dangling symlink is a problem
+        raw = read_regular(path)
     except FileNotFoundError:
         return Ledger(path, display)
     except OSError as exc:
@@ -313,7 +315,7 @@ def fast_valid(data: Any) -> bool:
                                                  data["mechanism"])
     if type(ident) is not str or type(stamp) is not str or type(dataset) is not str or type(mechanism) is not str:
         return False
-    if (type(epsilon) is not float and type(epsilon) is not int) or not 0 < epsilon < math.inf:
+    if (type(epsilon) is not float and type(epsilon) is not int) or not 0 < epsilon <= 1e100:
         return False
     if "delta" in data:
         delta = data["delta"]
@@ -339,11 +341,11 @@ def schema_message(data: Any) -> str:
     """What is wrong with an entry, in the words of its JSON Schema."""
     from engine import schemas
 
+    for key in ("epsilon", "delta"):  # what JSON Schema cannot say: numbers too large for a float
+        if isinstance(data, dict) and isinstance(data.get(key), float) and not math.isfinite(data[key]):
+            return f"field '{key}': {data[key]!r} is not a finite number"
     found = schemas.errors("ledger-entry", data)
-    if not found:  # what JSON Schema cannot say: numbers too large for a float, impossible dates
-        for key in ("epsilon", "delta"):
-            if isinstance(data.get(key), float) and not math.isfinite(data[key]):
-                return f"field '{key}': {data[key]!r} is not a finite number"
+    if not found:  # impossible dates
         return f"field 'time': {data.get('time')!r} is not a valid date and time"
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
     return _describe(found[0], data) + more

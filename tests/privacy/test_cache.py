@@ -52,6 +52,22 @@ def cache_file(root: Path) -> Path:
     return root / ".gavel" / "cache" / FILE
 
 
+def load_cache(root: Path):
+    """The cache's payload (cache files are authenticated: engine.cachefile)."""
+    from engine import cachefile
+    from engine.privacy.cache import _stamp
+
+    return cachefile.load(cache_file(root), _stamp())
+
+
+def store_cache(root: Path, data) -> None:
+    """Write a cache as Gavel itself would (with this machine's key): tests the value checks."""
+    from engine import cachefile
+    from engine.privacy.cache import _stamp
+
+    cachefile.save(cache_file(root), _stamp(), data)
+
+
 def status(gavel, root: Path, *extra: str):
     result = gavel("budget", "status", "--json", *extra, "-c", root)
     assert result.exit_code in (0, 1), result.stderr
@@ -63,7 +79,7 @@ def test_warm_run_is_byte_identical(gavel, proj):
     assert not cache_file(proj).exists()
     first = status(gavel, proj)  # fills the cache
     assert cache_file(proj).exists()
-    saved = json.loads(cache_file(proj).read_text())
+    saved = load_cache(proj)
     assert saved["ledgers"]["privacy/ledger.jsonl"]["lines"] == 9 and saved["results"]
     warm = status(gavel, proj)
     assert cold.stdout == first.stdout == warm.stdout
@@ -85,7 +101,7 @@ def test_spend_appends_and_status_follows(gavel, proj):
     old = {b["dataset"]: b for b in before["budgets"]}["sales"]
     assert sales["spend_count"] == old["spend_count"] + 1
     assert sales["spent"]["epsilon"] == pytest.approx(old["spent"]["epsilon"] + 1.5)
-    assert json.loads(cache_file(proj).read_text())["ledgers"]["privacy/ledger.jsonl"]["lines"] == 10
+    assert load_cache(proj)["ledgers"]["privacy/ledger.jsonl"]["lines"] == 10
 
 
 def test_appended_lines_are_validated(gavel, proj):
@@ -127,23 +143,23 @@ def test_corrupt_cache_is_ignored(gavel, proj, garbage):
     expected = status(gavel, proj).stdout
     cache_file(proj).write_text(garbage)
     assert status(gavel, proj).stdout == expected
-    assert json.loads(cache_file(proj).read_text())["results"]  # rewritten
+    assert load_cache(proj)["results"]  # rewritten
 
 
 def test_wrong_cached_values_of_the_right_stamp_are_ignored(gavel, proj):
     expected = status(gavel, proj).stdout
-    saved = json.loads(cache_file(proj).read_text())
+    saved = load_cache(proj)
     saved["ledgers"]["privacy/ledger.jsonl"] = {"size": "x"}
     saved["results"] = {key: ["a", 1, 2] for key in saved["results"]}
-    cache_file(proj).write_text(json.dumps(saved))
+    store_cache(proj, saved)
     assert status(gavel, proj).stdout == expected
 
 
 def test_stale_cache_is_ignored(gavel, proj, monkeypatch):
     expected = status(gavel, proj).stdout
-    saved = json.loads(cache_file(proj).read_text())
+    saved = load_cache(proj)
     saved["results"] = {key: [99.0, 0.5, True, 0.0, 0.0] for key in saved["results"]}
-    cache_file(proj).write_text(json.dumps(saved))
+    store_cache(proj, saved)
     monkeypatch.setenv("GAVEL_CACHE_SALT", "another version")
     assert status(gavel, proj).stdout == expected
 

@@ -1,0 +1,104 @@
+"""Cache files that cannot change a verdict: JSON, authenticated with a key kept outside the project.
+
+Gavel's caches (validated cards, analysed SQL, ledger validity and privacy totals) live in
+``<project>/.gavel/cache``, which anyone who can write the project can write too: a pull request,
+or a CI cache restored from one. A cache entry is trusted as it stands (re-checking it would cost
+what the cache saves), so each file carries an HMAC-SHA256 of its bytes under a key that lives
+outside the project:
+
+* ``GAVEL_CACHE_KEY`` when set (e.g. a CI secret, so trusted jobs share a cache), else
+* a random key in ``$XDG_CONFIG_HOME/gavel/cache-key`` (``~/.config/gavel/cache-key``), created on
+  first use with mode 0600, and ignored unless it is a regular file owned by this user that no one
+  else can write.
+
+A file whose MAC does not verify (planted, edited, written with another key, or from another Gavel
+version: the ``stamp``) is an empty cache, and the run recomputes everything. Without a usable key
+there is no cache at all. The format: one header line ``gavel-cache 1 <stamp> <mac>``, then the
+JSON payload.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import stat
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+MAGIC = b"gavel-cache 1"
+KEY_ENV = "GAVEL_CACHE_KEY"
+
+
+def load(path: Path, stamp: str) -> Any | None:
+    """The payload saved at ``path`` under ``stamp`` with this machine's key, or None."""
+    key = cache_key()
+    if key is None:
+        return None
+    from engine.fsutil import read_regular
+
+    try:
+        raw = read_regular(path)
+    except OSError:
+        return None
+    header, _, payload = raw.partition(b"\n")
+    parts = header.split(b" ")
+    if len(parts) != 4 or b" ".join(parts[:2]) != MAGIC or parts[2] != stamp.encode():
+        return None
+    if not hmac.compare_digest(parts[3], _mac(key, stamp, payload).encode()):
+        return None
+    try:
+        return json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+
+
+def save(path: Path, stamp: str, data: Any) -> None:
+    """Write ``data`` at ``path`` with its MAC; a cache that cannot be written is no cache."""
+    key = cache_key()
+    if key is None:
+        return
+    from engine.fsutil import atomic_write
+
+    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+    header = b" ".join([MAGIC, stamp.encode(), _mac(key, stamp, payload).encode()])
+    with contextlib.suppress(OSError, ValueError):  # a read-only checkout still runs, just without a cache
+        atomic_write(path, header + b"\n" + payload)
+
+
+def _mac(key: bytes, stamp: str, payload: bytes) -> str:
+    return hmac.new(key, stamp.encode() + b"\n" + payload, hashlib.sha256).hexdigest()
+
+
+def cache_key() -> bytes | None:
+    """The key that authenticates cache files, or None (then nothing is cached)."""
+    value = os.environ.get(KEY_ENV)
+    return value.encode() if value else _file_key()
+
+
+@cache
+def _file_key() -> bytes | None:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    path = Path(base) / "gavel" / "cache-key"
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if (not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077
+                or info.st_size > 4096):
+            return None  # someone else could have written it: then it authenticates nothing
+        key = os.read(fd, 4096).strip()
+    finally:
+        os.close(fd)
+    return key if len(key) >= 32 else None
