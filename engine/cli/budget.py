@@ -31,6 +31,7 @@ def budget():
       gavel budget spend analytics.default_rates --epsilon 0.5 --mechanism laplace \\
           --purpose "Q4 default-rate release" --ref JIRA-1234 -c examples
       gavel budget verify -c examples
+      gavel budget upgrade -c examples      # once: hash-chain a ledger from Gavel 0.1
     """
 
 
@@ -369,8 +370,9 @@ def _login() -> str:
 @budget.command()
 @config_option
 @click.option("--repair", is_flag=True, help="Remove an incomplete last line left by a crash (never acknowledged).")
+@click.option("--expect-head", metavar="HASH", help="Also require the ledger's last hash to be this one (kept elsewhere).")
 @set_option
-def verify(project, repair, overrides):
+def verify(project, repair, expect_head, overrides):
     """Check the ledger's integrity: every line against the schema, time order, unique ids,
     every dataset known, no incomplete last line. Exit 0 valid, 1 problems (one per line)."""
     from engine import privacy
@@ -389,6 +391,9 @@ def verify(project, repair, overrides):
     problems = problems + [p for p in schema_problems(ledger) if p not in problems]
     lines = [f"{display}:{p.line}: {p.message}" if p.line else f"{display}: {p.message}"
              for p in sorted(problems, key=lambda p: (p.line or 0, p.message))]
+    if expect_head and not ledger.head.startswith(expect_head.lower()):
+        lines.append(f"{display}: the ledger ends at hash {ledger.head[:12]}, not the expected {expect_head[:12]} "
+                     "(entries removed from the end, or another ledger)")
     lines += _problem_lines(inv) + _problem_lines_of(found.problems)
     for line in lines:
         click.echo(f"Error: {line}", err=True)
@@ -396,7 +401,31 @@ def verify(project, repair, overrides):
         sys.exit(1)
     datasets = len({e.dataset for e in ledger.entries})
     state = "" if ledger.exists else " (no ledger file yet)"
-    click.echo(f"{display}: {len(ledger.entries)} entries on {datasets} dataset(s), valid{state}.")
+    click.echo(f"{display}: {len(ledger.entries)} entries on {datasets} dataset(s), valid{state}; head {ledger.head}")
+
+
+@budget.command()
+@config_option
+@set_option
+def upgrade(project, overrides):
+    """Hash-chain a ledger written before Gavel chained its entries (once, explicitly).
+
+    Each entry gets "prev" and "hash"; from then on `budget verify` and `gavel check` detect an
+    edited, deleted or reordered line. Refused (exit 2) while the ledger has any other problem.
+    """
+    from engine import privacy
+    from engine.config import load_config
+    from engine.privacy.ledger import upgrade as upgrade_ledger
+
+    config = load_config(project, overrides=list(overrides))
+    privacy.check_config(config)
+    path, display, _explicit = privacy.ledger_location(config)
+    entries, head = upgrade_ledger(path, display, timeout=privacy.lock_timeout(config))
+    if head is None:
+        click.echo(f"{display}: already hash-chained ({entries} entries).")
+    else:
+        click.echo(f"{display}: chained {entries} entries; head {head} (keep it elsewhere for "
+                   "`budget verify --expect-head`).")
 
 
 def _problem_lines_of(findings) -> list[str]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from engine.privacy.ledger import read_ledger
+from tests.privacy.chained import chain
 
 SPENDER = Path(__file__).with_name("spender.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,7 +150,8 @@ def test_complete_last_line_without_newline_is_kept(tmp_path, gavel):
     root = _project(tmp_path, 10.0)
     ledger_path = root / "privacy" / "ledger.jsonl"
     ledger_path.parent.mkdir()
-    hand = b'{"id": "sp-hand", "time": "2026-01-01T00:00:00Z", "dataset": "ds", "epsilon": 2, "mechanism": "laplace"}'
+    hand = chain('{"id": "sp-hand", "time": "2026-01-01T00:00:00Z", "dataset": "ds", "epsilon": 2, '
+                 '"mechanism": "laplace"}').rstrip("\n").encode()
     ledger_path.write_bytes(hand)  # a hand edit; editors may drop the final newline
     assert gavel("budget", "verify", "-c", root).exit_code == 0
     assert gavel("budget", "spend", "ds", "--epsilon", "1", "--mechanism", "laplace", "--purpose", "p",
