@@ -76,12 +76,21 @@ def _problem_lines(inv) -> list[str]:
     return out
 
 
-def _num(value: float) -> str:
+def _num(value: float, digits: int = 4) -> str:
     if value == 0:
         return "0"
     if math.isinf(value):
         return "inf"
-    return f"{value:.4g}"
+    return f"{value:.{digits}g}"
+
+
+def _of(spent: float, budget: float) -> str:
+    """"spent / budget" with as many digits as it takes for unequal numbers to look unequal
+    (2.000001 of 2 is over the budget: "2 / 2 EXCEEDED" would contradict itself)."""
+    digits = 4
+    while digits < 17 and spent != budget and _num(spent, digits) == _num(budget, digits):
+        digits += 1
+    return f"{_num(spent, digits)} / {_num(budget, digits)}"
 
 
 # -- status ---------------------------------------------------------------------------------------
@@ -138,9 +147,9 @@ def _table(doc: dict) -> str:
         rows.append((
             view["dataset"],
             view["window"]["label"],
-            f"{_num(view['spent']['epsilon'])} / {_num(view['epsilon_budget'])}",
+            _of(view["spent"]["epsilon"], view["epsilon_budget"]),
             _num(view["remaining"]["epsilon"]),
-            f"{_num(view['spent']['delta'])} / {_num(view['delta_budget'])}",
+            _of(view["spent"]["delta"], view["delta_budget"]),
             str(view["spend_count"]),
             _state_word(view),
         ))
@@ -185,8 +194,8 @@ def _dataset_text(doc: dict) -> str:
         lines.append(f"  mechanisms  {', '.join(view['allowed_mechanisms'])}")
     lines += [
         f"  period      {view['window']['label']} (now {doc['now']})",
-        f"  spent       epsilon {_num(view['spent']['epsilon'])}, delta {_num(view['spent']['delta'])} "
-        f"({view['used']:.0%} used)",
+        f"  spent       epsilon {_of(view['spent']['epsilon'], view['epsilon_budget'])}, "
+        f"delta {_of(view['spent']['delta'], view['delta_budget'])} ({_percent(view['used'])} used)",
         f"  remaining   epsilon {_num(view['remaining']['epsilon'])}, delta {_num(view['remaining']['delta'])}",
         f"  state       {_state_word(view)}",
     ]
@@ -199,9 +208,19 @@ def _dataset_text(doc: dict) -> str:
     lines.append(f"  spends in {view['window']['label']}:" if view["spends"] else "  no spends in this period")
     for s in view["spends"]:
         extra = "".join(f" {k}={s[k]}" for k in ("model", "ref") if k in s)
-        lines.append(f"    {s['time']}  {s['id']}  epsilon {_num(s['epsilon'])} delta {_num(s['delta'])}  "
+        lines.append(f"    {s['time']}  {s['id']}  epsilon {_num(s['epsilon'], 12)} delta {_num(s['delta'], 12)}  "
                      f"{s['mechanism']}  by {s.get('actor', '?')}: {s.get('purpose', '?')}{extra}")
     return "\n".join(lines)
+
+
+def _percent(used: float) -> str:
+    """A fraction as a percentage that never rounds an overdraft down to 100%."""
+    text = f"{used:.0%}"
+    digits = 0
+    while digits < 12 and used > 1 and text == f"{1:.{digits}%}":
+        digits += 1
+        text = f"{used:.{digits}%}"
+    return text
 
 
 # -- spend ----------------------------------------------------------------------------------------
@@ -300,6 +319,9 @@ def spend(dataset, epsilon, delta, mechanism, purpose, actor, model, ref, projec
         click.echo(f"Warning: {display}:{problem.line}: removed an incomplete last line (a write cut short by a "
                    "crash, never acknowledged)", err=True)
 
+    from engine.privacy.accounting import preload
+
+    preload()  # before the lock: 16 spenders each importing scikit-learn under it timed each other out
     try:
         entry, _ledger = append(path, display, decide, timeout=privacy.lock_timeout(config), on_repair=repaired)
     except Refused as exc:
@@ -346,7 +368,7 @@ def _policy_checks(budget_, epsilon: float, delta: float, mechanism: str) -> Non
     mechanisms = budget_.mechanisms
     if mechanisms is not None and mechanism not in mechanisms:
         _refuse(f"mechanism '{mechanism}' is not allowed on '{budget_.dataset}' (allowed: {', '.join(mechanisms)})")
-    if budget_.records and delta > 0 and delta >= 1 / budget_.records:
+    if budget_.records is not None and delta > 0 and delta >= 1 / budget_.records:
         _refuse(f"delta {_num(delta)} is not below 1/n = {_num(1 / budget_.records)} for '{budget_.dataset}' "
                 f"({budget_.records} records)")
     if delta > 0 and budget_.delta == 0:

@@ -68,6 +68,10 @@ class Budget:
 
     def problem(self) -> str | None:
         """What makes this budget unusable beyond its schema, or None."""
+        if self.records is not None and not (isinstance(self.records, int) and self.records >= 1):
+            # n = 0 would switch the delta < 1/n check off (policy and `budget spend`): fail closed instead
+            return (f"records is {self.records!r}: the delta < 1/n check needs the dataset's number of records "
+                    "(n >= 1); remove records or give the real count")
         if self.slack > self.delta:
             return f"slack {self.slack:g} exceeds delta_budget {self.delta:g} (the slack is part of the delta spent)"
         cap = self.cap
@@ -183,6 +187,14 @@ def _accountant(budget: Budget):
     from diffprivlib.accountant import BudgetAccountant
 
     return BudgetAccountant(epsilon=budget.epsilon, delta=budget.delta, slack=budget.slack)
+
+
+def preload() -> None:
+    """Import diffprivlib (and scikit-learn, about a second) now: `budget spend` calls this before it
+    takes the ledger lock, so that no writer holds the lock through an import."""
+    import diffprivlib.accountant  # noqa: F401
+    import diffprivlib.utils  # noqa: F401
+    import scipy.optimize  # noqa: F401
 
 
 def within(budget: Budget, total: tuple[float, float]) -> bool:

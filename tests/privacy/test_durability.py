@@ -167,3 +167,23 @@ def test_floating_point_sums_do_not_overdraw(tmp_path, gavel, epsilon):
     codes = [gavel("budget", "spend", "ds", "--epsilon", epsilon, "--mechanism", "laplace", "--purpose", "p",
                    "--actor", "a", "-c", root).exit_code for _ in range(4)]
     assert codes == [0, 0, 0, 1]  # 0.1 + 0.1 + 0.1 is 0.30000000000000004: within 0.3
+
+
+def test_sixteen_concurrent_spenders_all_succeed(tmp_path):
+    """No spender holds the ledger lock while it imports diffprivlib (about a second each, more under load):
+    with a 10 s lock timeout, 16 first spends importing it under the lock in turn would time out."""
+    root = _project(tmp_path, 100.0)
+    (root / "gavel.yaml").write_text((root / "gavel.yaml").read_text() + "privacy:\n  lock_timeout: 10\n")
+    go = tmp_path / "go"
+    workers = [subprocess.Popen([sys.executable, str(SPENDER), str(root), "ds", "0.5", "1", str(go)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+               for _ in range(16)]
+    time.sleep(0.5)
+    go.touch()
+    outputs = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err
+        outputs += out.splitlines()
+    assert len(outputs) == 16 and all(line.startswith("ok ") for line in outputs), outputs
+    assert _gavel("budget", "verify", "-c", str(root)).returncode == 0
