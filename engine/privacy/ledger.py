@@ -404,18 +404,6 @@ def _describe(error, data: Any) -> str:
     return schemas.describe(error)
 
 
-def schema_problems(ledger: Ledger) -> list[LedgerProblem]:
-    """Every entry checked against the JSON Schema itself (``gavel budget verify``)."""
-    from engine import schemas
-
-    out = []
-    for entry in ledger.entries:
-        found = schemas.errors("ledger-entry", entry.data)
-        if found:
-            out.append(LedgerProblem(entry.line, _describe(found[0], entry.data), entry.dataset))
-    return out
-
-
 def integrity_problems(ledger: Ledger, known: set[str] | None) -> list[LedgerProblem]:
     """Order (times never go back), unique ids, and (with ``known``) every dataset declared."""
     out = list(ledger.sequence) + chain_problems(ledger)

@@ -15,7 +15,6 @@ from engine.privacy.ledger import (
     fast_valid,
     integrity_problems,
     parse_ledger,
-    schema_problems,
 )
 
 GOOD = {"id": "sp-1", "time": "2026-01-02T03:04:05Z", "dataset": "db.table", "epsilon": 0.5, "delta": 1e-9,
@@ -112,7 +111,7 @@ def test_dump_entry_round_trips_in_schema_order():
     assert raw.endswith(b"\n") and raw.count(b"\n") == 1
     assert list(json.loads(raw)) == list(GOOD)
     ledger = parse_ledger(raw, Path("l"), "l")
-    assert ledger.entries[0].data == GOOD and not schema_problems(ledger)
+    assert ledger.entries[0].data == GOOD and not schemas.errors("ledger-entry", ledger.entries[0].data)
 
 
 # fast_valid is the schema, hand-compiled: it must never accept what the schema refuses.
