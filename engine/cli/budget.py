@@ -312,7 +312,13 @@ def spend(dataset, epsilon, delta, mechanism, purpose, actor, model, ref, projec
             entry["ref"] = ref
         if model:
             entry["model"] = model
-        result["spends"] = spends
+        # diffprivlib's result for the period with this spend, recorded inside the hash chain: a later
+        # `gavel check` over the same spends reads it instead of importing diffprivlib
+        from engine.privacy.accounting import computed, totals_of
+        from engine.privacy.ledger import Entry
+
+        usage = result["usage"] = computed(budget_, [*spends, Entry(0, entry)])
+        entry["totals"] = totals_of(usage)
         return entry
 
     def repaired(problem):
@@ -327,12 +333,10 @@ def spend(dataset, epsilon, delta, mechanism, purpose, actor, model, ref, projec
     except Refused as exc:
         click.echo(f"Refused: {exc}; nothing recorded.", err=True)
         sys.exit(1)
-    from engine.privacy.accounting import account
-    from engine.privacy.ledger import Entry
-
     win = result["window"]
     try:  # the spend is recorded: reporting what is left must not turn it into a failure
-        usage = account(budget_, [*result["spends"], Entry(0, entry)], win)
+        usage = result["usage"]
+        usage.window = win
         left = {"epsilon": tidy(usage.remaining_epsilon), "delta": tidy(usage.remaining_delta)}
         _remember_usage(config, usage)
     except Exception:  # noqa: BLE001
@@ -416,6 +420,7 @@ def verify(project, repair, expect_head, overrides):
     if expect_head and not ledger.head.startswith(expect_head.lower()):
         lines.append(f"{display}: the ledger ends at hash {ledger.head[:12]}, not the expected {expect_head[:12]} "
                      "(entries removed from the end, or another ledger)")
+    lines += _totals_problems(found.budgets, ledger, display)
     lines += _problem_lines(inv) + _problem_lines_of(found.problems)
     for line in lines:
         click.echo(f"Error: {line}", err=True)
@@ -433,16 +438,18 @@ def upgrade(project, overrides):
     """Hash-chain a ledger written before Gavel chained its entries (once, explicitly).
 
     Each entry gets "prev" and "hash"; from then on `budget verify` and `gavel check` detect an
-    edited, deleted or reordered line. Refused (exit 2) while the ledger has any other problem.
+    edited, deleted or reordered line. Entries on a budgeted dataset also get "totals": what
+    diffprivlib computes for the budget's period as of that spend (as `budget spend` records them).
+    Refused (exit 2) while the ledger has any other problem.
     """
     from engine import privacy
-    from engine.config import load_config
     from engine.privacy.ledger import upgrade as upgrade_ledger
 
-    config = load_config(project, overrides=list(overrides))
-    privacy.check_config(config)
+    config, inv, _now = _load(project, overrides, None)
+    budgets = privacy.collect_budgets(config, inv).budgets
     path, display, _explicit = privacy.ledger_location(config)
-    entries, head = upgrade_ledger(path, display, timeout=privacy.lock_timeout(config))
+    entries, head = upgrade_ledger(path, display, timeout=privacy.lock_timeout(config),
+                                   totals=lambda before, entry: _totals_at(budgets, before, entry))
     if head is None:
         click.echo(f"{display}: already hash-chained ({entries} entries).")
     else:
@@ -455,3 +462,40 @@ def _problem_lines_of(findings) -> list[str]:
         problems = findings
 
     return _problem_lines(_Inv)
+
+
+def _totals_at(budgets: dict, before: list, entry) -> dict | None:
+    """diffprivlib's result for ``entry``'s budget period as of ``entry`` (None: no budget)."""
+    from engine.privacy.accounting import computed, totals_of, window
+
+    budget_ = budgets.get(entry.dataset)
+    if budget_ is None:
+        return None
+    win = window(budget_.period, entry.time)
+    return totals_of(computed(budget_, win.select([*before, entry], entry.time)))
+
+
+def _totals_problems(budgets: dict, ledger, display: str) -> list[str]:
+    """Every recorded ``totals`` that is for the current budget, recomputed with diffprivlib."""
+    from engine.privacy.accounting import totals_key, window
+
+    out: list[str] = []
+    for dataset, entries in sorted(ledger.by_dataset.items()):
+        budget_ = budgets.get(dataset)
+        if budget_ is None:
+            continue
+        for i, entry in enumerate(entries):
+            totals = entry.data.get("totals")
+            if totals is None:
+                continue
+            spends = window(budget_.period, entry.time).select(entries[:i + 1], entry.time)
+            if not spends or spends[-1] is not entry:
+                continue
+            if totals["key"] != totals_key(budget_, [(float(e.epsilon), float(e.delta)) for e in spends]):
+                continue  # recorded for another budget (changed since): never read, nothing to check
+            expected = _totals_at(budgets, entries[:i], entry)
+            if expected != totals:
+                out.append(f"{display}:{entry.line}: recorded totals differ from diffprivlib's for '{dataset}' "
+                           f"(recorded epsilon {totals['epsilon']!r}, exceeded {totals['exceeded']}; computed "
+                           f"epsilon {expected['epsilon']!r}, exceeded {expected['exceeded']})")
+    return out

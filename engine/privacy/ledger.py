@@ -46,6 +46,7 @@ from engine.errors import GavelError
 
 DEFAULT_PATH = "privacy/ledger.jsonl"
 FIELDS = ("id", "time", "dataset", "epsilon", "delta", "mechanism", "purpose", "actor", "ref", "model")
+TOTALS = "totals"  # diffprivlib's result when the spend was recorded (engine.privacy.accounting.recorded)
 CHAIN = ("prev", "hash")  # always the last two members of a line
 GENESIS = "0" * 64
 _HASH_MEMBER = ', "hash": "'
@@ -332,7 +333,9 @@ def parse_line(line: str | bytes) -> tuple[Any, str | None]:
     return data, schema_message(data)
 
 
-_ALLOWED = frozenset(FIELDS + CHAIN)
+_ALLOWED = frozenset((*FIELDS, TOTALS, *CHAIN))
+_TOTALS_KEYS = frozenset(("key", "epsilon", "delta", "exceeded", "remaining_epsilon", "remaining_delta"))
+_KEY = re.compile(r"[0-9a-f]{32}")
 _REQUIRED = frozenset(REQUIRED)
 _OPTIONAL_STRINGS = tuple((k, _STRINGS[k]) for k in ("purpose", "actor", "ref", "model"))
 _fromisoformat = datetime.fromisoformat
@@ -373,10 +376,24 @@ def fast_valid(data: Any) -> bool:
     for key in CHAIN:
         if key in data and (type(data[key]) is not str or _HEX.fullmatch(data[key]) is None):
             return False
+    if TOTALS in data and not _totals_valid(data[TOTALS]):
+        return False
     try:
         _fromisoformat(stamp[:-1])
     except ValueError:
         return False
+    return True
+
+
+def _totals_valid(totals: Any) -> bool:
+    if type(totals) is not dict or totals.keys() != _TOTALS_KEYS or type(totals["exceeded"]) is not bool:
+        return False
+    if type(totals["key"]) is not str or _KEY.fullmatch(totals["key"]) is None:
+        return False
+    for name, ceiling in (("epsilon", math.inf), ("delta", 1), ("remaining_epsilon", math.inf), ("remaining_delta", 1)):
+        value = totals[name]
+        if (type(value) is not float and type(value) is not int) or not 0 <= value <= ceiling or value == math.inf:
+            return False
     return True
 
 
@@ -497,7 +514,8 @@ def repair(path: Path, display: str, *, timeout: float = 30.0) -> LedgerProblem 
         os.close(fd)
 
 
-def upgrade(path: Path, display: str, *, timeout: float = 30.0) -> tuple[int, str | None]:
+def upgrade(path: Path, display: str, *, timeout: float = 30.0,
+            totals: Callable[[list[Entry], Entry], dict | None] | None = None) -> tuple[int, str | None]:
     """Chain an un-chained ledger under the lock: every entry rewritten with ``prev`` and ``hash``.
 
     Refused (``LedgerError``) when the ledger has any other problem, or is partly chained (an
@@ -524,8 +542,14 @@ def upgrade(path: Path, display: str, *, timeout: float = 30.0) -> tuple[int, st
                               file=display, line=first.line)
         head = GENESIS
         lines = []
+        before: dict[str, list[Entry]] = {}
         for entry in ledger.entries:
-            line = dump_entry(entry.data, prev=head)
+            data = dict(entry.data)
+            found = totals(before.setdefault(entry.dataset, []), entry) if totals else None
+            if found is not None:
+                data[TOTALS] = found
+            before[entry.dataset].append(entry)
+            line = dump_entry(data, prev=head)
             head = json.loads(line)["hash"]
             lines.append(line)
         from engine.fsutil import atomic_write
