@@ -63,13 +63,18 @@ def generate(root: Path, datasets: int, entries: int, seed: int = 7) -> dict:
         (root / "datasets" / f"{dataset}.yaml").write_text("\n".join(lines) + "\n")
     start = NOW - timedelta(days=730)
     stamps = sorted(start + timedelta(seconds=rng.randrange(730 * 86400)) for _ in range(entries))
-    with (root / "privacy" / "ledger.jsonl").open("w") as out:
+    from engine.privacy.ledger import GENESIS, dump_entry
+
+    head = GENESIS
+    with (root / "privacy" / "ledger.jsonl").open("wb") as out:
         for n, stamp in enumerate(stamps):
             entry = {"id": f"sp-{n:016x}", "time": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
                      "dataset": rng.choice(ids), "epsilon": rng.choice([0.01, 0.05, 0.1, 0.25]),
                      "delta": rng.choice([0, 0, 1e-10]), "mechanism": rng.choice(MECHANISMS),
                      "purpose": "synthetic release", "actor": f"analyst{n % 50}@example.com", "ref": f"JOB-{n}"}
-            out.write(json.dumps(entry) + "\n")
+            line = dump_entry(entry, prev=head)  # hash-chained, as `gavel budget spend` writes it
+            head = json.loads(line)["hash"]
+            out.write(line)
     return {"datasets": datasets, "entries": entries, "advanced": advanced,
             "ledger_bytes": (root / "privacy" / "ledger.jsonl").stat().st_size}
 
@@ -149,7 +154,8 @@ def main() -> int:
             if name.endswith("(warm)"):
                 subprocess.run(args, capture_output=True)  # fill the cache
             best, median, cpu, result = timed(args, options.runs)
-            ok = result.returncode in (0, 1)
+            ok = result.returncode == 0 or (result.returncode == 1 and "verify" not in name
+                                            and "ledger" not in result.stderr)  # 1: budgets over, not a bad ledger
             print(f"{name:<58} {best:>6.2f}s {median:>6.2f}s {cpu:>6.2f}s"
                   + ("" if ok else f"  FAILED ({result.returncode})"))
             if not ok:

@@ -29,10 +29,11 @@ def load_baseline(ref: str, config) -> tuple[Report, str]:
             if not text.lstrip().startswith("{"):
                 raise UsageError("baseline is not a JSON report", file=ref)
             return load_report(text, file=ref), f"report {ref}"
-    history = config.path(config.history_path)
-    if not history.is_file():
+    from engine.history import get_run, is_url, location
+
+    history = location(config)
+    if not is_url(history) and not Path(history).is_file():
         raise UsageError(f"--baseline {ref}: no such report file, and no audit history at {history} to look a run up in")
-    from engine.history import get_run
 
     run = get_run(history, ref)
     return run.load(), f"history run {run.seq} ({run.run_id})"

@@ -60,7 +60,8 @@ class Config:
     timeout: float = 10.0
     workers: int = 0
     history: bool = False
-    history_path: str = ".gavel/history.db"
+    history_path: str | None = None  # None: engine.history.location() picks the default
+    history_url: str | None = None  # postgresql://... (engine.history.postgres)
     max_bytes: int = 5 * 1024 * 1024
     max_depth: int = 64
     now: str | None = None
@@ -253,7 +254,8 @@ def _from_dict(data: dict, *, root: Path, file: str | None, doc: Document) -> Co
         timeout=float(eng.get("timeout", 10.0)),
         workers=int(eng.get("workers", 0)),
         history=bool(hist.get("enabled", False)),
-        history_path=hist.get("path", ".gavel/history.db"),
+        history_path=hist.get("path"),
+        history_url=hist.get("url"),
         max_bytes=int(lim.get("max_bytes", 5 * 1024 * 1024)),
         max_depth=int(lim.get("max_depth", 64)),
         now=data.get("now"),

@@ -34,7 +34,7 @@ SEVERITIES = ["info", "low", "medium", "high", "critical"]
               help="Push the run's metrics (the prometheus output) to this Prometheus Pushgateway, job 'gavel'.")
 @click.option("-j", "--workers", type=int, help="Worker processes (0: one per core).")
 @click.option("--history/--no-history", default=None, help="Record the report in the audit history.")
-@click.option("--history-path", metavar="FILE", help="History database (default .gavel/history.db).")
+@click.option("--history-path", metavar="FILE", help="History database file (default .gavel-history/history.db).")
 @now_option
 @set_option
 @click.option("-v", "--verbose", is_flag=True, help="Show passing and skipped findings too.")
@@ -86,13 +86,16 @@ def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_p
                 raise UsageError(f"--evidence expects model=GLOB or dataset=GLOB, got {item!r}")
             config.evidence.append(EvidenceSource([pattern], kind))
     report = run_check(config, only=list(subjects))
-    if config.history:
-        from engine.history import record_run
-
-        record_run(report, config.path(config.history_path))
     if color is None:
         color = sys.stdout.isatty()
     write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose, color=color)
+    if config.history:  # after the outputs: a history that cannot be reached loses no report
+        from engine.history import location, record_run
+
+        try:
+            record_run(report, location(config))
+        except UsageError as exc:
+            raise UsageError(f"{exc.message}; the report was written to the outputs but not recorded") from None
     if pushgateway:
         from engine.cli.options import elapsed
         from engine.report.prometheus import push, render

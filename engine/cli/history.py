@@ -9,15 +9,16 @@ import click
 
 _project = click.option("-p", "--project", default=".", metavar="PATH", show_default=True,
                         help="The project (a folder with gavel.yaml, or the file) whose history to read.")
-_path = click.option("--history-path", metavar="FILE", help="History database (default: history.path, .gavel/history.db).")
+_path = click.option("--history-path", metavar="FILE",
+                     help="History database file (default: history.url or history.path, else .gavel-history/history.db).")
 _format = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 
 
 def _db(project: str, history_path: str | None):
     from engine.config import load_config
+    from engine.history import location
 
-    config = load_config(project, settings={"history.path": history_path} if history_path else None)
-    return config.path(config.history_path)
+    return location(load_config(project), path=history_path)
 
 
 @click.group()
@@ -26,6 +27,8 @@ def history():
 
     \b
     Run references: a sequence number (3), latest, latest~1, or a run-id prefix (newest wins).
+    The history is a SQLite file (history.path, default .gavel-history/history.db) or a
+    PostgreSQL database (history.url); see docs/history.md.
     """
 
 
@@ -114,3 +117,20 @@ def verify(project, history_path, expect_head):
     for problem in result.problems:
         click.echo(f"  - {problem}", err=True)
     sys.exit(1)
+
+
+@history.command()
+@_project
+@_path
+def upgrade(project, history_path):
+    """Re-hash a history recorded by Gavel 0.1 so that every stored field is in the chain.
+
+    Refused (exit 2) unless the old chain verifies: an upgrade never blesses an edited history.
+    """
+    from engine.history import upgrade as upgrade_chain
+
+    runs, head = upgrade_chain(_db(project, history_path))
+    if head is None:
+        click.echo(f"already current: {runs} runs")
+    else:
+        click.echo(f"upgraded {runs} runs; head {head} (keep it elsewhere for `verify --expect-head`)")

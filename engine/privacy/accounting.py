@@ -68,6 +68,10 @@ class Budget:
 
     def problem(self) -> str | None:
         """What makes this budget unusable beyond its schema, or None."""
+        if self.records is not None and not (isinstance(self.records, int) and self.records >= 1):
+            # n = 0 would switch the delta < 1/n check off (policy and `budget spend`): fail closed instead
+            return (f"records is {self.records!r}: the delta < 1/n check needs the dataset's number of records "
+                    "(n >= 1); remove records or give the real count")
         if self.slack > self.delta:
             return f"slack {self.slack:g} exceeds delta_budget {self.delta:g} (the slack is part of the delta spent)"
         cap = self.cap
@@ -185,6 +189,14 @@ def _accountant(budget: Budget):
     return BudgetAccountant(epsilon=budget.epsilon, delta=budget.delta, slack=budget.slack)
 
 
+def preload() -> None:
+    """Import diffprivlib (and scikit-learn, about a second) now: `budget spend` calls this before it
+    takes the ledger lock, so that no writer holds the lock through an import."""
+    import diffprivlib.accountant  # noqa: F401
+    import diffprivlib.utils  # noqa: F401
+    import scipy.optimize  # noqa: F401
+
+
 def within(budget: Budget, total: tuple[float, float]) -> bool:
     """``total`` (epsilon, delta) fits ``budget`` (diffprivlib's ``Budget`` order, with TOLERANCE)."""
     from diffprivlib.utils import Budget as Pair
@@ -201,6 +213,10 @@ def account(budget: Budget, spends: list, win: Window, cache=None) -> Usage:
     """
     usage = Usage(budget, win, list(spends))
     pairs = [(float(e.epsilon), float(e.delta)) for e in spends]
+    found = recorded(budget, spends, pairs)
+    if found is not None:
+        usage.epsilon, usage.delta, usage.exceeded, usage.remaining_epsilon, usage.remaining_delta = found
+        return usage
     if cache is not None:
         from engine.privacy.cache import result_key
 
@@ -215,6 +231,41 @@ def account(budget: Budget, spends: list, win: Window, cache=None) -> Usage:
         return usage
     _total(usage, budget, pairs)
     return usage
+
+
+def totals_key(budget: Budget, pairs: list[tuple[float, float]]) -> str:
+    """What a recorded result is for: the budget and the (epsilon, delta) pairs composed."""
+    from engine.privacy.cache import result_key
+
+    return result_key(budget, pairs)[:32]
+
+
+def recorded(budget: Budget, spends: list, pairs: list[tuple[float, float]]) -> list | None:
+    """The result diffprivlib computed when the last of ``spends`` was recorded, if it is for exactly
+    this budget and these spends (the ledger's ``totals``, inside its hash chain; `gavel budget verify`
+    recomputes every one with diffprivlib). None otherwise: then diffprivlib is asked."""
+    if not spends:
+        return None
+    totals = spends[-1].data.get("totals")
+    if not totals or totals.get("key") != totals_key(budget, pairs):
+        return None
+    return [totals["epsilon"], totals["delta"], totals["exceeded"], totals["remaining_epsilon"],
+            totals["remaining_delta"]]
+
+
+def computed(budget: Budget, spends: list) -> Usage:
+    """``spends`` (the period's, up to and including a new one) accounted by diffprivlib, never from a record."""
+    usage = Usage(budget, Window("", None, None), list(spends))
+    _total(usage, budget, [(float(e.epsilon), float(e.delta)) for e in spends])
+    return usage
+
+
+def totals_of(usage: Usage) -> dict[str, Any]:
+    """The ``totals`` member recorded with the last spend of ``usage``."""
+    pairs = [(float(e.epsilon), float(e.delta)) for e in usage.spends]
+    return {"key": totals_key(usage.budget, pairs), "epsilon": usage.epsilon, "delta": usage.delta,
+            "exceeded": usage.exceeded, "remaining_epsilon": usage.remaining_epsilon,
+            "remaining_delta": usage.remaining_delta}
 
 
 def _total(usage: Usage, budget: Budget, pairs: list[tuple[float, float]]) -> None:

@@ -16,6 +16,13 @@ Durability rule (docs/privacy.md):
   crash (power loss; a killed process cannot tear a single ``write``). It was never acknowledged,
   so readers ignore it and report it, and the next append (or ``gavel budget verify --repair``)
   truncates it away. Nothing acknowledged is ever removed.
+
+Tamper evidence: every entry ends with ``"prev"`` (the previous entry's hash; 64 zeros on the
+first) and ``"hash"``, the SHA-256 of the line's own UTF-8 bytes with its final
+``, "hash": "..."`` member cut off. Editing any byte of a line (epsilon 1.5 → 0.15) breaks its hash;
+deleting, inserting or reordering lines breaks the next ``prev``. A ledger written before the chain
+existed is an error until ``gavel budget upgrade`` chains it: otherwise stripping the chain fields
+would turn tamper evidence off.
 """
 
 from __future__ import annotations
@@ -39,12 +46,19 @@ from engine.errors import GavelError
 
 DEFAULT_PATH = "privacy/ledger.jsonl"
 FIELDS = ("id", "time", "dataset", "epsilon", "delta", "mechanism", "purpose", "actor", "ref", "model")
+TOTALS = "totals"  # diffprivlib's result when the spend was recorded (engine.privacy.accounting.recorded)
+CHAIN = ("prev", "hash")  # always the last two members of a line
+GENESIS = "0" * 64
+_HASH_MEMBER = ', "hash": "'
+_HASH_TAIL = len(_HASH_MEMBER) + 64 + 2  # the final `, "hash": "<64 hex>"}`
+_BOM = "\ufeff"
 REQUIRED = ("id", "time", "dataset", "epsilon", "mechanism")
 _STRINGS = {"id": 128, "time": 20, "dataset": 10_000, "mechanism": 100, "purpose": 1000, "actor": 200,
             "ref": 1000, "model": 200}  # name → maxLength, as in the schema
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _DATASET = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._:/-]*")
+_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class LedgerError(GavelError):
@@ -100,6 +114,10 @@ class Ledger:
     good_end: int = 0  # byte offset after the last complete line (where a torn tail starts)
     by_dataset: dict[str, list[Entry]] = field(default_factory=dict)  # entries per dataset, in ledger order
     sequence: list[LedgerProblem] = field(default_factory=list)  # out-of-order times, duplicate ids
+    chain: list[LedgerProblem] = field(default_factory=list)  # edited lines, broken links
+    chained: int = 0  # entries that carry a hash
+    unchained: list[int] = field(default_factory=list)  # lines of entries without one
+    head: str = GENESIS  # the hash of the last entry (what the next spend links to)
 
 
 def read_ledger(path: Path, display: str, cache=None) -> Ledger:
@@ -155,9 +173,10 @@ def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = N
     """
     ledger = Ledger(path, display, exists=True, sha256=sha256 or hashlib.sha256(raw).hexdigest())
     try:
-        lines: list = raw.decode("utf-8").split("\n")
+        text = raw.decode("utf-8")
+        lines: list = (text[1:] if text.startswith(_BOM) else text).split("\n")  # a BOM, as on cards
     except UnicodeDecodeError:
-        lines = raw.split(b"\n")  # parse_line names the line that is not UTF-8
+        lines = (raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw).split(b"\n")  # parse_line names the line
     tail = lines.pop()  # empty when the file ends with a newline
     ledger.good_end = len(raw) - len(tail if isinstance(tail, bytes) else tail.encode("utf-8"))
     number = len(lines) + 1
@@ -212,6 +231,9 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None) -> None
     last_line = 0
     decode, valid = _decode, fast_valid
     trusted = len(known) if known else 0
+    prev: str | None = GENESIS  # None after an invalid line (itself an error): its hash is unknown
+    chain, unchained = ledger.chain, ledger.unchained
+    sha256 = hashlib.sha256
     for number, line in enumerate(lines, start=1):
         data = known[number - 1] if number <= trusted else None  # a line the cache saw valid, byte for byte
         if data is None:
@@ -226,7 +248,28 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None) -> None
             if message is not None:
                 if data is not _BLANK:
                     problems.append(LedgerProblem(number, message, _dataset_of(data)))
+                    prev = None
                 continue
+            if type(line) is not str:
+                line = line.decode("utf-8")
+        seal = data.get("hash")
+        if seal is None:
+            unchained.append(number)
+            prev = None
+        else:
+            ledger.chained += 1
+            if line.endswith("\r"):  # a CRLF checkout: line ends are not content
+                line = line[:-1]
+            if line[-_HASH_TAIL:-66] != _HASH_MEMBER or line[-66:-2] != seal or not line.endswith('"}') or \
+                    sha256((line[:-_HASH_TAIL] + "}").encode()).hexdigest() != seal:
+                chain.append(LedgerProblem(number, "entry edited: the line no longer matches its hash", data["dataset"]))
+            if prev is not None and data.get("prev") != prev:
+                what = "first entry" if prev == GENESIS else "previous entry"
+                chain.append(LedgerProblem(
+                    number, f"hash chain broken: the {what} is not the one this entry was appended after "
+                            f"(a line deleted, inserted or edited above; prev {str(data.get('prev'))[:12]}, "
+                            f"expected {prev[:12]})", data["dataset"]))
+            prev = ledger.head = seal
         entry = Entry(number, data)
         entries.append(entry)
         ident, stamp = entry.id, entry.time
@@ -292,7 +335,9 @@ def parse_line(line: str | bytes) -> tuple[Any, str | None]:
     return data, schema_message(data)
 
 
-_ALLOWED = frozenset(FIELDS)
+_ALLOWED = frozenset((*FIELDS, TOTALS, *CHAIN))
+_TOTALS_KEYS = frozenset(("key", "epsilon", "delta", "exceeded", "remaining_epsilon", "remaining_delta"))
+_KEY = re.compile(r"[0-9a-f]{32}")
 _REQUIRED = frozenset(REQUIRED)
 _OPTIONAL_STRINGS = tuple((k, _STRINGS[k]) for k in ("purpose", "actor", "ref", "model"))
 _fromisoformat = datetime.fromisoformat
@@ -330,10 +375,27 @@ def fast_valid(data: Any) -> bool:
                 return False
     if _ID.fullmatch(ident) is None or _DATASET.fullmatch(dataset) is None or _TIME.fullmatch(stamp) is None:
         return False
+    for key in CHAIN:
+        if key in data and (type(data[key]) is not str or _HEX.fullmatch(data[key]) is None):
+            return False
+    if TOTALS in data and not _totals_valid(data[TOTALS]):
+        return False
     try:
         _fromisoformat(stamp[:-1])
     except ValueError:
         return False
+    return True
+
+
+def _totals_valid(totals: Any) -> bool:
+    if type(totals) is not dict or totals.keys() != _TOTALS_KEYS or type(totals["exceeded"]) is not bool:
+        return False
+    if type(totals["key"]) is not str or _KEY.fullmatch(totals["key"]) is None:
+        return False
+    for name, ceiling in (("epsilon", math.inf), ("delta", 1), ("remaining_epsilon", math.inf), ("remaining_delta", 1)):
+        value = totals[name]
+        if (type(value) is not float and type(value) is not int) or not 0 <= value <= ceiling or value == math.inf:
+            return False
     return True
 
 
@@ -361,21 +423,9 @@ def _describe(error, data: Any) -> str:
     return schemas.describe(error)
 
 
-def schema_problems(ledger: Ledger) -> list[LedgerProblem]:
-    """Every entry checked against the JSON Schema itself (``gavel budget verify``)."""
-    from engine import schemas
-
-    out = []
-    for entry in ledger.entries:
-        found = schemas.errors("ledger-entry", entry.data)
-        if found:
-            out.append(LedgerProblem(entry.line, _describe(found[0], entry.data), entry.dataset))
-    return out
-
-
 def integrity_problems(ledger: Ledger, known: set[str] | None) -> list[LedgerProblem]:
     """Order (times never go back), unique ids, and (with ``known``) every dataset declared."""
-    out = list(ledger.sequence)
+    out = list(ledger.sequence) + chain_problems(ledger)
     if known is not None:
         for dataset in sorted(set(ledger.by_dataset) - known):
             for entry in ledger.by_dataset[dataset]:
@@ -384,11 +434,33 @@ def integrity_problems(ledger: Ledger, known: set[str] | None) -> list[LedgerPro
     return sorted(out, key=lambda p: (p.line or 0, p.message))
 
 
-def dump_entry(entry: dict[str, Any]) -> bytes:
-    """One ledger line: fields in schema order, UTF-8, newline-terminated."""
+def chain_problems(ledger: Ledger) -> list[LedgerProblem]:
+    """Edited lines and broken links; an un-chained ledger (or un-chained lines in a chained one)."""
+    out = list(ledger.chain)
+    if ledger.unchained and not ledger.chained:
+        out.append(LedgerProblem(None, f"the ledger is not hash-chained ({len(ledger.unchained)} entries), so edits and "
+                                       "deletions cannot be detected: run `gavel budget upgrade` once to chain it"))
+    elif ledger.unchained:
+        first = ledger.unchained[0]
+        more = f" (and {len(ledger.unchained) - 1} more)" if len(ledger.unchained) > 1 else ""
+        out.append(LedgerProblem(first, f"entry without a hash in a hash-chained ledger{more}: added by hand or by an "
+                                        "older Gavel; record spends with `gavel budget spend`"))
+    return out
+
+
+def dump_entry(entry: dict[str, Any], prev: str | None = None) -> bytes:
+    """One ledger line: fields in schema order, UTF-8, newline-terminated; with ``prev``, chained.
+
+    The line's hash is the SHA-256 of the line without its final ``hash`` member (module docstring).
+    """
     ordered = {k: entry[k] for k in FIELDS if k in entry}
-    ordered.update((k, v) for k, v in entry.items() if k not in ordered)
-    return (json.dumps(ordered, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    ordered.update((k, v) for k, v in entry.items() if k not in ordered and k not in CHAIN)
+    if prev is None:
+        return (json.dumps(ordered, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    ordered["prev"] = prev
+    body = json.dumps(ordered, ensure_ascii=False, allow_nan=False)
+    seal = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return (body[:-1] + _HASH_MEMBER + seal + '"}\n').encode("utf-8")
 
 
 def append(path: Path, display: str, decide: Callable[[Ledger], dict[str, Any]], *,
@@ -411,7 +483,7 @@ def append(path: Path, display: str, decide: Callable[[Ledger], dict[str, Any]],
                 continue
             ledger = parse_ledger(_read_all(fd), path, display)
             entry = decide(ledger)
-            line = dump_entry(entry)
+            line = dump_entry(entry, prev=ledger.head)
             if ledger.torn is not None:
                 os.ftruncate(fd, ledger.good_end)  # the torn tail was never acknowledged
                 if on_repair:
@@ -440,6 +512,52 @@ def repair(path: Path, display: str, *, timeout: float = 30.0) -> LedgerProblem 
         os.ftruncate(fd, ledger.good_end)
         os.fsync(fd)
         return ledger.torn
+    finally:
+        os.close(fd)
+
+
+def upgrade(path: Path, display: str, *, timeout: float = 30.0,
+            totals: Callable[[list[Entry], Entry], dict | None] | None = None) -> tuple[int, str | None]:
+    """Chain an un-chained ledger under the lock: every entry rewritten with ``prev`` and ``hash``.
+
+    Refused (``LedgerError``) when the ledger has any other problem, or is partly chained (an
+    upgrade never blesses an edit). Returns (entries, new head), or (entries, None) when already
+    chained. The new file replaces the old one by an atomic rename; spends waiting on the old
+    file's lock notice the replacement and start over.
+    """
+    if not path.exists():
+        raise LedgerError("no ledger to upgrade", file=display)
+    fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        _lock(fd, display, timeout)
+        ledger = parse_ledger(_read_all(fd), path, display)
+        if ledger.chained and not ledger.unchained and not ledger.chain:
+            return len(ledger.entries), None
+        problems = ledger.problems + ledger.sequence + ([ledger.torn] if ledger.torn else []) + ledger.chain
+        if ledger.chained:
+            problems.append(LedgerProblem(ledger.unchained[0], "partly chained: an entry without a hash was added "
+                                                               "to a chained ledger"))
+        if problems:
+            first = min(problems, key=lambda p: p.line or 0)
+            raise LedgerError(f"the ledger has problems, fix them before chaining it: {first.message}"
+                              + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                              file=display, line=first.line)
+        head = GENESIS
+        lines = []
+        before: dict[str, list[Entry]] = {}
+        for entry in ledger.entries:
+            data = dict(entry.data)
+            found = totals(before.setdefault(entry.dataset, []), entry) if totals else None
+            if found is not None:
+                data[TOTALS] = found
+            before[entry.dataset].append(entry)
+            line = dump_entry(data, prev=head)
+            head = json.loads(line)["hash"]
+            lines.append(line)
+        from engine.fsutil import atomic_write
+
+        atomic_write(path, b"".join(lines))
+        return len(lines), head
     finally:
         os.close(fd)
 

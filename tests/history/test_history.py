@@ -58,7 +58,8 @@ def test_edit_with_recomputed_hash_breaks_the_next_link(db):
 
     row = get_run(db, "2")
     sql(db, "UPDATE runs SET recorded_at = '2020-01-01T00:00:00Z', hash = ? WHERE seq = 2",
-        chain_hash(2, "2020-01-01T00:00:00Z", row.report_sha256, row.prev_hash))
+        chain_hash(2, row.run_id, "2020-01-01T00:00:00Z", row.now, row.passed, row.summary, row.report_sha256,
+                   row.prev_hash))
     result = verify(db)
     assert not result.ok and any("run 3: chain broken" in p for p in result.problems)
 
@@ -112,7 +113,7 @@ def test_cli_record_list_show_diff_verify(gavel, example_copy):
     card = example_copy / "models" / "support-assistant.yaml"
     card.write_text(card.read_text().replace("ai_disclosure: false", "ai_disclosure: true"))
     assert gavel("check", example_copy, "--history").exit_code == 1
-    assert (example_copy / ".gavel" / "history.db").is_file()
+    assert (example_copy / ".gavel-history" / "history.db").is_file()
 
     listing = gavel("history", "list", "-p", example_copy)
     assert listing.exit_code == 0 and len(listing.stdout.strip().splitlines()) == 3
@@ -130,7 +131,7 @@ def test_cli_record_list_show_diff_verify(gavel, example_copy):
 
     ok = gavel("history", "verify", "-p", example_copy)
     assert ok.exit_code == 0 and ok.stdout.startswith("ok: 2 runs, chain intact")
-    sql(example_copy / ".gavel" / "history.db", "UPDATE runs SET report = report || ' ' WHERE seq = 1")
+    sql(example_copy / ".gavel-history" / "history.db", "UPDATE runs SET report = report || ' ' WHERE seq = 1")
     bad = gavel("history", "verify", "-p", example_copy)
     assert bad.exit_code == 1 and "run 1: report edited" in bad.stderr
 
@@ -138,7 +139,7 @@ def test_cli_record_list_show_diff_verify(gavel, example_copy):
 def test_cli_history_path_and_errors(gavel, example_copy, tmp_path):
     db = tmp_path / "elsewhere.db"
     assert gavel("check", example_copy, "--history", "--history-path", db).exit_code == 1
-    assert db.is_file() and not (example_copy / ".gavel" / "history.db").exists()
+    assert db.is_file() and not (example_copy / ".gavel-history" / "history.db").exists()
     assert gavel("history", "list", "-p", example_copy, "--history-path", db).exit_code == 0
     missing = gavel("history", "list", "-p", example_copy)
     assert missing.exit_code == 2 and "no audit history" in missing.stderr

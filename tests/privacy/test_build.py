@@ -14,6 +14,14 @@ from engine.config import load_config
 from engine.context import build_subjects
 from engine.errors import ConfigError
 from engine.inventory import build_inventory
+from tests.privacy.chained import chain
+
+LINES = [
+    '{"id": "sp-1", "time": "2026-02-01T00:00:00Z", "dataset": "db.a", "epsilon": 0.25, "mechanism": "laplace"}',
+    '{"id": "sp-2", "time": "2026-03-01T00:00:00Z", "dataset": "db.a", "epsilon": 0.5, "mechanism": "dp-sgd"}',
+    '{"id": "sp-3", "time": "2026-04-01T00:00:00Z", "dataset": "db.b", "epsilon": 3, "mechanism": "laplace",'
+    ' "model": "m"}',
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-11-26T00:00:00Z"
@@ -50,13 +58,7 @@ BASE = {
         training_datasets: [db.a, db.b]
         differential_privacy: {epsilon: 0.5, dataset: db.a, ledger_ref: sp-2}
         """,
-    "privacy/ledger.jsonl": "\n".join([
-        '{"id": "sp-1", "time": "2026-02-01T00:00:00Z", "dataset": "db.a", "epsilon": 0.25, "mechanism": "laplace"}',
-        '{"id": "sp-2", "time": "2026-03-01T00:00:00Z", "dataset": "db.a", "epsilon": 0.5, "mechanism": "dp-sgd"}',
-        '{"id": "sp-3", "time": "2026-04-01T00:00:00Z", "dataset": "db.b", "epsilon": 3, "mechanism": "laplace",'
-        ' "model": "m"}',
-        "",
-    ]),
+    "privacy/ledger.jsonl": chain(*LINES),
 }
 
 BASE = {name: textwrap.dedent(text) for name, text in BASE.items()}
@@ -138,8 +140,8 @@ def test_budget_problems_and_duplicates(tmp_path):
 
 
 def test_unknown_dataset_in_ledger_is_an_error(tmp_path):
-    ledger = BASE["privacy/ledger.jsonl"] + \
-        '{"id": "sp-9", "time": "2026-05-01T00:00:00Z", "dataset": "db.ghost", "epsilon": 1, "mechanism": "l"}\n'
+    ledger = chain(*LINES,
+                   '{"id": "sp-9", "time": "2026-05-01T00:00:00Z", "dataset": "db.ghost", "epsilon": 1, "mechanism": "l"}')
     inv = _inventory(tmp_path, **{"privacy/ledger.jsonl": ledger})
     [problem] = inv.problems
     assert problem.subject.id == "db.ghost" and problem.subject.source.line == 4

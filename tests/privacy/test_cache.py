@@ -12,6 +12,7 @@ import pytest
 
 from engine.privacy.cache import FILE
 from engine.privacy.ledger import read_ledger
+from tests.privacy.chained import append, chain, head
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-11-26T00:00:00Z"
@@ -44,7 +45,7 @@ def proj(tmp_path):
         privacy_budget: {epsilon_budget: 3.0, delta_budget: 1.0e-5, composition: advanced, slack: 1.0e-6}
         """))
     lines = [_entry(n, "sales" if n % 3 else "events", 0.25, 1 + n) for n in range(1, 10)]
-    (root / "privacy" / "ledger.jsonl").write_text("\n".join(lines) + "\n")
+    (root / "privacy" / "ledger.jsonl").write_text(chain(*lines))
     return root
 
 
@@ -110,7 +111,7 @@ def test_appended_lines_are_validated(gavel, proj):
     with ledger.open("a") as out:
         out.write('{"id": "sp-x", "time": "2026-11-25T00:00:00Z", "dataset": "sales", "epsilon": -1, '
                   '"mechanism": "laplace"}\n')
-        out.write(_entry(1, "sales", 0.5, 25) + "\n")  # a duplicate id
+    append(ledger, _entry(1, "sales", 0.5, 25))  # a duplicate id
     result = status(gavel, proj)
     assert result.exit_code == 1
     assert "ledger.jsonl:10:" in result.stderr and "ledger.jsonl:11: duplicate spend id 'sp-1'" in result.stderr
@@ -123,7 +124,8 @@ def test_rewritten_ledger_is_not_trusted(gavel, proj):
     ledger = proj / "privacy" / "ledger.jsonl"
     lines = ledger.read_text().splitlines()
     lines[2] = lines[2].replace('"epsilon": 0.25', '"epsilon": 0')  # the cached prefix no longer matches
-    ledger.write_text("\n".join(lines) + "\n" + _entry(20, "sales", 0.25, 25) + "\n")
+    ledger.write_text("\n".join(lines) + "\n")
+    append(ledger, _entry(20, "sales", 0.25, 25))
     result = status(gavel, proj)
     assert result.exit_code == 1 and "ledger.jsonl:3:" in result.stderr
     assert result.stdout == status(gavel, proj, "--set", "cache.enabled=false").stdout
@@ -131,7 +133,8 @@ def test_rewritten_ledger_is_not_trusted(gavel, proj):
 
 def test_bad_lines_stay_reported_when_warm(gavel, proj):
     ledger = proj / "privacy" / "ledger.jsonl"
-    ledger.write_text(ledger.read_text() + "not json\n\n" + _entry(30, "sales", 0.25, 25) + "\n")
+    before = head(ledger)
+    ledger.write_text(ledger.read_text() + "not json\n\n" + chain(_entry(30, "sales", 0.25, 25), prev=before))
     cold = status(gavel, proj)
     warm = status(gavel, proj)
     assert warm.exit_code == 1 and "ledger.jsonl:10: invalid JSON" in warm.stderr

@@ -234,3 +234,32 @@ def test_examples(gavel, tmp_path):
     assert gavel("budget", "verify", "-c", copy).exit_code == 0
     result = spend(gavel, copy, "features.fraud_features", "0.1", now=None)
     assert result.exit_code in (0, 1)  # depends on the month the test runs in; never an error
+
+
+def test_records_zero_does_not_switch_off_the_delta_check(gavel, proj):
+    card = proj / "datasets" / "sales.yaml"
+    card.write_text(card.read_text().replace("records: 1000", "records: 0"))
+    spend = gavel("budget", "spend", "sales", "--epsilon", "0.1", "--delta", "0.5", "--mechanism", "laplace",
+                  "--purpose", "p", "-c", proj)
+    assert spend.exit_code == 2 and "records is 0" in spend.stderr and "sales.yaml" in spend.stderr
+    assert not (proj / "privacy" / "ledger.jsonl").exists()
+    check = gavel("check", proj, "--pack", "privacy", "-o", "json")
+    report = json.loads(check.stdout)
+    errors = [f for f in report["findings"] if f["status"] == "error" and "records is 0" in f["message"]]
+    assert check.exit_code == 1 and errors and errors[0]["subject"]["source"]["file"] == "datasets/sales.yaml"
+
+
+def test_status_shows_an_overdraft_with_the_digits_it_takes(gavel, proj):
+    ledger = proj / "privacy" / "ledger.jsonl"
+    ledger.parent.mkdir(exist_ok=True)
+    from tests.privacy.chained import chain
+
+    ledger.write_text(chain({"id": "sp-1", "time": "2026-11-02T00:00:00Z", "dataset": "sales", "epsilon": 1.0,
+                             "mechanism": "laplace"},
+                            {"id": "sp-2", "time": "2026-11-03T00:00:00Z", "dataset": "sales", "epsilon": 1.000001,
+                             "mechanism": "laplace"}))
+    table = gavel("budget", "status", "--now", NOW, "-c", proj)
+    [row] = [line for line in table.stdout.splitlines() if line.startswith("sales")]
+    assert "2.000001 / 2" in row and row.endswith("EXCEEDED")
+    one = gavel("budget", "status", "sales", "--now", NOW, "-c", proj)
+    assert "epsilon 2.000001 / 2" in one.stdout and "(100.0001% used)" in one.stdout

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from engine.privacy.ledger import read_ledger
+from tests.privacy.chained import chain
 
 SPENDER = Path(__file__).with_name("spender.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,7 +150,8 @@ def test_complete_last_line_without_newline_is_kept(tmp_path, gavel):
     root = _project(tmp_path, 10.0)
     ledger_path = root / "privacy" / "ledger.jsonl"
     ledger_path.parent.mkdir()
-    hand = b'{"id": "sp-hand", "time": "2026-01-01T00:00:00Z", "dataset": "ds", "epsilon": 2, "mechanism": "laplace"}'
+    hand = chain('{"id": "sp-hand", "time": "2026-01-01T00:00:00Z", "dataset": "ds", "epsilon": 2, '
+                 '"mechanism": "laplace"}').rstrip("\n").encode()
     ledger_path.write_bytes(hand)  # a hand edit; editors may drop the final newline
     assert gavel("budget", "verify", "-c", root).exit_code == 0
     assert gavel("budget", "spend", "ds", "--epsilon", "1", "--mechanism", "laplace", "--purpose", "p",
@@ -165,3 +167,23 @@ def test_floating_point_sums_do_not_overdraw(tmp_path, gavel, epsilon):
     codes = [gavel("budget", "spend", "ds", "--epsilon", epsilon, "--mechanism", "laplace", "--purpose", "p",
                    "--actor", "a", "-c", root).exit_code for _ in range(4)]
     assert codes == [0, 0, 0, 1]  # 0.1 + 0.1 + 0.1 is 0.30000000000000004: within 0.3
+
+
+def test_sixteen_concurrent_spenders_all_succeed(tmp_path):
+    """No spender holds the ledger lock while it imports diffprivlib (about a second each, more under load):
+    with a 10 s lock timeout, 16 first spends importing it under the lock in turn would time out."""
+    root = _project(tmp_path, 100.0)
+    (root / "gavel.yaml").write_text((root / "gavel.yaml").read_text() + "privacy:\n  lock_timeout: 10\n")
+    go = tmp_path / "go"
+    workers = [subprocess.Popen([sys.executable, str(SPENDER), str(root), "ds", "0.5", "1", str(go)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+               for _ in range(16)]
+    time.sleep(0.5)
+    go.touch()
+    outputs = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err
+        outputs += out.splitlines()
+    assert len(outputs) == 16 and all(line.startswith("ok ") for line in outputs), outputs
+    assert _gavel("budget", "verify", "-c", str(root)).returncode == 0
