@@ -440,7 +440,7 @@ def split(text: str, dialect) -> list[Statement]:
             continue
         for expression in parsed:
             if expression is not None:
-                out.append(Statement(line, expression, start=offset))
+                out.append(Statement(line, expression, start=offset, words=words))
     return out
 
 
@@ -773,6 +773,9 @@ _NO_LINEAGE_COMMANDS = frozenset({
 _PROCEDURAL = frozenset({"RETURN", "RAISE", "LET", "DECLARE", "EXIT", "CONTINUE", "BREAK", "NULL", "GET", "OPEN",
                          "CLOSE", "FETCH", "ASSERT", "LEAVE", "ITERATE", "SIGNAL", "RESIGNAL", "PRINT", "ELSE",
                          "ELSIF", "ELSEIF", "LOOP", "END", "EXCEPTION", "WHEN"})
+#: Dialects where ``SELECT ... INTO x`` in a routine body assigns variables (PL/pgSQL, Snowflake Scripting,
+#: PL/SQL, MySQL); T-SQL's ``SELECT ... INTO t`` creates a table even there.
+_INTO_VARIABLE = frozenset({"postgres", "snowflake", "oracle", "mysql", "redshift", "bigquery"})
 _ROUTINE_LANGUAGES = frozenset({"", "SQL", "PLPGSQL", "PLSQL", "TSQL", "SQLSCRIPT"})
 _UNLOAD = re.compile(r"^\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'((?:[^']|'')*)'", re.IGNORECASE | re.DOTALL)
 _EXCHANGE = re.compile(r"^\s*TABLE\s+([\w.\"`\[\]]+)\s+EXCHANGE\s+PARTITION\s+.*?\bWITH\s+TABLE\s+([\w.\"`\[\]]+)",
@@ -841,6 +844,7 @@ class Analyzer:
         self.dialect = sqlglot.Dialect.get_or_raise(options.dialect)
 
     def _start(self) -> FileResult:
+        self._routine_depth = 0  # > 0 inside a procedure or function body
         self.result = FileResult()
         self.db, self.cat = self.options.db, self.options.catalog
         self.temps: set[str] = set()
@@ -859,6 +863,13 @@ class Analyzer:
 
     def _one(self, st: Statement, text: str, base: int, *, nested: bool = False) -> None:
         """Analyse, classify or report one statement (``base``: lines before ``text`` in the file)."""
+        self._routine_depth += nested
+        try:
+            self._one_statement(st, text, base, nested=nested)
+        finally:
+            self._routine_depth -= nested
+
+    def _one_statement(self, st: Statement, text: str, base: int, *, nested: bool) -> None:
         result = self.result
         result.statements += 1
         line = st.line + base
@@ -879,6 +890,9 @@ class Analyzer:
             self._classify(st.header)
             return
         e = st.expression
+        if nested and st.words[:1] and st.words[0] in _PROCEDURAL and not isinstance(e, exp.DML | exp.DDL | exp.Query):
+            self._classify(st.words[0])  # RETURN n, RAISE ... parsed as an expression: procedural
+            return
         kind = statement_kind(e)
         try:
             status = self.statement(e, line, text=text, start=st.start, base=base)
@@ -996,6 +1010,9 @@ class Analyzer:
             into = _into(e)
             if into is None:
                 return CLASSIFIED  # a query with no target: it reads, it writes nothing
+            if not isinstance(into.this, exp.Table) or not isinstance(into.this.this, exp.Identifier) or \
+                    self._routine_depth and self.dialect.__class__.__name__.lower() in _INTO_VARIABLE:
+                return CLASSIFIED  # SELECT ... INTO :variable (a routine body): no table is written
             into.pop()
             target = self._target(into.this)
             if into.args.get("temporary") or target.split(".")[-1].startswith("#"):
