@@ -440,7 +440,7 @@ def split(text: str, dialect) -> list[Statement]:
             continue
         for expression in parsed:
             if expression is not None:
-                out.append(Statement(line, expression, start=offset))
+                out.append(Statement(line, expression, start=offset, words=words))
     return out
 
 
@@ -773,6 +773,9 @@ _NO_LINEAGE_COMMANDS = frozenset({
 _PROCEDURAL = frozenset({"RETURN", "RAISE", "LET", "DECLARE", "EXIT", "CONTINUE", "BREAK", "NULL", "GET", "OPEN",
                          "CLOSE", "FETCH", "ASSERT", "LEAVE", "ITERATE", "SIGNAL", "RESIGNAL", "PRINT", "ELSE",
                          "ELSIF", "ELSEIF", "LOOP", "END", "EXCEPTION", "WHEN"})
+#: Dialects where ``SELECT ... INTO x`` in a routine body assigns variables (PL/pgSQL, Snowflake Scripting,
+#: PL/SQL, MySQL); T-SQL's ``SELECT ... INTO t`` creates a table even there.
+_INTO_VARIABLE = frozenset({"postgres", "snowflake", "oracle", "mysql", "redshift", "bigquery"})
 _ROUTINE_LANGUAGES = frozenset({"", "SQL", "PLPGSQL", "PLSQL", "TSQL", "SQLSCRIPT"})
 _UNLOAD = re.compile(r"^\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'((?:[^']|'')*)'", re.IGNORECASE | re.DOTALL)
 _EXCHANGE = re.compile(r"^\s*TABLE\s+([\w.\"`\[\]]+)\s+EXCHANGE\s+PARTITION\s+.*?\bWITH\s+TABLE\s+([\w.\"`\[\]]+)",
@@ -783,6 +786,9 @@ _NAME = r"([\w.`\"\[\]$-]+)"
 _TASK = re.compile(r"^\s*(?:OR\s+REPLACE\s+)?(?:TASK|PIPE)\b.*?\bAS\b\s+(.*)$", re.IGNORECASE | re.DOTALL)
 _STREAM = re.compile(rf"^\s*(?:OR\s+REPLACE\s+)?STREAM\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}.*?\bON\s+(?:TABLE|VIEW)\s+{_NAME}",
                      re.IGNORECASE | re.DOTALL)
+_LOAD_INFILE = re.compile(rf"^\s*LOAD\s+DATA\s+(?:LOW_PRIORITY\s+|CONCURRENT\s+)?(?:LOCAL\s+)?INFILE\s+'((?:[^']|'')*)'"
+                          rf"\s+(?:REPLACE\s+|IGNORE\s+)?INTO\s+TABLE\s+{_NAME}", re.IGNORECASE)
+_INSERT_EXEC = re.compile(rf"^\s*INSERT\s+(?:INTO\s+)?{_NAME}\s*(?:\([^)]*\))?\s*EXEC(?:UTE)?\b", re.IGNORECASE)
 _ATTACH = re.compile(rf"^\s*TABLE\s+(?:ONLY\s+)?{_NAME}\s+ATTACH\s+PARTITION\s+{_NAME}", re.IGNORECASE)
 _APPEND = re.compile(rf"^\s*TABLE\s+{_NAME}\s+APPEND\s+FROM\s+{_NAME}", re.IGNORECASE)
 _MOVES_DATA = re.compile(r"\b(APPEND|EXCHANGE|SWAP|RENAME|ATTACH|MOVE|REPLACE\s+PARTITION)\b", re.IGNORECASE)
@@ -838,6 +844,7 @@ class Analyzer:
         self.dialect = sqlglot.Dialect.get_or_raise(options.dialect)
 
     def _start(self) -> FileResult:
+        self._routine_depth = 0  # > 0 inside a procedure or function body
         self.result = FileResult()
         self.db, self.cat = self.options.db, self.options.catalog
         self.temps: set[str] = set()
@@ -856,11 +863,20 @@ class Analyzer:
 
     def _one(self, st: Statement, text: str, base: int, *, nested: bool = False) -> None:
         """Analyse, classify or report one statement (``base``: lines before ``text`` in the file)."""
+        self._routine_depth += nested
+        try:
+            self._one_statement(st, text, base, nested=nested)
+        finally:
+            self._routine_depth -= nested
+
+    def _one_statement(self, st: Statement, text: str, base: int, *, nested: bool) -> None:
         result = self.result
         result.statements += 1
         line = st.line + base
         if st.error and nested and (st.words[:1] and st.words[0] in _PROCEDURAL or st.words[1:] == (":=",)):
             self._classify(st.words[0] if st.words[1:] != (":=",) else "assignment")
+            return
+        if st.error and st.end and self._unparsed(text[st.start:st.end + 1], line):
             return
         if st.error:
             if nested:  # a statement of a routine body Gavel cannot parse: the routine itself is valid SQL
@@ -874,6 +890,9 @@ class Analyzer:
             self._classify(st.header)
             return
         e = st.expression
+        if nested and st.words[:1] and st.words[0] in _PROCEDURAL and not isinstance(e, exp.DML | exp.DDL | exp.Query):
+            self._classify(st.words[0])  # RETURN n, RAISE ... parsed as an expression: procedural
+            return
         kind = statement_kind(e)
         try:
             status = self.statement(e, line, text=text, start=st.start, base=base)
@@ -893,6 +912,24 @@ class Analyzer:
                 self._classify(kind)
             else:
                 result.counts["analysed"] += 1
+
+    def _unparsed(self, code: str, line: int) -> bool:
+        """Statements sqlglot does not parse whose lineage is still known (or known to be unknown):
+        MySQL ``LOAD DATA INFILE`` (an external source) and T-SQL ``INSERT ... EXEC`` (rows from a
+        procedure's result set: reported). True when handled."""
+        found = _LOAD_INFILE.match(code)
+        if found is not None:
+            target = self._target(exp.to_table(found.group(2), dialect=self.dialect))
+            self.result.edges.append(["t", found.group(1).replace("''", "'").lower(), "", target, "", "opaque", line])
+            self.result.counts["analysed"] += 1
+            return True
+        found = _INSERT_EXEC.match(code)
+        if found is not None:
+            target = self._target(exp.to_table(found.group(1), dialect=self.dialect))
+            self._report(line, "INSERT", "its rows come from a procedure's result set (INSERT ... EXEC): lineage "
+                         "unknown", [target])
+            return True
+        return False
 
     def _classify(self, kind: str) -> None:
         self.result.counts["classified"] += 1
@@ -973,6 +1010,9 @@ class Analyzer:
             into = _into(e)
             if into is None:
                 return CLASSIFIED  # a query with no target: it reads, it writes nothing
+            if not isinstance(into.this, exp.Table) or not isinstance(into.this.this, exp.Identifier) or \
+                    self._routine_depth and self.dialect.__class__.__name__.lower() in _INTO_VARIABLE:
+                return CLASSIFIED  # SELECT ... INTO :variable (a routine body): no table is written
             into.pop()
             target = self._target(into.this)
             if into.args.get("temporary") or target.split(".")[-1].startswith("#"):
