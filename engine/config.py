@@ -6,6 +6,7 @@ Every option can also be set from the command line, either by a named flag or wi
 
 from __future__ import annotations
 
+import copy
 import os
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -127,6 +128,7 @@ def load_config(target: str | Path = ".", *, overrides: list[str] = (), settings
     declared = {loc: _get(doc.data, loc) for loc in CONFINED}  # what the file says, before the command line
     declared[("privacy", "ledger")] = _get(doc.data, ("privacy", "ledger"))
     declared[("outputs",)] = list(doc.data.get("outputs") or []) if isinstance(doc.data.get("outputs"), list) else []
+    declared[()] = copy.deepcopy(doc.data) if file is not None else {}  # the whole file, for _check_names
     for item in overrides:
         _apply_override(doc.data, item)
     for key, value in (settings or {}).items():
@@ -135,7 +137,60 @@ def load_config(target: str | Path = ".", *, overrides: list[str] = (), settings
     config = _from_dict(doc.data, root=root, file=str(file) if file else None, doc=doc)
     config.allow_outside = ALLOW_OUTSIDE.get() if allow_outside is None else allow_outside
     _confine(config, declared)
+    _check_names(config, declared)
     return config
+
+
+def _check_names(config: Config, declared: dict) -> None:
+    """What gavel.yaml names must exist: an evidence or output format, a pack, a policy path, ``now``.
+
+    Checked here so the error carries the file and line (later stages only know the value).
+    Values set on the command line are checked where they are used, with the flag's name.
+    """
+    from engine.errors import GavelError
+    from engine.evidence import adapters
+    from engine.report import renderers
+
+    def fail(exc: GavelError | str, loc: tuple) -> None:
+        message = exc if isinstance(exc, str) else exc.message
+        line = config.document.line_of(list(loc)) if config.document is not None else None
+        raise ConfigError(message, file=config.file, line=line)
+
+    data = declared[()]
+    for index, source in enumerate(data.get("evidence") or ()):
+        if isinstance(source, dict) and source.get("format", "gavel") not in adapters.names():
+            try:
+                adapters.get_or_raise(source["format"])
+            except GavelError as exc:
+                fail(exc, ("evidence", index, "format"))
+    for index, spec in enumerate(declared[("outputs",)]):
+        fmt = str(spec).partition("=")[0].strip().lower()
+        if fmt not in renderers.names():
+            try:
+                renderers.get_or_raise(fmt)
+            except GavelError as exc:
+                fail(exc, ("outputs", index))
+    policies = data.get("policies") if isinstance(data.get("policies"), dict) else {}
+    for index, name in enumerate(policies.get("packs") or ()):
+        from engine.resources import policies_dir
+
+        if not (policies_dir() / name).is_dir():
+            from engine.policy import pack_path
+
+            try:
+                pack_path(name)
+            except GavelError as exc:
+                fail(exc, ("policies", "packs", index))
+    for index, name in enumerate(policies.get("paths") or ()):
+        if not os.path.lexists(config.root / name):
+            fail(f"no such policy file or folder: {name}", ("policies", "paths", index))
+    if isinstance(data.get("now"), str):
+        from engine.check import resolve_now
+
+        try:
+            resolve_now(data["now"])
+        except GavelError as exc:
+            fail(exc.message.replace("--now:", "now:", 1), ("now",))
 
 
 def _get(data: Any, loc: tuple[str, ...]) -> Any:

@@ -36,6 +36,8 @@ def describe(error) -> str:
         error = best_match(error.context)
     where = field_path(error.absolute_path)
     message = error.message
+    if error.validator == "pattern" and error.validator_value == "\\S":  # the schemas' "not blank"
+        message = f"{error.instance!r} is blank"
     if len(message) > 200:
         message = message[:197] + "..."
     return f"field '{where}': {message}" if where else message

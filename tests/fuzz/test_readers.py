@@ -140,6 +140,13 @@ target: model
 when: {field: lineage.tagged_sources, min_length: 1}
 assert: {field: subject.dpia.status, equals: approved}
 """
+POLICY_DATASET = """\
+id: dataset-owned
+title: Datasets name an owner
+severity: medium
+target: dataset
+assert: {field: subject.owner, exists: true}
+"""
 
 
 def seeds() -> dict[str, str]:
@@ -158,6 +165,7 @@ def seeds() -> dict[str, str]:
         "dbt/manifest.json": (EXAMPLES / "lineage/dbt/manifest.json").read_text(),
         "declared.yaml": (EXAMPLES / "lineage/declared.yaml").read_text(),
         "policies/dpia.yaml": POLICY_YAML, "policies/budget.rego": POLICY_REGO, "policies/pii.yaml": POLICY_LINEAGE,
+        "policies/dataset.yaml": POLICY_DATASET,
     }
 
 

@@ -107,6 +107,9 @@ def test_waiver_without_required_field_is_an_error(run, missing):
     ({"expires": "next year"}, "expires"),
     ({"colour": "red"}, "colour"),
     ({"owner": ""}, "owner"),
+    ({"approver": " "}, "field 'approver': ' ' is blank"),  # a blank approver approved nothing
+    ({"owner": "\t\n"}, "field 'owner': '\\t\\n' is blank"),
+    ({"reason": "   "}, "field 'reason': '   ' is blank"),
 ])
 def test_bad_values_are_errors(run, bad, text):
     code, report = run(waivers_yaml({**WAIVER, **bad}))
