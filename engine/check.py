@@ -32,8 +32,11 @@ def resolve_now(value: str | None) -> str:
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def run_check(config: Config, *, now: str | None = None, only: list[str] = ()) -> Report:
-    """Run every policy on every subject (or those whose id matches a glob in ``only``)."""
+def run_check(config: Config, *, now: str | None = None, only: list[str] = (), stats: dict | None = None) -> Report:
+    """Run every policy on every subject (or those whose id matches a glob in ``only``).
+
+    ``stats``, if given, receives ``decisions``: how many were reused from the decision cache and
+    which were computed, as ``(policy, kind, subject id)``."""
     now = resolve_now(now or config.now)
     policy_set = load_policies(config)  # a broken policy stops the run before any evidence is read
     if not policy_set.policies:
@@ -54,9 +57,18 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = ()) -
     from engine.evaluate import prepare
 
     options = config.engine_options()
+    cache = None
+    if config.cache:
+        from engine.decisions import FILE, DecisionCache
+
+        cache = DecisionCache(config.path(config.cache_path) / FILE)
     prepared = prepare(policy_set, data={"inventory": inventory_data(inv)}, engine=config.engine,
-                       workers=config.workers, options=options)
+                       workers=config.workers, options=options, cache=cache)
     findings = inv.problems + prepared.evaluate(subjects)
+    if prepared.cache is not None:
+        prepared.cache.save()
+    if stats is not None:
+        stats["decisions"] = {"reused": prepared.cache.reused if prepared.cache else 0, "computed": prepared.computed}
     extra: dict = {}
     if config.waivers:
         from engine.waivers import apply_waivers

@@ -31,6 +31,7 @@ SEVERITIES = ["info", "low", "medium", "high", "critical"]
 @click.option("--opa-token", metavar="TOKEN", envvar="GAVEL_OPA_TOKEN", help="Bearer token for the OPA server.")
 @click.option("--timeout", type=float, help="OPA request timeout in seconds.")
 @click.option("-j", "--workers", type=int, help="Worker processes (0: one per core).")
+@click.option("--no-cache", "no_cache", is_flag=True, help="Use no cache (.gavel/cache): parse, validate and decide everything.")
 @click.option("--history/--no-history", default=None, help="Record the report in the audit history.")
 @click.option("--history-path", metavar="FILE", help="History database (default .gavel/history.db).")
 @now_option
@@ -38,8 +39,8 @@ SEVERITIES = ["info", "low", "medium", "high", "critical"]
 @click.option("-v", "--verbose", is_flag=True, help="Show passing and skipped findings too.")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: when a terminal).")
 def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_paths, packs, disable, params,
-          evidence, waivers, subjects, engine, opa_url, opa_token, timeout, workers, history, history_path, now,
-          overrides, verbose, color):
+          evidence, waivers, subjects, engine, opa_url, opa_token, timeout, workers, no_cache, history, history_path,
+          now, overrides, verbose, color):
     """Run every policy on every subject of PROJECT (a folder with gavel.yaml, or the file).
 
     \b
@@ -59,7 +60,7 @@ def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_p
                        ("gate.baseline", baseline), ("waivers", waivers), ("engine.name", engine),
                        ("engine.opa_url", opa_url), ("engine.opa_token", opa_token), ("engine.timeout", timeout),
                        ("engine.workers", workers), ("history.enabled", history), ("history.path", history_path),
-                       ("now", now)]:
+                       ("now", now), ("cache.enabled", False if no_cache else None)]:
         if value is not None:
             settings[key] = value
     config = load_config(project, overrides=list(overrides), settings=settings)
@@ -83,7 +84,12 @@ def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_p
             if not sep or kind not in ("model", "dataset"):
                 raise UsageError(f"--evidence expects model=GLOB or dataset=GLOB, got {item!r}")
             config.evidence.append(EvidenceSource([pattern], kind))
-    report = run_check(config, only=list(subjects))
+    stats: dict = {}
+    report = run_check(config, only=list(subjects), stats=stats)
+    if verbose:
+        decisions = stats["decisions"]
+        click.echo(f"decisions: {decisions['reused']} reused from the cache, {len(decisions['computed'])} computed",
+                   err=True)
     if config.history:
         from engine.history import record_run
 
