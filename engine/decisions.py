@@ -139,16 +139,18 @@ def _secret() -> bytes:
 
 
 class DecisionCache:
-    """Verdicts by (subject digest, context digest); counts the decisions it supplied."""
+    """Verdicts by (subject digest, context digest); counts the decisions it supplied.
+
+    Values are kept decoded and shared (one parse of the file, not one per decision): callers
+    must not mutate them."""
 
     def __init__(self, path: Path):
         self.path = path
         self.key = _secret()
-        self.entries: dict[str, dict[str, str]] = {}
-        self.used: dict[str, dict[str, str]] = {}
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.used: dict[str, dict[str, Any]] = {}
         self.reused = 0
         self.dirty = False
-        self._decoded: dict[str, Any] = {}
         self._load()
 
     def _mac(self, body: bytes) -> str:
@@ -174,18 +176,14 @@ class DecisionCache:
 
     def get(self, subject: str, context: str) -> Any:
         """The cached rule values, or ``None``."""
-        text = self.entries.get(subject, {}).get(context)
-        if text is None:
-            return None
-        self.used.setdefault(subject, {})[context] = text
-        self.reused += 1
-        value = self._decoded.get(text)
-        if value is None:
-            value = self._decoded[text] = json.loads(text)
+        value = self.entries.get(subject, {}).get(context)
+        if value is not None:
+            self.used.setdefault(subject, {})[context] = value
+            self.reused += 1
         return value
 
     def put(self, subject: str, context: str, value: Any) -> None:
-        self.used.setdefault(subject, {})[context] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        self.used.setdefault(subject, {})[context] = value
         self.dirty = True
 
     def save(self) -> None:
@@ -193,13 +191,23 @@ class DecisionCache:
         if not self.dirty and self.used == self.entries:
             return
         contexts: dict[str, int] = {}
-        values: dict[str, int] = {}
+        values: list[Any] = []
+        by_object: dict[int, int] = {}  # values read from the file are shared objects
+        by_text: dict[str, int] = {}  # new values: equal ones stored once
         subjects: dict[str, list[int]] = {}
         for subject in sorted(self.used):
             pairs = subjects[subject] = []
-            for context, text in self.used[subject].items():
-                pairs += [contexts.setdefault(context, len(contexts)), values.setdefault(text, len(values))]
-        body = json.dumps({"format": FORMAT, "contexts": list(contexts), "values": list(values),
+            for context, value in self.used[subject].items():
+                index = by_object.get(id(value))
+                if index is None:
+                    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+                    index = by_text.get(text)
+                    if index is None:
+                        index = by_text[text] = len(values)
+                        values.append(value)
+                    by_object[id(value)] = index
+                pairs += [contexts.setdefault(context, len(contexts)), index]
+        body = json.dumps({"format": FORMAT, "contexts": list(contexts), "values": values,
                            "subjects": subjects}, separators=(",", ":"), ensure_ascii=False).encode()
         from engine.fsutil import atomic_write
 

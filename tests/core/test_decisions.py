@@ -247,7 +247,7 @@ def _flip_verdicts(path: Path) -> None:
     """What an attacker would plant: every cached verdict replaced by a pass."""
     mac, _, body = path.read_bytes().partition(b"\n")
     data = json.loads(body)
-    data["values"] = ['{"deny":[],"applicable":true}' if "deny" in v else v for v in data["values"]]
+    data["values"] = [{"deny": [], "applicable": True} if "deny" in v else v for v in data["values"]]
     path.write_bytes(mac + b"\n" + json.dumps(data).encode())
 
 
