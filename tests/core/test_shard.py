@@ -128,3 +128,25 @@ def test_shard_assignment_is_stable_and_spread():
         counts[shard_of("model", f"m{i}", 4) - 1] += 1
     assert all(900 < c < 1100 for c in counts)
     assert shard_of("model", "credit-scoring-v3", 4) == shard_of("model", "credit-scoring-v3", 4)
+
+
+def test_init_writes_matrix_examples_that_shard_and_merge(gavel, tmp_path):
+    import yaml
+
+    assert gavel("init", tmp_path).exit_code == 0
+    github = yaml.safe_load((tmp_path / ".github/gavel-sharded.yml").read_text())
+    shards = github["jobs"]["shard"]["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, int(github["env"]["SHARDS"]) + 1))
+    steps = " ".join(str(s.get("run", "")) for s in github["jobs"]["shard"]["steps"])
+    assert "--shard ${{ matrix.shard }}/${{ env.SHARDS }}" in steps
+    assert github["jobs"]["gate"]["needs"] == "shard"
+    assert any("gavel report merge shards/shard-*.json" in str(s.get("run", "")) for s in github["jobs"]["gate"]["steps"])
+    gitlab = yaml.safe_load((tmp_path / ".gitlab/gavel-sharded.yml").read_text())
+    assert gitlab["gavel-shard"]["parallel"] == 4
+    assert any('--shard "$CI_NODE_INDEX/$CI_NODE_TOTAL"' in line for line in gitlab["gavel-shard"]["script"])
+    assert gitlab["gavel"]["needs"] == ["gavel-shard"]
+    # what the jobs run, run here: 4 shards, merged, equal the single run
+    whole = gavel("check", tmp_path, "--now", NOW, "--no-history", "-o", f"json={tmp_path}/whole.json")
+    merged, data, _ = shards_then_merge(gavel, tmp_path, tmp_path, 4)
+    assert merged.exit_code == whole.exit_code == 0
+    assert data == (tmp_path / "whole.json").read_bytes()
