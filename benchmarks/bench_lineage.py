@@ -52,6 +52,7 @@ def phase_build(project: str) -> dict:
     return {"config_s": round(t1 - t0, 2), "build_s": round(t2 - t1, 2), "tags_s": round(t3 - t2, 2),
             "statements": lg.statements, "column_edges": column_edges, "nodes": stats["nodes"],
             "problems": len(inv.problems), "unresolved": len(lg.unresolved), "cache": lg.cache_stats,
+            "parallel": getattr(lg, "parallel_stats", None),
             "peak_rss_mb": round(_peak_mb())}
 
 
@@ -193,7 +194,9 @@ def main() -> None:
     rate = cold["statements"] / cold["build_s"]
     print(f"cold:  {cold['statements']} statements -> {cold['column_edges']} column edges in {cold['build_s']} s "
           f"({rate:.0f} statements/s, one process); config {cold['config_s']} s; tags {cold['tags_s']} s; "
-          f"peak RSS {cold['peak_rss_mb']} MB; problems {cold['problems']}, unresolved {cold['unresolved']}")
+          f"peak RSS {cold['peak_rss_mb']} MB (main process); problems {cold['problems']}, unresolved {cold['unresolved']}; "
+          f"parallel workers' results {cold['parallel']}; {os.cpu_count()} cores, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     warm = _child("--phase", "build", "--project", str(work))
     print(f"warm:  {warm['build_s']} s (cache {warm['cache']}); peak RSS {warm['peak_rss_mb']} MB")
     first = sorted((work / "sql").glob("*.sql"))[0]

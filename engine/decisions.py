@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 FILE = "decisions.json"
-FORMAT = 1  # bump when the meaning of an entry changes
+FORMAT = 2  # bump when the meaning of an entry changes
 
 # Builtins whose result is not a function of the input: a policy calling one is evaluated every run.
 _VOLATILE = re.compile(r"\b(?:time\.now_ns|rand\.\w+|uuid\.\w+|http\.send|net\.lookup_ip_addr|opa\.runtime)\s*\(")
@@ -169,6 +169,8 @@ class DecisionCache:
             if data.get("format") != FORMAT:
                 return
             contexts, values = data["contexts"], data["values"]
+            if not all(isinstance(v, dict) for v in values):  # a policy's rule values are an object
+                return
             for subject, pairs in data["subjects"].items():
                 self.entries[subject] = {contexts[pairs[i]]: values[pairs[i + 1]] for i in range(0, len(pairs), 2)}
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):

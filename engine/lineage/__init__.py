@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from engine.config import Config
     from engine.inventory import Inventory
 
-__all__ = ["LineageGraph", "build", "build_graph"]
+__all__ = ["LineageGraph", "analyze_files", "build", "build_graph"]
 
 POLICY = "gavel-lineage"
 TITLE = "Lineage source is readable"
@@ -54,8 +54,9 @@ class Context:
         self.dialect = section.get("dialect")
         self.catalog = Catalog(self.dialect)
         self.masking = DEFAULT_MASKING | frozenset(f.lower() for f in section.get("masking_functions", ()))
-        self.cache = Cache(self.root, enabled=bool(section.get("cache", True)))
+        self.cache = Cache(self.root, enabled=bool(config.cache and section.get("cache", True)))
         self.limits = Limits(max_bytes=config.max_bytes, max_depth=config.max_depth)
+        self.speculation = [0, 0]  # results from parallel workers taken, and analysed again in order
 
     def problem(self, message: str, *, file: str, line: int | None = None) -> None:
         self.inv.problems.append(
@@ -153,7 +154,88 @@ def _build_graph(config: Config, inv: Inventory) -> LineageGraph:
     nx._clear_cache(ctx.lg.g)  # edges were added to the adjacency directly (LineageGraph.add_edge)
     ctx.cache.save()
     ctx.lg.cache_stats = {"hits": ctx.cache.hits, "misses": ctx.cache.misses}
+    ctx.lg.parallel_stats = {"taken": ctx.speculation[0], "analysed_again": ctx.speculation[1]}
     return ctx.lg
+
+
+# -- parallel analysis of SQL files ---------------------------------------------------------------
+# A file's analysis reads the schema the files before it created (``SELECT *``, unqualified
+# columns), so files are analysed in order. To use every core anyway, the files the cache lacks
+# are first analysed speculatively in forked workers (contiguous runs of files, each worker growing
+# its own copy of the schema); then, in file order, a speculative result is taken only if the
+# schema it read (``FileResult.deps``: a fingerprint of every table it looked up) is the schema at
+# that point of the ordered build: the check the lineage cache makes. Otherwise the file is
+# analysed again in order. The graph is the one a sequential build makes, whatever the workers did.
+PARALLEL_FROM = 16  # files to analyse: below this, forking costs more than it saves
+_SHARED: tuple | None = None
+
+
+def analyze_files(ctx: Context, items: list[tuple[str, str]], analyzer, digest: str):
+    """``(display, FileResult)`` of each ``(display, text)`` in order, as a sequential build
+    (cache, then ``analyzer.analyze``) gives them, computed on every core when many files are new."""
+    from engine.lineage.cache import cache_key
+
+    keys = [cache_key(text, digest) for _, text in items]
+    pending = [i for i, key in enumerate(keys) if key not in ctx.cache.entries]
+    workers = _workers(ctx.config)
+    guesses = _speculate(analyzer, [items[i][1] for i in pending], workers) \
+        if workers > 1 and len(pending) >= PARALLEL_FROM else []
+    speculative = dict(zip(pending, guesses, strict=False))
+    catalog = ctx.catalog
+    for i, (display, text) in enumerate(items):
+        result = ctx.cache.get(keys[i], catalog)
+        if result is None:
+            guess = speculative.pop(i, None)
+            if guess is not None and all(catalog.fingerprint(t) == fp for t, fp in guess.deps.items()):
+                result = guess
+                ctx.speculation[0] += 1
+                for name, columns, _ in result.tables:
+                    catalog.add(name, columns)
+            else:
+                result = analyzer.analyze(text)
+                ctx.speculation[1] += guess is not None
+            ctx.cache.put(keys[i], result)
+        else:
+            for name, columns, _ in result.tables:
+                catalog.add(name, columns)
+        yield display, result
+
+
+def _workers(config) -> int:
+    import os
+
+    wanted = getattr(config, "workers", 0) or 0
+    return wanted if wanted > 0 else min(os.cpu_count() or 1, 8)
+
+
+def _speculate(analyzer, texts: list[str], workers: int) -> list:
+    """Analyse ``texts`` in forked workers, each over a contiguous run; results in order (a
+    worker that fails leaves ``None``s: those files are analysed in order, as without workers)."""
+    import multiprocessing
+
+    global _SHARED
+    _SHARED = (analyzer, texts)
+    step = -(-len(texts) // workers)
+    chunks = [(start, min(start + step, len(texts))) for start in range(0, len(texts), step)]
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_speculate_chunk, chunks)
+    except Exception:  # noqa: BLE001 - speculation is an optimisation: fall back to the ordered build
+        return [None] * len(texts)
+    finally:
+        _SHARED = None
+    return [result for part in parts for result in part]
+
+
+def _speculate_chunk(chunk: tuple[int, int]) -> list:
+    analyzer, texts = _SHARED  # type: ignore[misc]
+    out = []
+    for index in range(*chunk):
+        try:
+            out.append(analyzer.analyze(texts[index]))
+        except BaseException:  # noqa: BLE001 - the ordered pass analyses it again and reports properly
+            out.append(None)
+    return out
 
 
 def check_config(config: Config) -> dict[str, Any]:
