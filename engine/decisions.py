@@ -9,20 +9,16 @@ it cannot parse), and a policy calling a non-deterministic builtin (``time.now_n
 
 The cache is one file, ``<cache.path>/decisions.json``, keyed by content hashes:
 ``subjects[sha256(input document without now)][context]`` → the policy's rule values, where
-``context = sha256(engine, policy text, and the now / inventory / params it reads)``. The file's
-first line is an HMAC-SHA256 of the rest, under a secret that never lives in the repository
-(``GAVEL_CACHE_SECRET``, else a per-user key in ``~/.cache/gavel/``): a cache file planted by a
-pull request, copied from another machine or edited by hand fails the check and is ignored (a
-cold run), so an entry can only come from a run that held the secret. JSON, never pickle.
+``context = sha256(engine, policy text, and the now / inventory / params it reads)``. The file is
+signed (``engine.signed``: an HMAC under a secret that never lives in the repository): a cache
+file planted by a pull request, copied from another machine or edited by hand fails the check and
+is ignored (a cold run), so an entry can only come from a run that held the secret. JSON, never pickle.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import hmac
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,28 +112,6 @@ def engine_identity(name: str) -> list[str] | None:
     return [f"gavel {__version__}", f"format {FORMAT}", f"regorus {regorus}"]
 
 
-def _secret() -> bytes:
-    """The HMAC key: ``GAVEL_CACHE_SECRET`` (CI), else a random per-user key made on first use."""
-    env = os.environ.get("GAVEL_CACHE_SECRET")
-    if env:
-        return env.encode()
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gavel"
-    path = base / "cache-secret"
-    with contextlib.suppress(OSError):
-        return bytes.fromhex(path.read_text().strip())
-    key = os.urandom(32)
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(key.hex())
-    except FileExistsError:
-        return bytes.fromhex(path.read_text().strip())
-    except OSError:
-        pass  # unwritable home: this run's entries will not verify next time (a cold run, never wrong)
-    return key
-
-
 class DecisionCache:
     """Verdicts by (subject digest, context digest); counts the decisions it supplied.
 
@@ -146,24 +120,18 @@ class DecisionCache:
 
     def __init__(self, path: Path):
         self.path = path
-        self.key = _secret()
         self.entries: dict[str, dict[str, Any]] = {}
         self.used: dict[str, dict[str, Any]] = {}
         self.reused = 0
         self.dirty = False
         self._load()
 
-    def _mac(self, body: bytes) -> str:
-        return hmac.new(self.key, body, hashlib.sha256).hexdigest()
-
     def _load(self) -> None:
-        try:
-            raw = self.path.read_bytes()
-        except OSError:
-            return
-        mac, _, body = raw.partition(b"\n")
-        if not hmac.compare_digest(mac.decode("ascii", "replace"), self._mac(body)):
-            return  # not written by a run holding our secret: ignore it, never trust it
+        from engine import signed
+
+        body = signed.read(self.path)
+        if body is None:
+            return  # missing, or not written by a run holding our secret: never trusted
         try:
             data = json.loads(body)
             if data.get("format") != FORMAT:
@@ -209,12 +177,10 @@ class DecisionCache:
                         values.append(value)
                     by_object[id(value)] = index
                 pairs += [contexts.setdefault(context, len(contexts)), index]
-        body = json.dumps({"format": FORMAT, "contexts": list(contexts), "values": values,
-                           "subjects": subjects}, separators=(",", ":"), ensure_ascii=False).encode()
-        from engine.fsutil import atomic_write
+        from engine import signed
 
-        with contextlib.suppress(OSError):  # an unwritable cache only means a cold run next time
-            atomic_write(self.path, self._mac(body).encode() + b"\n" + body)
+        signed.write(self.path, json.dumps({"format": FORMAT, "contexts": list(contexts), "values": values,
+                                            "subjects": subjects}, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def subject_digest(base: str) -> str:

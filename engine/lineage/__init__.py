@@ -6,7 +6,9 @@ section of ``gavel.yaml``, builds a :class:`~engine.lineage.graph.LineageGraph` 
 ``inv.problems`` (policy ``gavel-lineage``), naming the file and line. Bad *config* (an unknown
 dialect, a malformed section) raises :class:`~engine.errors.ConfigError` (exit 2).
 
-This package imports sqlglot and networkx; the core imports it only when lineage is configured.
+The graph imports sqlglot and networkx; the core imports this package only when lineage is
+configured, and a warm run with unchanged lineage inputs reads the stage's stored result instead
+(``engine.lineage.stored``) and imports neither.
 """
 
 from __future__ import annotations
@@ -17,14 +19,22 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import ConfigError, EvidenceError
 from engine.findings import InputDigest, error_finding
-from engine.lineage.graph import LineageGraph
 from engine.registry import Registry
 
 if TYPE_CHECKING:
     from engine.config import Config
     from engine.inventory import Inventory
+    from engine.lineage.graph import LineageGraph
 
-__all__ = ["LineageGraph", "analyze_files", "build", "build_graph"]
+
+def __getattr__(name: str):
+    if name == "LineageGraph":  # networkx is imported only when a graph is built
+        from engine.lineage.graph import LineageGraph
+
+        return LineageGraph
+    raise AttributeError(name)
+
+__all__ = ["LineageGraph", "analyze_files", "build", "build_graph"]  # noqa: F822 - LineageGraph: lazy
 
 POLICY = "gavel-lineage"
 TITLE = "Lineage source is readable"
@@ -46,6 +56,7 @@ class Context:
     def __init__(self, config: Config, inv: Inventory, section: dict):
         from engine.evidence.loader import Limits
         from engine.lineage.cache import Cache
+        from engine.lineage.graph import LineageGraph
         from engine.lineage.sql import DEFAULT_MASKING, Catalog
 
         self.config, self.inv, self.section = config, inv, section
@@ -118,8 +129,33 @@ class Context:
 
 
 def build(config: Config, inv: Inventory) -> None:
-    """Build the lineage graph of ``config.lineage`` into ``inv.lineage`` (see the module docstring)."""
-    inv.lineage = build_graph(config, inv)
+    """Build the lineage graph of ``config.lineage`` into ``inv.lineage`` (see the module docstring),
+    or read the stored result of a run with the same inputs."""
+    if not (config.cache and (config.lineage or {}).get("cache", True)):
+        inv.lineage = build_graph(config, inv)
+        return
+    from engine.lineage import stored
+
+    digest = stored.key(config, inv)
+    path = config.path(config.cache_path) / stored.FILE
+    found = stored.load(path, digest) if digest else None
+
+    def real_graph():
+        from engine.inventory import Inventory
+
+        return build_graph(config, Inventory(root=config.root, models=inv.models, datasets=inv.datasets))
+
+    if found is None:
+        problems, inputs = len(inv.problems), len(inv.inputs)
+        graph = build_graph(config, inv)
+        inv.lineage = graph
+        if digest:
+            found = stored.save(path, digest, graph, inv, inv.problems[problems:], inv.inputs[inputs:])
+            inv.lineage = stored.StoredLineage(found["facts"], found["subject"], lambda: graph)
+        return
+    inv.problems.extend(stored.finding(f) for f in found["problems"])
+    inv.inputs.extend(InputDigest(path=p, kind=k, sha256=sha) for p, k, sha in found["inputs"])
+    inv.lineage = stored.StoredLineage(found["facts"], found["subject"], real_graph)
 
 
 def build_graph(config: Config, inv: Inventory) -> LineageGraph:
