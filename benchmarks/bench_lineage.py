@@ -33,14 +33,14 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def phase_build(project: str) -> dict:
-    """One lineage build of ``project`` (run in its own process)."""
+def phase_build(project: str, workers: int = 0) -> dict:
+    """One lineage build of ``project`` (run in its own process; ``workers`` 0: one per core)."""
     from engine.config import load_config
     from engine.inventory import Inventory
     from engine.lineage import build_graph
 
     t0 = time.perf_counter()
-    config = load_config(project)
+    config = load_config(project, overrides=[f"engine.workers={workers}"])
     inv = Inventory(root=config.root)
     t1 = time.perf_counter()
     lg = build_graph(config, inv)
@@ -169,11 +169,13 @@ def main() -> None:
     parser.add_argument("--edges", type=int, default=1_000_000)
     parser.add_argument("--dir", type=Path, help="Where to generate the warehouse (default: a temp dir).")
     parser.add_argument("--compare", type=int, default=0, help="Also time sqlglot's lineage() on N queries.")
+    parser.add_argument("--workers", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--sequential", action="store_true", help="Also time a cold build with one process.")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--project", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase == "build":
-        print(json.dumps(phase_build(args.project)))
+        print(json.dumps(phase_build(args.project, args.workers)))
         return
     if args.phase == "propagation":
         print(json.dumps(phase_propagation(args.edges)))
@@ -197,6 +199,10 @@ def main() -> None:
           f"peak RSS {cold['peak_rss_mb']} MB (main process); problems {cold['problems']}, unresolved {cold['unresolved']}; "
           f"parallel workers' results {cold['parallel']}; {os.cpu_count()} cores, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.sequential:
+        shutil.rmtree(work / ".gavel", ignore_errors=True)
+        one = _child("--phase", "build", "--project", str(work), "--workers", "1")
+        print(f"cold, 1 process: {one['build_s']} s (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
     warm = _child("--phase", "build", "--project", str(work))
     print(f"warm:  {warm['build_s']} s (cache {warm['cache']}); peak RSS {warm['peak_rss_mb']} MB")
     first = sorted((work / "sql").glob("*.sql"))[0]
