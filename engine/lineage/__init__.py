@@ -197,11 +197,13 @@ def _build_graph(config: Config, inv: Inventory) -> LineageGraph:
 # -- parallel analysis of SQL files ---------------------------------------------------------------
 # A file's analysis reads the schema the files before it created (``SELECT *``, unqualified
 # columns), so files are analysed in order. To use every core anyway, the files the cache lacks
-# are first analysed speculatively in forked workers (contiguous runs of files, each worker growing
-# its own copy of the schema); then, in file order, a speculative result is taken only if the
-# schema it read (``FileResult.deps``: a fingerprint of every table it looked up) is the schema at
-# that point of the ordered build: the check the lineage cache makes. Otherwise the file is
-# analysed again in order. The graph is the one a sequential build makes, whatever the workers did.
+# are analysed speculatively in forked workers (small contiguous runs, handed out in order, each
+# worker growing its own copy of the schema), while the main process takes the results in file
+# order: a speculative result is kept only if the schema it read (``FileResult.deps``: a
+# fingerprint of every table it looked up) is the schema at that point of the ordered build, the
+# check the lineage cache makes; otherwise the file is analysed again in order. When most results
+# are rejected (files that redefine the tables the next ones read), the workers are stopped so they
+# do not take CPU from the ordered build. Either way the graph is the one a sequential build makes.
 PARALLEL_FROM = 16  # files to analyse: below this, forking costs more than it saves
 _SHARED: tuple | None = None
 
@@ -214,27 +216,37 @@ def analyze_files(ctx: Context, items: list[tuple[str, str]], analyzer, digest: 
     keys = [cache_key(text, digest) for _, text in items]
     pending = [i for i, key in enumerate(keys) if key not in ctx.cache.entries]
     workers = _workers(ctx.config)
-    guesses = _speculate(analyzer, [items[i][1] for i in pending], workers) \
-        if workers > 1 and len(pending) >= PARALLEL_FROM else []
-    speculative = dict(zip(pending, guesses, strict=False))
+    stream = _speculate(analyzer, [items[i][1] for i in pending], workers) \
+        if workers > 1 and len(pending) >= PARALLEL_FROM else None
+    pending_set = set(pending)
     catalog = ctx.catalog
-    for i, (display, text) in enumerate(items):
-        result = ctx.cache.get(keys[i], catalog)
-        if result is None:
-            guess = speculative.pop(i, None)
-            if guess is not None and all(catalog.fingerprint(t) == fp for t, fp in guess.deps.items()):
-                result = guess
-                ctx.speculation[0] += 1
+    taken = rejected = 0
+    try:
+        for i, (display, text) in enumerate(items):
+            guess = next(stream, None) if stream is not None and i in pending_set else None
+            result = ctx.cache.get(keys[i], catalog)
+            if result is None:
+                if guess is not None and all(catalog.fingerprint(t) == fp for t, fp in guess.deps.items()):
+                    result = guess
+                    taken += 1
+                    for name, columns, _ in result.tables:
+                        catalog.add(name, columns)
+                else:
+                    result = analyzer.analyze(text)
+                    rejected += guess is not None
+                    if stream is not None and rejected >= 4 and rejected > taken:
+                        stream.close()  # speculation does not pay here: stop the workers
+                        stream = None
+                ctx.cache.put(keys[i], result)
+            else:
                 for name, columns, _ in result.tables:
                     catalog.add(name, columns)
-            else:
-                result = analyzer.analyze(text)
-                ctx.speculation[1] += guess is not None
-            ctx.cache.put(keys[i], result)
-        else:
-            for name, columns, _ in result.tables:
-                catalog.add(name, columns)
-        yield display, result
+            yield display, result
+    finally:
+        if stream is not None:
+            stream.close()
+        ctx.speculation[0] += taken
+        ctx.speculation[1] += rejected
 
 
 def _workers(config) -> int:
@@ -244,23 +256,24 @@ def _workers(config) -> int:
     return wanted if wanted > 0 else min(os.cpu_count() or 1, 8)
 
 
-def _speculate(analyzer, texts: list[str], workers: int) -> list:
-    """Analyse ``texts`` in forked workers, each over a contiguous run; results in order (a
-    worker that fails leaves ``None``s: those files are analysed in order, as without workers)."""
+def _speculate(analyzer, texts: list[str], workers: int):
+    """Analyse ``texts`` in forked workers; yields one result (or ``None``) per text, in order.
+    Closing the generator stops the workers."""
     import multiprocessing
 
     global _SHARED
     _SHARED = (analyzer, texts)
-    step = -(-len(texts) // workers)
+    step = max(1, min(8, len(texts) // (workers * 4)))
     chunks = [(start, min(start + step, len(texts))) for start in range(0, len(texts), step)]
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    _SHARED = None  # the workers have their copy
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_speculate_chunk, chunks)
-    except Exception:  # noqa: BLE001 - speculation is an optimisation: fall back to the ordered build
-        return [None] * len(texts)
+        for part in pool.imap(_speculate_chunk, chunks):
+            yield from part
+    except Exception:  # noqa: BLE001 - speculation is an optimisation: the ordered build goes on alone
+        return
     finally:
-        _SHARED = None
-    return [result for part in parts for result in part]
+        pool.terminate()
 
 
 def _speculate_chunk(chunk: tuple[int, int]) -> list:

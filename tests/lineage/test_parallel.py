@@ -103,3 +103,16 @@ def test_a_warm_build_after_editing_one_file_is_the_cold_graph(tmp_path):
     assert warm.cache_stats["hits"] > 0
     _, cold = build(tmp_path, 1)
     assert graph_text(warm) == graph_text(cold)
+
+
+def test_independent_files_are_all_taken_from_the_workers(project):
+    files = {f"sql/{k:02d}.sql": f"CREATE TABLE out.t{k:02d} AS SELECT a, b + {k} AS b FROM s.base;\n"
+             for k in range(24)}
+    config = ("lineage:\n  dialect: snowflake\n  schema: {s.base: [a, b]}\n"
+              "  sources:\n    - {type: sql, path: sql/*.sql}\n")
+    root = project(files, config=config)
+    _, seq = build(root, 1)
+    _, par = build(root, 2)
+    assert par.parallel_stats == {"taken": 24, "analysed_again": 0}
+    assert graph_text(par) == graph_text(seq)
+    assert ("s.base.b", "out.t23.b") in par.g.edges
