@@ -4,7 +4,8 @@ sqlglot nor networkx (~0.5 s of a CI gate).
 
 The key is a SHA-256 of everything the graph is built from: the ``lineage:`` section, the path and
 content of every file its sources match, every model and dataset card (their ids, data and
-locations), the read limits, and the versions of Gavel, sqlglot and networkx. The value is what
+locations), the read limits, and Gavel's version and the installed sqlglot and networkx
+(fingerprints of their ``RECORD`` files). The value is what
 the rest of the run reads from the stage: each card's facts, the ``lineage`` subject, the problems
 and input digests it recorded. The file is signed (``engine.signed``), so a planted one is ignored.
 """
@@ -22,14 +23,12 @@ FORMAT = 1
 
 def key(config, inv) -> str | None:
     """The digest of every input of the lineage stage, or ``None`` when one cannot be read."""
-    from importlib.metadata import PackageNotFoundError, version
-
     from engine import __version__
+    from engine.decisions import installed
     from engine.evidence import expand, relative
 
-    try:
-        versions = [version("sqlglot"), version("networkx")]
-    except PackageNotFoundError:
+    versions = [installed("sqlglot", "sqlglot"), installed("networkx", "networkx")]
+    if None in versions:
         return None
     section = config.lineage or {}
     h = hashlib.sha256()
