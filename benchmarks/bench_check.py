@@ -29,11 +29,16 @@ def timed(args: list[str], cwd: Path | None = None) -> tuple[float, int]:
     return elapsed, done.returncode
 
 
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="generate the inventory here and keep it")
+    parser.add_argument("--examples-only", action="store_true", help="only the examples/ figures")
     args = parser.parse_args()
 
     # 1. Cold start on the example repo (no evidence cache): what a CI job pays per run.
@@ -44,7 +49,12 @@ def main() -> None:
         shutil.rmtree(example / ".gavel", ignore_errors=True)
         cold.append(timed([*GAVEL, "check", str(example)])[0])
     print(f"examples/ cold gavel check: median {statistics.median(cold):.3f} s, best {min(cold):.3f} s "
-          f"({len(cold)} runs)")
+          f"({len(cold)} runs; {load()})")
+    warm = [timed([*GAVEL, "check", str(example), "--no-history"])[0] for _ in range(max(args.runs, 5))]
+    print(f"examples/ warm gavel check (.gavel/cache kept: cards, lineage result, decisions, privacy): "
+          f"median {statistics.median(warm):.3f} s, best {min(warm):.3f} s ({len(warm)} runs; {load()})")
+    if args.examples_only:
+        return
 
     # 2. The synthetic inventory.
     out = args.keep or Path(tempfile.mkdtemp()) / "inventory"

@@ -33,14 +33,14 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def phase_build(project: str) -> dict:
-    """One lineage build of ``project`` (run in its own process)."""
+def phase_build(project: str, workers: int = 0) -> dict:
+    """One lineage build of ``project`` (run in its own process; ``workers`` 0: one per core)."""
     from engine.config import load_config
     from engine.inventory import Inventory
     from engine.lineage import build_graph
 
     t0 = time.perf_counter()
-    config = load_config(project)
+    config = load_config(project, overrides=[f"engine.workers={workers}"])
     inv = Inventory(root=config.root)
     t1 = time.perf_counter()
     lg = build_graph(config, inv)
@@ -52,6 +52,7 @@ def phase_build(project: str) -> dict:
     return {"config_s": round(t1 - t0, 2), "build_s": round(t2 - t1, 2), "tags_s": round(t3 - t2, 2),
             "statements": lg.statements, "column_edges": column_edges, "nodes": stats["nodes"],
             "problems": len(inv.problems), "unresolved": len(lg.unresolved), "cache": lg.cache_stats,
+            "parallel": getattr(lg, "parallel_stats", None),
             "peak_rss_mb": round(_peak_mb())}
 
 
@@ -168,11 +169,13 @@ def main() -> None:
     parser.add_argument("--edges", type=int, default=1_000_000)
     parser.add_argument("--dir", type=Path, help="Where to generate the warehouse (default: a temp dir).")
     parser.add_argument("--compare", type=int, default=0, help="Also time sqlglot's lineage() on N queries.")
+    parser.add_argument("--workers", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--sequential", action="store_true", help="Also time a cold build with one process.")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--project", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase == "build":
-        print(json.dumps(phase_build(args.project)))
+        print(json.dumps(phase_build(args.project, args.workers)))
         return
     if args.phase == "propagation":
         print(json.dumps(phase_propagation(args.edges)))
@@ -193,7 +196,13 @@ def main() -> None:
     rate = cold["statements"] / cold["build_s"]
     print(f"cold:  {cold['statements']} statements -> {cold['column_edges']} column edges in {cold['build_s']} s "
           f"({rate:.0f} statements/s, one process); config {cold['config_s']} s; tags {cold['tags_s']} s; "
-          f"peak RSS {cold['peak_rss_mb']} MB; problems {cold['problems']}, unresolved {cold['unresolved']}")
+          f"peak RSS {cold['peak_rss_mb']} MB (main process); problems {cold['problems']}, unresolved {cold['unresolved']}; "
+          f"parallel workers' results {cold['parallel']}; {os.cpu_count()} cores, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.sequential:
+        shutil.rmtree(work / ".gavel", ignore_errors=True)
+        one = _child("--phase", "build", "--project", str(work), "--workers", "1")
+        print(f"cold, 1 process: {one['build_s']} s (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
     warm = _child("--phase", "build", "--project", str(work))
     print(f"warm:  {warm['build_s']} s (cache {warm['cache']}); peak RSS {warm['peak_rss_mb']} MB")
     first = sorted((work / "sql").glob("*.sql"))[0]

@@ -1,6 +1,7 @@
 """Cache files that cannot change a verdict: JSON, authenticated with a key kept outside the project.
 
-Gavel's caches (validated cards, analysed SQL, ledger validity and privacy totals) live in
+Gavel's caches (validated cards, analysed SQL, the lineage stage's result, policy decisions,
+ledger validity and privacy totals) live in
 ``<project>/.gavel/cache``, which anyone who can write the project can write too: a pull request,
 or a CI cache restored from one. A cache entry is trusted as it stands (re-checking it would cost
 what the cache saves), so each file carries an HMAC-SHA256 of its bytes under a key that lives
@@ -35,7 +36,23 @@ KEY_ENV = "GAVEL_CACHE_KEY"
 
 
 def load(path: Path, stamp: str) -> Any | None:
-    """The payload saved at ``path`` under ``stamp`` with this machine's key, or None."""
+    """The JSON payload saved at ``path`` under ``stamp`` with this machine's key, or None."""
+    payload = read(path, stamp)
+    if payload is None:
+        return None
+    try:
+        return json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+
+
+def save(path: Path, stamp: str, data: Any) -> None:
+    """Write ``data`` as JSON at ``path`` with its MAC; a cache that cannot be written is no cache."""
+    write(path, stamp, json.dumps(data, separators=(",", ":"), allow_nan=False).encode())
+
+
+def read(path: Path, stamp: str) -> bytes | None:
+    """The payload bytes saved at ``path`` under ``stamp`` with this machine's key, or None."""
     key = cache_key()
     if key is None:
         return None
@@ -51,20 +68,16 @@ def load(path: Path, stamp: str) -> Any | None:
         return None
     if not hmac.compare_digest(parts[3], _mac(key, stamp, payload).encode()):
         return None
-    try:
-        return json.loads(payload)
-    except (ValueError, RecursionError):
-        return None
+    return payload
 
 
-def save(path: Path, stamp: str, data: Any) -> None:
-    """Write ``data`` at ``path`` with its MAC; a cache that cannot be written is no cache."""
+def write(path: Path, stamp: str, payload: bytes) -> None:
+    """Write ``payload`` at ``path`` with its MAC, atomically; unwritable means no cache, never an error."""
     key = cache_key()
     if key is None:
         return
     from engine.fsutil import atomic_write
 
-    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
     header = b" ".join([MAGIC, stamp.encode(), _mac(key, stamp, payload).encode()])
     with contextlib.suppress(OSError, ValueError):  # a read-only checkout still runs, just without a cache
         atomic_write(path, header + b"\n" + payload)

@@ -32,8 +32,13 @@ def resolve_now(value: str | None) -> str:
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def run_check(config: Config, *, now: str | None = None, only: list[str] = ()) -> Report:
-    """Run every policy on every subject (or those whose id matches a glob in ``only``)."""
+def run_check(config: Config, *, now: str | None = None, only: list[str] = (), shard: tuple[int, int] | None = None,
+              stats: dict | None = None) -> Report:
+    """Run every policy on every subject (or those whose id matches a glob in ``only``; or, with
+    ``shard=(K, N)``, those of shard K of N: see ``engine.shard``).
+
+    ``stats``, if given, receives ``decisions``: how many were reused from the decision cache and
+    which were computed, as ``(policy, kind, subject id)``."""
     now = resolve_now(now or config.now)
     policy_set = load_policies(config)  # a broken policy stops the run before any evidence is read
     if not policy_set.policies:
@@ -51,12 +56,28 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = ()) -
         inv.problems = [f for f in inv.problems if any(fnmatch.fnmatchcase(f.subject.id, p) for p in only)]
         if not subjects and not inv.problems:
             raise UsageError(f"no subject matches {', '.join(only)}")
+    extra: dict = {}
+    if shard:
+        from engine.shard import in_shard
+
+        subjects = [s for s in subjects if in_shard(s.kind, s.id, shard)]
+        inv.problems = [f for f in inv.problems if in_shard(f.subject.kind, f.subject.id, shard)]
+        extra["shard"] = {"index": shard[0], "count": shard[1]}
     from engine.evaluate import prepare
 
     options = config.engine_options()
+    cache = None
+    if config.cache:
+        from engine.decisions import FILE, DecisionCache
+
+        cache = DecisionCache(config.path(config.cache_path) / FILE)
     prepared = prepare(policy_set, data={"inventory": inventory_data(inv)}, engine=config.engine,
-                       workers=config.workers, options=options)
+                       workers=config.workers, options=options, cache=cache)
     findings = inv.problems + prepared.evaluate(subjects)
+    if prepared.cache is not None:
+        prepared.cache.save()
+    if stats is not None:
+        stats["decisions"] = {"reused": prepared.cache.reused if prepared.cache else 0, "computed": prepared.computed}
     extra: dict = status_facts(subjects)
     if config.waivers:
         from engine.waivers import apply_waivers
@@ -65,7 +86,11 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = ()) -
         waivers = extra["waivers"]
         if waivers.get("sha256"):  # the waivers file is an input too: it changes the run id
             inv.inputs.append(InputDigest(path=waivers["file"], kind="waivers", sha256=waivers["sha256"]))
-    if config.baseline:
+    if config.baseline and shard:
+        from engine.shard import shard_baseline
+
+        extra["baseline"], extra["shard"]["known"] = shard_baseline(findings, config)
+    elif config.baseline:
         from engine.baseline import apply_baseline
 
         extra["baseline"] = apply_baseline(findings, config)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.context import Subject
@@ -34,14 +34,22 @@ def wrapper_module(policy_set: PolicySet, *, inline_yaml: bool = False) -> str:
     in regorus every reference through ``data`` costs a scan of all modules, which made the
     wrapper several times slower than the policies it reads.
     """
+    return wrapper_parts(policy_set, inline_yaml=inline_yaml)[0]
+
+
+def wrapper_parts(policy_set: PolicySet, *, inline_yaml: bool = False) -> tuple[str, list[tuple[str, str]]]:
+    """``wrapper_module``, and for each policy the Rego its verdict is computed from: its own text
+    (its modules, or its inline rules and the helpers they call) and its lines in the wrapper."""
     from engine.policy.compile import compile_rules
     from engine.policy.operators import helpers_for
 
     lines = [f"package {WRAPPER}", "", "import rego.v1", ""]
     entries: list[str] = []
+    texts: list[tuple[str, str]] = []
     calls = ""
     for index, policy in enumerate(policy_set.policies):
         fields = []
+        start = len(lines)
         if policy.language == "yaml" and inline_yaml:
             prefix = f"y{index}_"
             rules, used = compile_rules(policy.definition, params=policy_set.params.get(policy.id, {}),
@@ -49,6 +57,7 @@ def wrapper_module(policy_set: PolicySet, *, inline_yaml: bool = False) -> str:
             lines += [f"# {policy.id} ({policy.source.file})", rules]
             calls += used
             fields = [f'"{rule}": {prefix}{rule}' for rule in [*policy.rules, "applicable"]]
+            own = f"{rules}\n{helpers_for(used)}"
         else:
             text = "\n".join(policy.modules.values())
             for rule in policy.rules:
@@ -61,7 +70,9 @@ def wrapper_module(policy_set: PolicySet, *, inline_yaml: bool = False) -> str:
             if policy.has_applicable:
                 lines.append(f"_p{index}_applicable := true if {{ data.{policy.package}.applicable }} else := false")
                 fields.append(f'"applicable": _p{index}_applicable')
+            own = text
         entries.append(f"p{index} := {{{', '.join(fields)}}}")
+        texts.append((own, "\n".join([*lines[start:], entries[-1]])))
     helpers = helpers_for(calls)
     if helpers:
         lines += ["# Helpers of the YAML policies", helpers]
@@ -69,56 +80,107 @@ def wrapper_module(policy_set: PolicySet, *, inline_yaml: bool = False) -> str:
     for kind in KINDS:  # one policy per line: regorus rejects lines over 1024 characters
         members = [f"\t{json.dumps(p.id)}: p{i}," for i, p in enumerate(policy_set.policies) if p.applies_to(kind)]
         lines += [f"{kind} := {{", *members, "}"] if members else [f"{kind} := {{}}"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", texts
 
 
-def engine_modules(policy_set: PolicySet, *, inline_yaml: bool = True) -> dict[str, str]:
+def engine_modules(policy_set: PolicySet, *, inline_yaml: bool = True, wrapper: str | None = None) -> dict[str, str]:
     """What the embedded engine loads: libraries, policies, the wrapper (with the YAML policies
     inside, unless a tool needs their own modules, e.g. for coverage) and the data markers."""
     yaml_modules = {name for p in policy_set.policies if p.language == "yaml" for name in p.modules}
     modules = {name: text for name, text in policy_set.modules().items()
                if not (inline_yaml and name in yaml_modules)}
-    modules[f"{WRAPPER}.rego"] = wrapper_module(policy_set, inline_yaml=inline_yaml)
+    modules[f"{WRAPPER}.rego"] = wrapper if wrapper is not None else wrapper_module(policy_set, inline_yaml=inline_yaml)
     modules.update(DATA_MARKERS)
     return modules
 
 
 @dataclass
 class Prepared:
-    """A policy set compiled into an engine, ready to judge any number of subjects."""
+    """A policy set compiled into an engine, ready to judge any number of subjects.
+
+    With a ``cache`` (a :class:`engine.decisions.DecisionCache`), a decision whose every
+    ingredient is unchanged is read from it; a subject with no reusable decision is judged by one
+    query for all its policies, a subject with some by one query per missing policy.
+    """
 
     policy_set: PolicySet
     engine: Any
     workers: int = 1
+    cache: Any = None
+    keys: Any = None  # DecisionKeys: the context digest of each policy (with a cache)
+    computed: list[tuple[str, str, str]] = field(default_factory=list)  # (policy, kind, subject) evaluated
 
     def evaluate(self, subjects: list[Subject]) -> list[Finding]:
-        documents = [json.dumps(s.doc, separators=(",", ":"), sort_keys=True) for s in subjects]
-        workers = self.workers if len(subjects) >= PARALLEL_FROM else 1
+        policies = self.policy_set.policies
+        documents, digests = _documents(subjects, digests=self.cache is not None)
+        by_kind = {kind: [j for j, p in enumerate(policies) if p.applies_to(kind)] for kind in {s.kind for s in subjects}}
+        values: list[dict[str, Any]] = [{} for _ in subjects]
+        whole: list[int] = []  # subjects judged by one query for all their policies
+        partial: list[tuple[int, list[int]]] = []  # (subject, policies missing from the cache)
+        for i, subject in enumerate(subjects):
+            indexes = by_kind[subject.kind]
+            if not indexes:
+                continue
+            if self.cache is None:
+                whole.append(i)
+                continue
+            contexts = self.keys.contexts(subject.doc.get("now"))
+            missing = []
+            for j in indexes:
+                value = self.cache.get(digests[i], contexts[j]) if contexts[j] else None
+                if value is None:
+                    missing.append(j)
+                else:
+                    values[i][policies[j].id] = value
+            if len(missing) == len(indexes):
+                whole.append(i)
+            elif missing:
+                partial.append((i, missing))
+        workers = self.workers if len(whole) >= PARALLEL_FROM else 1
         if workers > 1 and self.engine.name == "embedded":
-            results = _results_parallel(self, documents, subjects, workers)
+            results = _results_parallel(self, documents, subjects, whole, workers)
         else:
-            results = self.results(documents, subjects, 0, len(subjects))
+            results = self.results(documents, subjects, whole)
+        computed = [(i, by_kind[subjects[i].kind], value) for i, value in results]
+        computed += [(i, missing, self._one_by_one([policies[j] for j in missing], documents[i]))
+                     for i, missing in partial]
+        for i, indexes, value in computed:
+            values[i].update(value)
+            self.computed += [(policies[j].id, subjects[i].kind, subjects[i].id) for j in indexes]
+            if self.cache is not None:
+                self._remember(subjects[i], digests[i], indexes, value)
         findings: list[Finding] = []
-        for i, result in results:
-            subject = subjects[i]
+        for i, subject in enumerate(subjects):
+            indexes = by_kind[subject.kind]
+            if not indexes:
+                continue
             ref = SubjectRef(kind=subject.kind, id=subject.id, source=subject.source)
-            for policy in self.policy_set.policies:
-                if policy.applies_to(subject.kind):
-                    findings.extend(verdicts(policy, ref, result.get(policy.id)))
+            for j in indexes:
+                policy = policies[j]
+                findings.extend(verdicts(policy, ref, values[i].get(policy.id)))
         return findings
 
-    def results(self, documents: list[str], subjects: list[Subject], start: int, stop: int) -> list[tuple[int, dict]]:
-        """``(subject index, {policy id: rule values or EngineError})`` for subjects[start:stop]."""
+    def _remember(self, subject: Subject, digest: str, indexes: list[int], value: dict[str, Any]) -> None:
+        """Store the computed decisions (never an error: it may be a limit or a crash, not a verdict)."""
+        contexts = self.keys.contexts(subject.doc.get("now"))
+        policies = self.policy_set.policies
+        for j in indexes:
+            result = value.get(policies[j].id)
+            if contexts[j] and isinstance(result, dict):
+                self.cache.put(digest, contexts[j], result)
+
+    def results(self, documents: list[str], subjects: list[Subject], indexes: list[int]) -> list[tuple[int, dict]]:
+        """``(subject index, {policy id: rule values or EngineError})`` for the subjects at ``indexes``."""
         by_kind: dict[str, list[int]] = {}
-        for i in range(start, stop):
+        for i in indexes:
             by_kind.setdefault(subjects[i].kind, []).append(i)
         out: list[tuple[int, dict]] = []
-        for kind, indexes in sorted(by_kind.items()):
+        for kind, members in sorted(by_kind.items()):
             policies = [p for p in self.policy_set.policies if p.applies_to(kind)]
             if not policies:
                 continue
-            values = self.engine.evaluate(f"data.{WRAPPER}.{kind}", [documents[i] for i in indexes])
-            for i, value in zip(indexes, values, strict=True):
+            values = self.engine.evaluate(f"data.{WRAPPER}.{kind}", [documents[i] for i in members])
+            for i, value in zip(members, values, strict=True):
                 if isinstance(value, EngineError) or not isinstance(value, dict):
                     value = self._one_by_one(policies, documents[i])
                 out.append((i, value))
@@ -126,7 +188,8 @@ class Prepared:
         return out
 
     def _one_by_one(self, policies: list[Policy], document: str) -> dict[str, Any]:
-        """Isolate which policy failed: evaluate each policy's wrapper rule on its own."""
+        """Evaluate each policy's wrapper rule on its own (to isolate which one failed, or to
+        compute only the decisions the cache lacks)."""
         out: dict[str, Any] = {}
         for policy in policies:
             index = self.policy_set.policies.index(policy)
@@ -135,6 +198,25 @@ class Prepared:
                 value = EngineError("the policy's verdict rules are undefined for this subject")
             out[policy.id] = value
         return out
+
+
+def _documents(subjects: list[Subject], *, digests: bool) -> tuple[list[str], list[str]]:
+    """Each subject's input document as JSON, and (for the decision cache) the digest of that
+    document without ``now``: whether a decision depends on the time is the policy's business."""
+    from engine.decisions import subject_digest
+
+    documents: list[str] = []
+    keys: list[str] = []
+    dumps = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+    for subject in subjects:
+        doc = subject.doc
+        if not digests:
+            documents.append(dumps(doc))
+            continue
+        base = dumps({k: v for k, v in doc.items() if k != "now"})
+        keys.append(subject_digest(base))
+        documents.append(f'{base[:-1]},"now":{dumps(doc["now"])}}}' if "now" in doc and base != "{}" else dumps(doc))
+    return documents, keys
 
 
 # regorus scans every module on each lookup under ``data`` until the path is marked evaluated;
@@ -149,21 +231,33 @@ PARALLEL_FROM = 2000  # below this, forking costs more than it saves
 
 
 def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embedded", workers: int = 0,
-            options: dict[str, Any] | None = None, inline_yaml: bool = True) -> Prepared:
+            options: dict[str, Any] | None = None, inline_yaml: bool = True, cache: Any = None) -> Prepared:
     """Compile ``policy_set`` with ``data`` (seen by Rego as ``data.gavel``) into an engine.
 
-    ``inline_yaml=False`` keeps each YAML policy in its own package (slower; for coverage)."""
+    ``inline_yaml=False`` keeps each YAML policy in its own package (slower; for coverage).
+    ``cache`` (a ``DecisionCache``) is used on engines whose identity Gavel can key on (embedded)."""
     from engine.engines import engines
 
     backend = engines.get_or_raise(engine)(**(options or {}))
     if backend.name == "embedded":
-        modules = engine_modules(policy_set, inline_yaml=inline_yaml)
+        wrapper, texts = wrapper_parts(policy_set, inline_yaml=inline_yaml)
+        modules = engine_modules(policy_set, inline_yaml=inline_yaml, wrapper=wrapper)
     else:  # a real OPA gets every policy in its own package too, like a bundle
-        modules = {**policy_set.modules(), f"{WRAPPER}.rego": wrapper_module(policy_set)}
+        wrapper, texts = wrapper_parts(policy_set)
+        modules = {**policy_set.modules(), f"{WRAPPER}.rego": wrapper}
     backend.load(modules, {"gavel": {**data, "params": policy_set.params}})
     if workers <= 0:
         workers = min(os.cpu_count() or 1, 8)
-    return Prepared(policy_set, backend, workers)
+    keys = None
+    if cache is not None:
+        from engine.decisions import DecisionKeys, engine_identity
+
+        identity = engine_identity(backend.name)
+        if identity is None:
+            cache = None
+        else:
+            keys = DecisionKeys(policy_set, texts, identity=identity, modules=modules, data=data)
+    return Prepared(policy_set, backend, workers, cache, keys)
 
 
 def verdicts(policy: Policy, ref: SubjectRef, result: Any) -> list[Finding]:
@@ -219,12 +313,12 @@ def _message(item: Any, policy: Policy) -> tuple[str, Any]:
 _SHARED: tuple | None = None
 
 
-def _results_parallel(prepared: Prepared, documents, subjects, workers: int) -> list[tuple[int, dict]]:
+def _results_parallel(prepared: Prepared, documents, subjects, indexes: list[int], workers: int) -> list[tuple[int, dict]]:
     import multiprocessing
 
     global _SHARED
-    _SHARED = (prepared, documents, subjects)
-    size = len(subjects)
+    _SHARED = (prepared, documents, subjects, indexes)
+    size = len(indexes)
     step = -(-size // (workers * 4))
     chunks = [(start, min(start + step, size)) for start in range(0, size, step)]
     try:
@@ -236,5 +330,5 @@ def _results_parallel(prepared: Prepared, documents, subjects, workers: int) -> 
 
 
 def _worker(chunk: tuple[int, int]) -> list[tuple[int, dict]]:
-    prepared, documents, subjects = _SHARED  # type: ignore[misc]
-    return prepared.results(documents, subjects, *chunk)
+    prepared, documents, subjects, indexes = _SHARED  # type: ignore[misc]
+    return prepared.results(documents, subjects, indexes[chunk[0]:chunk[1]])

@@ -26,6 +26,7 @@ SEVERITIES = ["info", "low", "medium", "high", "critical"]
 @click.option("--evidence", multiple=True, metavar="KIND=GLOB", help="Evidence files, e.g. model=cards/*.yaml.")
 @click.option("--waivers", metavar="FILE", help="Waivers file.")
 @click.option("--subject", "subjects", multiple=True, metavar="GLOB", help="Only judge subjects whose id matches.")
+@click.option("--shard", metavar="K/N", help="Judge shard K of N (a CI matrix job); join with `gavel report merge`.")
 @click.option("--engine", type=click.Choice(["embedded", "opa"]), help="Rego engine (default embedded).")
 @click.option("--opa-url", metavar="URL", help="OPA server for --engine opa.")
 @click.option("--opa-token", metavar="TOKEN", envvar="GAVEL_OPA_TOKEN", help="Bearer token for the OPA server.")
@@ -40,8 +41,8 @@ SEVERITIES = ["info", "low", "medium", "high", "critical"]
 @click.option("-v", "--verbose", is_flag=True, help="Show passing and skipped findings too.")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: when a terminal).")
 def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_paths, packs, disable, params,
-          evidence, waivers, subjects, engine, opa_url, opa_token, timeout, pushgateway, workers, history, history_path, now,
-          overrides, verbose, color):
+          evidence, waivers, subjects, shard, engine, opa_url, opa_token, timeout, pushgateway, workers,
+          history, history_path, now, overrides, verbose, color):
     """Run every policy on every subject of PROJECT (a folder with gavel.yaml, or the file).
 
     \b
@@ -85,11 +86,23 @@ def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_p
             if not sep or kind not in ("model", "dataset"):
                 raise UsageError(f"--evidence expects model=GLOB or dataset=GLOB, got {item!r}")
             config.evidence.append(EvidenceSource([pattern], kind))
-    report = run_check(config, only=list(subjects))
+    if shard:
+        from engine.shard import parse_shard
+
+        shard = parse_shard(shard)
+    stats: dict = {}
+    report = run_check(config, only=list(subjects), shard=shard, stats=stats)
+    if verbose:
+        decisions = stats["decisions"]
+        click.echo(f"decisions: {decisions['reused']} reused from the cache, {len(decisions['computed'])} computed",
+                   err=True)
     if color is None:
         color = sys.stdout.isatty()
     write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose, color=color)
-    if config.history:  # after the outputs: a history that cannot be reached loses no report
+    if config.history and shard:
+        click.echo("history: a shard is not recorded; record the merged report (`gavel report merge "
+                   "--history-path`)", err=True)
+    elif config.history:  # after the outputs: a history that cannot be reached loses no report
         from engine.history import location, record_run
 
         try:

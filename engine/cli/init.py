@@ -18,9 +18,12 @@ FILES = {
     "datasets/example.loan_applications.yaml": "datasets/example.loan_applications.yaml",
     "github/workflows/gavel.yml": ".github/workflows/gavel.yml",
     "gitlab-ci.yml": ".gitlab-ci.yml",
+    "github/gavel-sharded.yml": ".github/gavel-sharded.yml",  # a CI matrix for large audits (inactive)
+    "gitlab/gavel-sharded.yml": ".gitlab/gavel-sharded.yml",
     "pre-commit-config.yaml": ".pre-commit-config.yaml",
 }
-CI = {"github": [".github/workflows/gavel.yml"], "gitlab": [".gitlab-ci.yml"]}
+CI = {"github": [".github/workflows/gavel.yml", ".github/gavel-sharded.yml"],
+      "gitlab": [".gitlab-ci.yml", ".gitlab/gavel-sharded.yml"]}
 
 
 def plan(ci: str = "all") -> dict[str, str]:

@@ -7,7 +7,7 @@ import click
 
 @click.group()
 def report():
-    """Render saved JSON reports again, in any format."""
+    """Render saved JSON reports again, in any format; merge shard reports."""
 
 
 @report.command()
@@ -39,3 +39,46 @@ def convert(report_file, outputs, verbose):
     if not text.lstrip().startswith("{"):
         raise UsageError("not a JSON report (write one with `gavel check -o json=PATH`)", file=report_file)
     write_outputs(load_report(text, file=report_file), list(outputs) or ["text"], verbose=verbose)
+
+
+@report.command()
+@click.argument("shard_files", metavar="SHARD.json...", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT[=PATH]",
+              help="Output: text, json, junit, sarif, github, markdown, html; =PATH writes a file (repeatable).")
+@click.option("--history-path", metavar="FILE", help="Also record the merged run in this audit history.")
+@click.option("-v", "--verbose", is_flag=True, help="Text output: show passing and skipped findings too.")
+def merge(shard_files, outputs, history_path, verbose):
+    """Join the reports of `gavel check --shard K/N` (one per shard, any order) into the report one
+    run would have written: same findings, summary, gate and bytes. Exits like `gavel check`.
+
+    \b
+    Examples:
+      gavel report merge shards/*.json -o json=out/report.json -o sarif=out/gavel.sarif
+      gavel report merge shard-1.json shard-2.json --history-path .gavel/history.db
+    """
+    import sys
+    from pathlib import Path
+
+    from engine.cli.options import write_outputs
+    from engine.errors import UsageError
+    from engine.findings import load_report
+    from engine.shard import merge_reports
+
+    reports = []
+    for name in shard_files:
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UsageError("no such report file", file=name) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read report: {exc}", file=name) from None
+        if not text.lstrip().startswith("{"):
+            raise UsageError("not a JSON report (write shards with `gavel check --shard K/N -o json=PATH`)", file=name)
+        reports.append((name, load_report(text, file=name)))
+    merged = merge_reports(reports)
+    if history_path:
+        from engine.history import record_run
+
+        record_run(merged, history_path)
+    write_outputs(merged, list(outputs) or ["text"], verbose=verbose)
+    sys.exit(merged.gate.exit_code)

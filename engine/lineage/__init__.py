@@ -6,7 +6,9 @@ section of ``gavel.yaml``, builds a :class:`~engine.lineage.graph.LineageGraph` 
 ``inv.problems`` (policy ``gavel-lineage``), naming the file and line. Bad *config* (an unknown
 dialect, a malformed section) raises :class:`~engine.errors.ConfigError` (exit 2).
 
-This package imports sqlglot and networkx; the core imports it only when lineage is configured.
+The graph imports sqlglot and networkx; the core imports this package only when lineage is
+configured, and a warm run with unchanged lineage inputs reads the stage's stored result instead
+(``engine.lineage.stored``) and imports neither.
 """
 
 from __future__ import annotations
@@ -17,14 +19,22 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import ConfigError, EvidenceError
 from engine.findings import InputDigest, error_finding
-from engine.lineage.graph import LineageGraph
 from engine.registry import Registry
 
 if TYPE_CHECKING:
     from engine.config import Config
     from engine.inventory import Inventory
+    from engine.lineage.graph import LineageGraph
 
-__all__ = ["LineageGraph", "build", "build_graph"]
+
+def __getattr__(name: str):
+    if name == "LineageGraph":  # networkx is imported only when a graph is built
+        from engine.lineage.graph import LineageGraph
+
+        return LineageGraph
+    raise AttributeError(name)
+
+__all__ = ["LineageGraph", "analyze_files", "build", "build_graph"]  # noqa: F822 - LineageGraph: lazy
 
 POLICY = "gavel-lineage"
 TITLE = "Lineage source is readable"
@@ -47,6 +57,7 @@ class Context:
     def __init__(self, config: Config, inv: Inventory, section: dict):
         from engine.evidence.loader import Limits
         from engine.lineage.cache import Cache
+        from engine.lineage.graph import LineageGraph
         from engine.lineage.sql import DEFAULT_MASKING, Catalog
 
         self.config, self.inv, self.section = config, inv, section
@@ -57,6 +68,7 @@ class Context:
         self.masking = DEFAULT_MASKING | frozenset(f.lower() for f in section.get("masking_functions", ()))
         self.cache = Cache(config.path(config.cache_path), enabled=config.cache and bool(section.get("cache", True)))
         self.limits = Limits(max_bytes=config.max_bytes, max_depth=config.max_depth)
+        self.speculation = [0, 0]  # results from parallel workers taken, and analysed again in order
 
     def problem(self, message: str, *, file: str, line: int | None = None) -> None:
         self.inv.problems.append(
@@ -123,8 +135,33 @@ class Context:
 
 
 def build(config: Config, inv: Inventory) -> None:
-    """Build the lineage graph of ``config.lineage`` into ``inv.lineage`` (see the module docstring)."""
-    inv.lineage = build_graph(config, inv)
+    """Build the lineage graph of ``config.lineage`` into ``inv.lineage`` (see the module docstring),
+    or read the stored result of a run with the same inputs."""
+    if not (config.cache and (config.lineage or {}).get("cache", True)):
+        inv.lineage = build_graph(config, inv)
+        return
+    from engine.lineage import stored
+
+    digest = stored.key(config, inv)
+    path = config.path(config.cache_path) / stored.FILE
+    found = stored.load(path, digest) if digest else None
+
+    def real_graph():
+        from engine.inventory import Inventory
+
+        return build_graph(config, Inventory(root=config.root, models=inv.models, datasets=inv.datasets))
+
+    if found is None:
+        problems, inputs = len(inv.problems), len(inv.inputs)
+        graph = build_graph(config, inv)
+        inv.lineage = graph
+        if digest:
+            found = stored.save(path, digest, graph, inv, inv.problems[problems:], inv.inputs[inputs:])
+            inv.lineage = stored.StoredLineage(found["facts"], found["subject"], lambda: graph)
+        return
+    inv.problems.extend(stored.finding(f) for f in found["problems"])
+    inv.inputs.extend(InputDigest(path=p, kind=k, sha256=sha) for p, k, sha in found["inputs"])
+    inv.lineage = stored.StoredLineage(found["facts"], found["subject"], real_graph)
 
 
 def build_graph(config: Config, inv: Inventory) -> LineageGraph:
@@ -162,7 +199,101 @@ def _build_graph(config: Config, inv: Inventory) -> LineageGraph:
     nx._clear_cache(ctx.lg.g)  # edges were added to the adjacency directly (LineageGraph.add_edge)
     ctx.cache.save()
     ctx.lg.cache_stats = {"hits": ctx.cache.hits, "misses": ctx.cache.misses}
+    ctx.lg.parallel_stats = {"taken": ctx.speculation[0], "analysed_again": ctx.speculation[1]}
     return ctx.lg
+
+
+# -- parallel analysis of SQL files ---------------------------------------------------------------
+# A file's analysis reads the schema the files before it created (``SELECT *``, unqualified
+# columns), so files are analysed in order. To use every core anyway, the files the cache lacks
+# are analysed speculatively in forked workers (small contiguous runs, handed out in order, each
+# worker growing its own copy of the schema), while the main process takes the results in file
+# order: a speculative result is kept only if the schema it read (``FileResult.deps``: a
+# fingerprint of every table it looked up) is the schema at that point of the ordered build, the
+# check the lineage cache makes; otherwise the file is analysed again in order. When most results
+# are rejected (files that redefine the tables the next ones read), the workers are stopped so they
+# do not take CPU from the ordered build. Either way the graph is the one a sequential build makes.
+PARALLEL_FROM = 16  # files to analyse: below this, forking costs more than it saves
+_SHARED: tuple | None = None
+
+
+def analyze_files(ctx: Context, items: list[tuple[str, str]], analyzer, digest: str):
+    """``(display, FileResult)`` of each ``(display, text)`` in order, as a sequential build
+    (cache, then ``analyzer.analyze``) gives them, computed on every core when many files are new."""
+    from engine.lineage.cache import cache_key
+
+    keys = [cache_key(text, digest) for _, text in items]
+    pending = [i for i, key in enumerate(keys) if key not in ctx.cache.entries]
+    workers = _workers(ctx.config)
+    stream = _speculate(analyzer, [items[i][1] for i in pending], workers) \
+        if workers > 1 and len(pending) >= PARALLEL_FROM else None
+    pending_set = set(pending)
+    catalog = ctx.catalog
+    taken = rejected = 0
+    try:
+        for i, (display, text) in enumerate(items):
+            guess = next(stream, None) if stream is not None and i in pending_set else None
+            result = ctx.cache.get(keys[i], catalog)
+            if result is None:
+                if guess is not None and all(catalog.fingerprint(t) == fp for t, fp in guess.deps.items()):
+                    result = guess
+                    taken += 1
+                    for name, columns, _ in result.tables:
+                        catalog.add(name, columns)
+                else:
+                    result = analyzer.analyze(text)
+                    rejected += guess is not None
+                    if stream is not None and rejected >= 4 and rejected > taken:
+                        stream.close()  # speculation does not pay here: stop the workers
+                        stream = None
+                ctx.cache.put(keys[i], result)
+            else:
+                for name, columns, _ in result.tables:
+                    catalog.add(name, columns)
+            yield display, result
+    finally:
+        if stream is not None:
+            stream.close()
+        ctx.speculation[0] += taken
+        ctx.speculation[1] += rejected
+
+
+def _workers(config) -> int:
+    import os
+
+    wanted = getattr(config, "workers", 0) or 0
+    return wanted if wanted > 0 else min(os.cpu_count() or 1, 8)
+
+
+def _speculate(analyzer, texts: list[str], workers: int):
+    """Analyse ``texts`` in forked workers; yields one result (or ``None``) per text, in order.
+    Closing the generator stops the workers."""
+    import multiprocessing
+
+    global _SHARED
+    _SHARED = (analyzer, texts)
+    step = max(1, min(8, len(texts) // (workers * 4)))
+    chunks = [(start, min(start + step, len(texts))) for start in range(0, len(texts), step)]
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    _SHARED = None  # the workers have their copy
+    try:
+        for part in pool.imap(_speculate_chunk, chunks):
+            yield from part
+    except Exception:  # noqa: BLE001 - speculation is an optimisation: the ordered build goes on alone
+        return
+    finally:
+        pool.terminate()
+
+
+def _speculate_chunk(chunk: tuple[int, int]) -> list:
+    analyzer, texts = _SHARED  # type: ignore[misc]
+    out = []
+    for index in range(*chunk):
+        try:
+            out.append(analyzer.analyze(texts[index]))
+        except BaseException:  # noqa: BLE001 - the ordered pass analyses it again and reports properly
+            out.append(None)
+    return out
 
 
 def check_config(config: Config) -> dict[str, Any]:

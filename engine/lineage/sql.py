@@ -120,6 +120,10 @@ class _Schema(MappingSchema):
         name = table.name if isinstance(table, exp.Table) else str(table).rsplit(".", 1)[-1]
         for key in self._keys.pop(name.lower(), ()):
             self._names.pop(key, None)
+        # sqlglot's own lookup cache is keyed by the table expression as written (alias included),
+        # and add_table only evicts the alias-free key: a table whose columns change would keep
+        # its old columns under ``t AS s``. Evict everything (a re-find is cheap).
+        self._find_cache.clear()
         return super().add_table(table, *args, **kwargs)
 
     def column_names(self, table, only_visible=False, dialect=None, normalize=None):

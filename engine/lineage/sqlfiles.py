@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.lineage.cache import cache_key, options_digest
+from engine.lineage.cache import options_digest
 from engine.lineage.sql import Analyzer, FileResult, Options
 
 
@@ -16,15 +16,9 @@ def read(ctx, source: dict, where: tuple) -> None:
     files = ctx.files(source, where)
     statements = 0
     counts = {"analysed": 0, "classified": 0, "reported": 0}
-    for display, text in ctx.texts(files):
-        key = cache_key(text, digest)
-        result = ctx.cache.get(key, ctx.catalog)
-        if result is None:
-            result = analyzer.analyze(text)
-            ctx.cache.put(key, result)
-        else:
-            for name, columns, _ in result.tables:
-                ctx.catalog.add(name, columns)
+    from engine.lineage import analyze_files
+
+    for display, result in analyze_files(ctx, list(ctx.texts(files)), analyzer, digest):  # cache, then all cores
         statements += result.statements
         for key, value in result.counts.items():
             counts[key] += value

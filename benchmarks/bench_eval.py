@@ -1,0 +1,86 @@
+"""Where the time of policy evaluation goes, per subject, in one process: regorus's evaluation of the
+50-policy query, decoding its JSON result, and building findings; plus loading the policies and the
+inventory into the engine. Prints figures; run it on an idle machine (it prints the load).
+
+    python benchmarks/bench_eval.py [--models 10000] [--sample 1000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", type=int, default=10_000)
+    parser.add_argument("--sample", type=int, default=1000, help="subjects timed (the first N models)")
+    parser.add_argument("--keep", type=Path, help="generate the inventory here and keep it")
+    args = parser.parse_args()
+    out = args.keep or Path(tempfile.mkdtemp()) / "inventory"
+    if not (out / "gavel.yaml").exists():
+        subprocess.run([sys.executable, str(ROOT / "benchmarks/gen_inventory.py"), str(out), "--models",
+                        str(args.models)], check=True, stdout=subprocess.DEVNULL)
+
+    from engine.check import resolve_now
+    from engine.config import load_config
+    from engine.context import build_subjects, inventory_data
+    from engine.evaluate import WRAPPER, _documents, prepare, verdicts
+    from engine.findings import SubjectRef
+    from engine.inventory import build_inventory
+    from engine.policy import load_policies
+
+    load = "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    config = load_config(out)
+    now = resolve_now(config.now)
+    t0 = time.perf_counter()
+    policy_set = load_policies(config)
+    inv = build_inventory(config, now=now)
+    subjects = build_subjects(inv, now=now)
+    t1 = time.perf_counter()
+    prepared = prepare(policy_set, data={"inventory": inventory_data(inv)}, workers=1)
+    t2 = time.perf_counter()
+    sample = [s for s in subjects if s.kind == "model"][: args.sample]
+    documents, _ = _documents(sample, digests=False)
+    t3 = time.perf_counter()
+    engine = prepared.engine.native
+    texts = []
+    eval_s = 0.0
+    for document in documents:
+        engine.set_input_json(document)
+        start = time.perf_counter()
+        texts.append(engine.eval_rule_as_json(f"data.{WRAPPER}.model"))
+        eval_s += time.perf_counter() - start
+    t4 = time.perf_counter()
+    values = [json.loads(t) for t in texts]
+    t5 = time.perf_counter()
+    findings = 0
+    policies = [p for p in policy_set.policies if p.applies_to("model")]
+    for subject, value in zip(sample, values, strict=True):
+        ref = SubjectRef(kind=subject.kind, id=subject.id, source=subject.source)
+        for policy in policies:
+            findings += len(verdicts(policy, ref, value.get(policy.id)))
+    t6 = time.perf_counter()
+    n = len(sample)
+    per = 1e6 / n
+    print(f"{len(subjects)} subjects, {len(policy_set.policies)} policies; {os.cpu_count()} cores; {load}")
+    print(f"read evidence + build subjects: {t1 - t0:.2f} s; prepare (compile + load data): {t2 - t1:.2f} s")
+    print(f"per subject ({n} timed, 1 process): input JSON {(t3 - t2) * per:.0f} us, "
+          f"set input + regorus evaluation {(t4 - t3) * per:.0f} us (evaluation alone {eval_s * per:.0f} us), "
+          f"decode {(t5 - t4) * per:.0f} us, findings {(t6 - t5) * per:.0f} us ({findings / n:.0f} findings)")
+    total = (t6 - t2) / n * len(subjects)
+    print(f"extrapolated to all {len(subjects)} subjects: {total:.1f} CPU-seconds "
+          f"({eval_s / n * len(subjects):.1f} of them in regorus); on 2 cores at best {total / 2:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Benchmark incremental decisions: 10,000 model cards x 50 policies, then edit 1% of the cards.
+
+Prints: a cold run (no caches), a warm re-run with nothing changed, a re-run after editing 1%
+of the cards (each timed end to end as a `gavel check` process writing its JSON report, and by
+stage from `-v`), how many decisions each run reused and computed, and whether the cached
+run's report is byte-identical to an uncached one (`--verify`, one more cold run).
+
+    python benchmarks/bench_incremental.py [--models 10000] [--keep DIR] [--verify]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GAVEL = [sys.executable, "-m", "engine.cli"]
+
+
+def run(out: Path, *extra: str) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run([*GAVEL, "check", str(out), "-v", "-o", f"json={out / 'report.json'}", *extra],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        sys.exit(f"gavel failed ({done.returncode}): {done.stderr}")
+    found = re.search(r"decisions: .*", done.stderr)
+    return elapsed, found.group(0) if found else "?"
+
+
+def load() -> str:
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", type=int, default=10_000)
+    parser.add_argument("--keep", type=Path, help="generate the inventory here and keep it")
+    parser.add_argument("--verify", action="store_true", help="also compare with an uncached run's report")
+    args = parser.parse_args()
+    out = args.keep or Path(tempfile.mkdtemp()) / "inventory"
+    if not (out / "gavel.yaml").exists():
+        subprocess.run([sys.executable, str(ROOT / "benchmarks/gen_inventory.py"), str(out), "--models",
+                        str(args.models)], check=True, stdout=subprocess.DEVNULL)
+    shutil.rmtree(out / ".gavel", ignore_errors=True)
+    print(f"{args.models} models x 50 policies ({os.cpu_count()} cores; {load()})")
+    elapsed, decisions = run(out)
+    print(f"cold (no cache):          {elapsed:6.2f} s   {decisions}")
+    elapsed, decisions = run(out)
+    print(f"warm, nothing changed:    {elapsed:6.2f} s   {decisions}")
+    cards = sorted((out / "models").glob("*.yaml"))
+    step = 100
+    for path in cards[::step]:  # 1% of the cards: one field each
+        text = path.read_text()
+        path.write_text(text.replace("name: Model", "name: Edited model", 1))
+    elapsed, decisions = run(out)
+    print(f"warm, 1% of cards edited: {elapsed:6.2f} s   {decisions}   ({load()})")
+    if args.verify:
+        cached = (out / "report.json").read_bytes()
+        run(out, "--no-cache")
+        same = (out / "report.json").read_bytes() == cached
+        print(f"cached report byte-identical to an uncached run: {same}")
+
+
+if __name__ == "__main__":
+    main()

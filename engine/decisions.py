@@ -1,0 +1,260 @@
+"""The decision cache: a policy's verdict on a subject, reused only when nothing it depends on changed.
+
+A verdict is a pure function of the compiled policy (its Rego text, parameters, the engine and
+its version), the subject's input document, the ``data`` the policy reads and ``now`` if it reads
+the time. :func:`dependencies` decides from the compiled Rego what a policy reads; whatever it
+cannot prove it does not read counts as read (a bare ``input``, an unknown ``data`` path, a word
+it cannot parse), and a policy calling a non-deterministic builtin (``time.now_ns``, ``rand.*``,
+``http.send``...) is never cached.
+
+The cache is one file, ``<cache.path>/decisions.json``, keyed by content hashes:
+``subjects[sha256(input document without now)][context]`` → the policy's rule values, where
+``context = sha256(engine, policy text, and the now / inventory / params it reads)``. The file is
+authenticated (``engine.cachefile``: an HMAC under a key that never lives in the repository): a cache
+file planted by a pull request, copied from another machine or edited by hand fails the check and
+is ignored (a cold run), so an entry can only come from a run that held the secret. JSON, never pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FILE = "decisions.json"
+FORMAT = 2  # bump when the meaning of an entry changes
+
+# Builtins whose result is not a function of the input: a policy calling one is evaluated every run.
+_VOLATILE = re.compile(r"\b(?:time\.now_ns|rand\.\w+|uuid\.\w+|http\.send|net\.lookup_ip_addr|opa\.runtime)\s*\(")
+# Comments and string literals (a string opening a ``[`` may be a reference: ``input["now"]``).
+_TOKENS = re.compile(r'(\[\s*)?("(?:\\.|[^"\\])*"|`[^`]*`)|#[^\n]*')
+_INPUT = re.compile(r'\binput\b(?:\s*\.\s*([A-Za-z_]\w*)|\s*\[\s*"([^"\\]*)"\s*\])?')
+_OBJECT_GET_INPUT = re.compile(r'object\.get\(\s*input\s*,\s*\[\s*"([^"\\]*)"')
+_DATA = re.compile(r'\bdata\b((?:\s*\.\s*[A-Za-z_]\w*|\s*\[\s*"[^"\\]*"\s*\])*)')
+_SEGMENT = re.compile(r'[A-Za-z_]\w*|"([^"\\]*)"')
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What one policy's verdict may depend on besides its own text and the input document."""
+
+    cacheable: bool = True  # False: calls a non-deterministic builtin
+    now: bool = False  # reads input.now (or input in a way we cannot follow)
+    inventory: tuple[str, ...] = ()  # the parts of data.gavel.inventory it reads ("models", "datasets"; "*": all)
+    params: str = ""  # "own" (data.gavel.params[<its id>]), "all", or "" (none)
+    foreign: bool = False  # reads other data (other policies, libraries, data itself): everything counts
+
+
+def _strip_comments(text: str) -> str:
+    """``text`` without comments, and with every string emptied except those opening a ``[``
+    (words such as "personal data" in a message are not references)."""
+    def keep(match: re.Match) -> str:
+        if match.group(2) is None:
+            return ""
+        return match.group(0) if match.group(1) is not None else '""'
+
+    return _TOKENS.sub(keep, text)
+
+
+def dependencies(text: str, policy_id: str, package: str = "") -> Dependencies:
+    """Read the compiled Rego ``text`` of a policy (package ``package``) and say what its verdict
+    depends on (when in doubt: yes, it depends)."""
+    code = _strip_comments(text)
+    if _VOLATILE.search(code):
+        return Dependencies(cacheable=False)
+    now = False
+    named = set()  # positions of ``input`` in object.get(input, ["field", ...]): that names its field
+    for match in _OBJECT_GET_INPUT.finditer(code):
+        named.add(match.start() + match.group(0).index("input"))
+        now = now or match.group(1) == "now"
+    for match in _INPUT.finditer(code):
+        field = match.group(1) or match.group(2)
+        if field == "now" or (field is None and match.start() not in named):
+            now = True  # reads the time, or reads input in a way we cannot follow
+    inventory: set[str] = set()
+    foreign = False
+    own = package.split(".") if package else []
+    params = ""
+    for match in _DATA.finditer(code):
+        path = [m.group(1) if m.group(1) is not None else m.group(0)
+                for m in _SEGMENT.finditer(match.group(1))]
+        if package and path[:len(own)] == own:
+            continue  # its own rules: their text is part of the policy's key already
+        if path[:2] == ["gavel", "inventory"]:
+            inventory.add(path[2] if path[2:3] in (["models"], ["datasets"]) else "*")
+        elif path[:2] == ["gavel", "params"]:
+            params = "own" if path[2:3] == [policy_id] and params != "all" else "all"
+        else:
+            foreign = True
+    return Dependencies(True, now, tuple(sorted(inventory)), params, foreign)
+
+
+def digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, separators=(",", ":"), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def engine_identity(name: str) -> list[str] | None:
+    """The engine and its version as part of every key; ``None`` for engines not cached (an OPA
+    server's policies, data and version are outside this process's view)."""
+    if name != "embedded":
+        return None
+    from engine import __version__
+
+    regorus = installed("regorus", "gordon_to_regorus")
+    if regorus is None:  # an install we cannot fingerprint: no cache rather than a stale one
+        return None
+    return [f"gavel {__version__}", f"format {FORMAT}", f"regorus {regorus}"]
+
+
+def installed(module: str, distribution: str) -> str | None:
+    """A fingerprint of the installed distribution providing ``module``: the SHA-256 of its
+    ``RECORD`` (the hash of every file it installed), so any other build or version differs.
+    Read without importing the module or ``importlib.metadata`` (~50-300 ms on a CI gate)."""
+    import glob
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    folder = Path(spec.origin).parent
+    for site in (folder.parent, folder):
+        for record in sorted(glob.glob(str(site / f"{glob.escape(distribution)}-*.dist-info" / "RECORD"))):
+            try:
+                return hashlib.sha256(Path(record).read_bytes()).hexdigest()
+            except OSError:
+                return None
+    return None
+
+
+class DecisionCache:
+    """Verdicts by (subject digest, context digest); counts the decisions it supplied.
+
+    Values are kept decoded and shared (one parse of the file, not one per decision): callers
+    must not mutate them."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.used: dict[str, dict[str, Any]] = {}
+        self.reused = 0
+        self.dirty = False
+        self._load()
+
+    def _load(self) -> None:
+        from engine import cachefile
+
+        body = cachefile.read(self.path, str(FORMAT))
+        if body is None:
+            return  # missing, or not written by a run holding our secret: never trusted
+        try:
+            data = json.loads(body)
+            if data.get("format") != FORMAT:
+                return
+            contexts, values = data["contexts"], data["values"]
+            if not all(isinstance(v, dict) for v in values):  # a policy's rule values are an object
+                return
+            for subject, pairs in data["subjects"].items():
+                self.entries[subject] = {contexts[pairs[i]]: values[pairs[i + 1]] for i in range(0, len(pairs), 2)}
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            self.entries = {}
+
+    def get(self, subject: str, context: str) -> Any:
+        """The cached rule values, or ``None``."""
+        value = self.entries.get(subject, {}).get(context)
+        if value is not None:
+            self.used.setdefault(subject, {})[context] = value
+            self.reused += 1
+        return value
+
+    def put(self, subject: str, context: str, value: Any) -> None:
+        self.used.setdefault(subject, {})[context] = value
+        self.dirty = True
+
+    def save(self) -> None:
+        """Write what this run used (so the file never grows past one run's decisions)."""
+        if not self.dirty and self.used == self.entries:
+            return
+        contexts: dict[str, int] = {}
+        values: list[Any] = []
+        by_object: dict[int, int] = {}  # values read from the file are shared objects
+        by_text: dict[str, int] = {}  # new values: equal ones stored once
+        subjects: dict[str, list[int]] = {}
+        for subject in sorted(self.used):
+            pairs = subjects[subject] = []
+            for context, value in self.used[subject].items():
+                index = by_object.get(id(value))
+                if index is None:
+                    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+                    index = by_text.get(text)
+                    if index is None:
+                        index = by_text[text] = len(values)
+                        values.append(value)
+                    by_object[id(value)] = index
+                pairs += [contexts.setdefault(context, len(contexts)), index]
+        from engine import cachefile
+
+        cachefile.write(self.path, str(FORMAT), json.dumps({"format": FORMAT, "contexts": list(contexts), "values": values,
+                                            "subjects": subjects}, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def subject_digest(base: str) -> str:
+    """The digest of a subject's input document (serialised without ``now``)."""
+    return hashlib.sha256(base.encode()).hexdigest()
+
+
+class DecisionKeys:
+    """The context digest of each policy of a set: everything its verdict depends on besides the
+    subject's document (``None`` for a policy that is never cached)."""
+
+    def __init__(self, policy_set, texts: list[tuple[str, str]], *, identity: list[str], modules: dict[str, str],
+                 data: dict[str, Any]):
+        self.policy_set = policy_set
+        self.identity = identity
+        self.texts = texts
+        self.modules = modules
+        self.data = data
+        self.deps = [dependencies(own, p.id, p.package) for p, (own, _) in zip(policy_set.policies, texts, strict=True)]
+        self._by_now: dict[Any, list[str | None]] = {}
+        self._inventory: dict[str, str] = {}
+        self._everything: str | None = None
+
+    def inventory(self, part: str = "*") -> str:
+        """The digest of ``data.gavel.inventory`` (``*``) or of one of its parts."""
+        found = self._inventory.get(part)
+        if found is None:
+            inventory = self.data.get("inventory", {})
+            found = self._inventory[part] = digest(self.data if part == "*" else inventory.get(part))
+        return found
+
+    def everything(self) -> str:
+        """Every module and all the data: what a policy reading outside its own lane depends on."""
+        if self._everything is None:
+            self._everything = digest(sorted(self.modules.items()), self.policy_set.params, self.inventory())
+        return self._everything
+
+    def contexts(self, now: Any) -> list[str | None]:
+        found = self._by_now.get(now)
+        if found is None:
+            found = self._by_now[now] = [self._context(j, now) for j in range(len(self.deps))]
+        return found
+
+    def _context(self, j: int, now: Any) -> str | None:
+        deps = self.deps[j]
+        if not deps.cacheable:
+            return None
+        policy = self.policy_set.policies[j]
+        params = self.policy_set.params
+        own, wrapper = self.texts[j]
+        return digest(
+            self.identity, policy.id, policy.rules, policy.has_applicable, own, wrapper,
+            params.get(policy.id), params if deps.params == "all" else None,
+            now if deps.now else None,
+            [self.inventory(part) for part in deps.inventory],
+            self.everything() if deps.foreign else None,
+        )
