@@ -170,7 +170,7 @@ def _dataset_status(state, dataset: str) -> dict:
     entries = [e for e in state.by_dataset.get(dataset, ()) if e.time <= state.now]
     periods = []
     for win in history_windows(budget, [e.time for e in entries], state.now):
-        usage = account(budget, win.select(entries, state.now), win, state.cache)
+        usage = account(budget, win.select(entries, state.now), win, state.cache, latest=state.latest(dataset))
         periods.append({"window": win.view(), "spent": {"epsilon": tidy(usage.epsilon), "delta": tidy(usage.delta)},
                         "spend_count": len(usage.spends), "exceeded": usage.exceeded})
     return {"now": state.now, "budget": view, "periods": periods}
@@ -476,7 +476,8 @@ def _totals_at(budgets: dict, before: list, entry) -> dict | None:
 
 
 def _totals_problems(budgets: dict, ledger, display: str) -> list[str]:
-    """Every recorded ``totals`` that is for the current budget, recomputed with diffprivlib."""
+    """The recorded ``totals`` Gavel reads, recomputed with diffprivlib: those of each dataset's last
+    entry, when they are for its current budget (older entries' totals are a record, never read)."""
     from engine.privacy.accounting import totals_key, window
 
     out: list[str] = []
@@ -484,18 +485,16 @@ def _totals_problems(budgets: dict, ledger, display: str) -> list[str]:
         budget_ = budgets.get(dataset)
         if budget_ is None:
             continue
-        for i, entry in enumerate(entries):
-            totals = entry.data.get("totals")
-            if totals is None:
-                continue
-            spends = window(budget_.period, entry.time).select(entries[:i + 1], entry.time)
-            if not spends or spends[-1] is not entry:
-                continue
-            if totals["key"] != totals_key(budget_, [(float(e.epsilon), float(e.delta)) for e in spends]):
-                continue  # recorded for another budget (changed since): never read, nothing to check
-            expected = _totals_at(budgets, entries[:i], entry)
-            if expected != totals:
-                out.append(f"{display}:{entry.line}: recorded totals differ from diffprivlib's for '{dataset}' "
-                           f"(recorded epsilon {totals['epsilon']!r}, exceeded {totals['exceeded']}; computed "
-                           f"epsilon {expected['epsilon']!r}, exceeded {expected['exceeded']})")
+        entry = entries[-1]
+        totals = entry.data.get("totals")
+        if totals is None:
+            continue
+        spends = window(budget_.period, entry.time).select(entries, entry.time)
+        if totals["key"] != totals_key(budget_, [(float(e.epsilon), float(e.delta)) for e in spends]):
+            continue  # recorded for another budget (changed since): never read, nothing to check
+        expected = _totals_at(budgets, entries[:-1], entry)
+        if expected != totals:
+            out.append(f"{display}:{entry.line}: recorded totals differ from diffprivlib's for '{dataset}' "
+                       f"(recorded epsilon {totals['epsilon']!r}, exceeded {totals['exceeded']}; computed "
+                       f"epsilon {expected['epsilon']!r}, exceeded {expected['exceeded']})")
     return out

@@ -205,15 +205,18 @@ def within(budget: Budget, total: tuple[float, float]) -> bool:
     return ceiling >= total
 
 
-def account(budget: Budget, spends: list, win: Window, cache=None) -> Usage:
+def account(budget: Budget, spends: list, win: Window, cache=None, *, latest=None) -> Usage:
     """Total the ``spends`` (ledger entries already inside ``win``) against ``budget``.
 
     With ``cache`` (``engine.privacy.cache.PrivacyCache``), a result diffprivlib computed for the
-    same budget and the same (epsilon, delta) pairs is reused, and a new one is stored.
+    same budget and the same (epsilon, delta) pairs is reused, and a new one is stored. When the
+    last of ``spends`` is ``latest`` (the dataset's last ledger entry), its recorded ``totals`` are
+    used if they are for exactly this budget and these spends: the totals `gavel budget verify`
+    recomputes are those of each dataset's last entry, so only those are ever read.
     """
     usage = Usage(budget, win, list(spends))
     pairs = [(float(e.epsilon), float(e.delta)) for e in spends]
-    found = recorded(budget, spends, pairs)
+    found = recorded(budget, spends, pairs) if spends and spends[-1] is latest else None
     if found is not None:
         usage.epsilon, usage.delta, usage.exceeded, usage.remaining_epsilon, usage.remaining_delta = found
         return usage

@@ -52,9 +52,15 @@ class PrivacyState:
         if found is None:
             budget = self.budgets[dataset]
             win = window(budget.period, self.now)
-            spends = win.select(self.by_dataset.get(dataset, ()), self.now)
-            found = self._usage[dataset] = account(budget, spends, win, self.cache)
+            entries = self.by_dataset.get(dataset, ())
+            spends = win.select(entries, self.now)
+            found = self._usage[dataset] = account(budget, spends, win, self.cache, latest=self.latest(dataset))
         return found
+
+    def latest(self, dataset: str) -> Entry | None:
+        """The dataset's last ledger entry: the only one whose recorded totals are read (and verified)."""
+        entries = self.by_dataset.get(dataset)
+        return entries[-1] if entries else None
 
     def view(self, dataset: str, *, spends: bool = True) -> dict[str, Any]:
         """The budget as policies see it: declaration, period, spent, remaining, spends in the period.

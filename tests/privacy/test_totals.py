@@ -92,7 +92,15 @@ def test_forged_totals_with_a_rebuilt_chain_fail_verify(gavel, examples):
         rows[i]["totals"]["exceeded"] = False
     ledger.write_text(chain(*[{k: v for k, v in r.items() if k not in ("prev", "hash")} for r in rows]))
     result = gavel("budget", "verify", "-c", examples)
-    assert result.exit_code == 1 and f"ledger.jsonl:{forged[0] + 1}: recorded totals differ" in result.stderr
+    # the totals Gavel reads are the dataset's last entry's: those are the ones verified
+    assert result.exit_code == 1 and f"ledger.jsonl:{forged[-1] + 1}: recorded totals differ" in result.stderr
+
+
+def test_only_the_last_entry_s_totals_are_read(examples):
+    """Totals of an older entry are a record: a report for an earlier `now` asks diffprivlib."""
+    code, imported, _ = _imports(["budget", "status", "-c", str(examples), "--now", "2026-06-01T00:00:00Z",
+                                  "--set", "cache.enabled=false"])
+    assert code == 0 and imported
 
 
 def test_totals_for_another_budget_are_not_used(gavel, examples):
