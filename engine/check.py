@@ -56,7 +56,7 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = (), s
         inv.problems = [f for f in inv.problems if any(fnmatch.fnmatchcase(f.subject.id, p) for p in only)]
         if not subjects and not inv.problems:
             raise UsageError(f"no subject matches {', '.join(only)}")
-    extra: dict = {}
+    extra: dict = status_facts(subjects)  # before sharding: every shard carries the whole run's facts
     if shard:
         from engine.shard import in_shard
 
@@ -78,7 +78,6 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = (), s
         prepared.cache.save()
     if stats is not None:
         stats["decisions"] = {"reused": prepared.cache.reused if prepared.cache else 0, "computed": prepared.computed}
-    extra: dict = status_facts(subjects)
     if config.waivers:
         from engine.waivers import apply_waivers
 
