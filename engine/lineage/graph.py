@@ -275,6 +275,7 @@ class LineageGraph:
         g = self.g
         starts = [a, *sorted(self.columns_of.get(a, ()))]
         targets = {b, *self.columns_of.get(b, ())}
+        into_columns = self._shortcuts().into_columns
         parent: dict[str, str | None] = dict.fromkeys(starts)
         queue = deque(starts)
         while queue:
@@ -289,11 +290,22 @@ class LineageGraph:
                 if out[-1] != b:
                     out.append(b)
                 return out
-            for nxt in g._succ[node]:
+            for nxt in (*g._succ[node], *into_columns.get(node, ())):
                 if nxt not in parent:
                     parent[nxt] = node
                     queue.append(nxt)
         return None
+
+    def step(self, a: str, b: str) -> dict:
+        """The edge data of one step of a path: a graph edge, an opaque edge into the table of
+        column ``b`` (it reaches every column), or a column's ``contains`` step to its table."""
+        g = self.g
+        if g.has_edge(a, b):
+            return g.edges[a, b]
+        table = g._node[b].get("table")
+        if table is not None and g.has_edge(a, table) and g.edges[a, table]["kind"] == "opaque":
+            return g.edges[a, table]
+        return {"kind": "contains"}
 
     def table_graph(self) -> nx.DiGraph:
         """Tables only, with an edge where data flows from one table to another (through jobs too)."""

@@ -134,3 +134,6 @@ def test_data_written_opaquely_into_a_table_reaches_what_reads_its_columns(gavel
     sources = verdicts(gavel, root, "lineage-registered-sources")["m"]
     assert sources["status"] == "fail"
     assert sources["message"] == "m is built on data from raw.blob, whose source is not registered"
+    shown = gavel("lineage", "path", "raw.blob", "model:m", "-c", root)
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines()[:2] == ["raw.blob", "  -> mart.t.email  (opaque, sql/a.sql:2)"]
