@@ -31,3 +31,9 @@ test_the_list_is_a_parameter if {
 	regions.eu("fra-dc1") with data.gavel.params["gavel-regions"] as {"eu_regions": ["FRA-DC1"]}
 	not regions.eu("de") with data.gavel.params["gavel-regions"] as {"eu_regions": ["FRA-DC1"]}
 }
+
+test_extra_regions_add_to_the_list if {
+	params := {"eu_regions": ["de"], "extra_eu_regions": ["fra-dc1"]}
+	regions.eu("fra-dc1") with data.gavel.params["gavel-regions"] as params
+	regions.eu("de") with data.gavel.params["gavel-regions"] as params
+}
