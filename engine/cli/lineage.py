@@ -146,7 +146,7 @@ def path(source, target, as_json, project, overrides):
         raise UsageError(f"no lineage path from {a} to {b}")
     steps = []
     for u, v in zip(found, found[1:], strict=False):
-        data = lg.g.edges[u, v] if lg.g.has_edge(u, v) else {"kind": "contains"}
+        data = lg.step(u, v)
         steps.append({"from": u, "to": v, "kind": data["kind"], "file": data.get("file"), "line": data.get("line"),
                       "job": data.get("job")})
     if as_json:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -28,6 +29,18 @@ INDIRECT_KINDS = frozenset({"filter", "join", "group_by", "sort", "window", "con
 JOB_KINDS = frozenset({"input", "output"})
 #: Edges that carry a whole table (a column reaches them through its table).
 WHOLE_TABLE_KINDS = frozenset({"opaque", "training", "evaluation"})
+
+
+@dataclass
+class Shortcuts:
+    """What whole-table edges imply, by node: ``into_columns`` (source -> the columns an opaque edge
+    from it reaches: which columns got the data is unknown, so any may hold it), ``opaque_in``
+    (column -> the sources of opaque edges into its table), ``whole_in`` (node -> the tables with a
+    whole-table edge into it or, for opaque edges, into its table)."""
+
+    into_columns: dict[str, list[str]]
+    opaque_in: dict[str, list[str]]
+    whole_in: dict[str, list[str]]
 
 
 class LineageGraph:
@@ -46,7 +59,7 @@ class LineageGraph:
         self.sources: list[dict] = []  # {"type", "files", "statements" | "events" | ...}
         self.statements = 0
         self._tags = None  # engine.lineage.tags.Propagation, computed on demand
-        self._whole_in: dict[str, list[str]] | None = None  # see _whole_table_preds
+        self._cuts: Shortcuts | None = None  # see _shortcuts
 
     # -- building -------------------------------------------------------------------------------
 
@@ -85,7 +98,7 @@ class LineageGraph:
                  job: str | None = None) -> None:
         """Add (or strengthen) an edge. Of two value kinds the weaker protection wins: one plain copy
         of a column is enough for its tags to flow."""
-        self._whole_in = None
+        self._cuts = None
         succ = self.g._succ[src]
         data = succ.get(dst)
         if data is None:
@@ -165,6 +178,7 @@ class LineageGraph:
             for table, d in tables.items():
                 if table is not None and table != own and (table not in dist or d < dist[table]):
                     dist[table] = d
+            dist.pop(own, None)  # even when an opaque edge of the table into itself feeds the column
         for seed in seeds:
             dist.pop(seed, None)
         return dist
@@ -173,6 +187,7 @@ class LineageGraph:
         """Breadth first over two states per table: reached as itself (``whole``: every out-edge)
         or only through a column (``part``: whole-table edges only, at the column's distance)."""
         nodes, succ = self.g._node, self.g._succ
+        into_columns = self._shortcuts().into_columns
         whole: dict[str, int] = dict.fromkeys(seeds, 0)
         part: dict[str, int] = {}
         queue: deque[tuple[str, bool]] = deque((s, True) for s in seeds)
@@ -193,6 +208,10 @@ class LineageGraph:
                 if nxt not in whole and (is_whole or data["kind"] in WHOLE_TABLE_KINDS):
                     whole[nxt] = nd
                     queue.append((nxt, True))
+            for column in into_columns.get(node, ()):  # opaque edges reach every column
+                if column not in whole:
+                    whole[column] = nd
+                    queue.append((column, True))
         for node, d in part.items():
             if d < whole.get(node, d + 1):
                 whole[node] = d
@@ -200,9 +219,11 @@ class LineageGraph:
 
     def _upstream(self, seeds: list[str], depth: int | None) -> dict[str, int]:
         """Breadth first along in-edges; a whole-table edge (training, opaque) out of a table also
-        reaches back into each of that table's columns."""
+        reaches back into each of that table's columns, and a column is fed by what an opaque edge
+        brings its table."""
         pred, columns_of = self.g._pred, self.columns_of
-        whole_in = self._whole_table_preds()
+        shortcuts = self._shortcuts()
+        whole_in, opaque_in = shortcuts.whole_in, shortcuts.opaque_in
         dist: dict[str, int] = dict.fromkeys(seeds, 0)
         expanded: set[str] = set()  # tables whose columns are already in
         queue = deque(seeds)
@@ -216,6 +237,10 @@ class LineageGraph:
                 if prev not in dist:
                     dist[prev] = nd
                     queue.append(prev)
+            for prev in opaque_in.get(node, ()):
+                if prev not in dist:
+                    dist[prev] = nd
+                    queue.append(prev)
             for table in whole_in.get(node, ()):
                 if table not in expanded:
                     expanded.add(table)
@@ -225,23 +250,32 @@ class LineageGraph:
                             queue.append(column)
         return dist
 
-    def _whole_table_preds(self) -> dict[str, list[str]]:
-        """Node -> the tables with a whole-table edge into it (kept until the next edge is added;
-        a per-edge check in the walk touched every edge's data and doubled its time)."""
-        if self._whole_in is None:
-            nodes = self.g._node
-            found: dict[str, list[str]] = {}
+    def _shortcuts(self) -> Shortcuts:
+        """Precomputed for the walks (kept until the next edge is added: a per-edge check in the
+        walk touched every edge's data and doubled its time)."""
+        if self._cuts is None:
+            nodes, columns_of = self.g._node, self.columns_of
+            cuts = Shortcuts({}, {}, {})
             for u, v, kind in self.g.edges(data="kind"):
-                if kind in WHOLE_TABLE_KINDS and nodes[u]["type"] == "table":
-                    found.setdefault(v, []).append(u)
-            self._whole_in = found
-        return self._whole_in
+                if kind not in WHOLE_TABLE_KINDS:
+                    continue
+                columns = sorted(columns_of.get(v, ())) if kind == "opaque" else []
+                if columns:
+                    cuts.into_columns.setdefault(u, []).extend(columns)
+                    for column in columns:
+                        cuts.opaque_in.setdefault(column, []).append(u)
+                if nodes[u]["type"] == "table":
+                    for target in (v, *columns):
+                        cuts.whole_in.setdefault(target, []).append(u)
+            self._cuts = cuts
+        return self._cuts
 
     def path(self, a: str, b: str) -> list[str] | None:
         """A shortest path from ``a`` to ``b`` (through a table's columns when needed)."""
         g = self.g
         starts = [a, *sorted(self.columns_of.get(a, ()))]
         targets = {b, *self.columns_of.get(b, ())}
+        into_columns = self._shortcuts().into_columns
         parent: dict[str, str | None] = dict.fromkeys(starts)
         queue = deque(starts)
         while queue:
@@ -256,11 +290,22 @@ class LineageGraph:
                 if out[-1] != b:
                     out.append(b)
                 return out
-            for nxt in g._succ[node]:
+            for nxt in (*g._succ[node], *into_columns.get(node, ())):
                 if nxt not in parent:
                     parent[nxt] = node
                     queue.append(nxt)
         return None
+
+    def step(self, a: str, b: str) -> dict:
+        """The edge data of one step of a path: a graph edge, an opaque edge into the table of
+        column ``b`` (it reaches every column), or a column's ``contains`` step to its table."""
+        g = self.g
+        if g.has_edge(a, b):
+            return g.edges[a, b]
+        table = g._node[b].get("table")
+        if table is not None and g.has_edge(a, table) and g.edges[a, table]["kind"] == "opaque":
+            return g.edges[a, table]
+        return {"kind": "contains"}
 
     def table_graph(self) -> nx.DiGraph:
         """Tables only, with an edge where data flows from one table to another (through jobs too)."""

@@ -6,7 +6,8 @@ What flows where (docs/lineage.md, "Tag propagation"):
   kind of edge (``propagation.stop: {pii: [masked, aggregate]}``);
 - from a column to its table (a table holds what its columns hold);
 - along ``opaque`` table edges (a statement or event whose column lineage is unknown: every tag
-  of the source table flows, fail closed), and from tables and columns to the models that use them;
+  of the source flows into the table and into each of its columns, fail closed), and from tables
+  and columns to the models that use them;
 - along filter and join keys only if ``propagation.indirect: true``.
 
 Every tag of a dataset card (``tags``, and ``region`` as ``region:<value>``) is declared on the table
@@ -25,6 +26,7 @@ from engine.lineage.graph import INDIRECT_KINDS, JOB_KINDS
 #: Edge kinds along which tags never flow: structure, not data.
 STRUCTURAL = frozenset({"columns"} | JOB_KINDS)
 CONTAINS = "contains"  # the virtual edge from a column to its table
+OPAQUE = {"kind": "opaque"}  # the virtual edges from an opaque edge's source to the columns of its table
 
 
 class Rules:
@@ -91,6 +93,7 @@ class Propagation:
         queue = deque(sorted(pending))
         succ = g._succ
         passing = rules.passing
+        into_columns = lg._shortcuts().into_columns
         while queue:
             node = queue.popleft()
             delta = frozenset(pending.pop(node))
@@ -98,6 +101,8 @@ class Propagation:
             table = nodes[node].get("table")
             if table is not None:
                 targets.append((table, {"kind": CONTAINS}))
+            # An opaque edge into a table reaches each of its columns: which got the data is unknown.
+            targets += [(column, OPAQUE) for column in into_columns.get(node, ())]
             for nxt, data in targets:
                 flowing = passing(delta, data["kind"])
                 if not flowing:
@@ -135,6 +140,7 @@ class Propagation:
         lg, g, rules = self.lg, self.lg.g, self.rules
         if tag not in self.tags.get(node, ()):
             return []
+        opaque_in = lg._shortcuts().opaque_in
         start = (node, False)
         parent: dict[tuple[str, bool], tuple[str, bool] | None] = {start: None}
         queue = deque([start])
@@ -147,6 +153,7 @@ class Propagation:
             if declaring:
                 continue
             preds: list[tuple[str, str]] = [(p, d["kind"]) for p, d in g._pred[current].items()]
+            preds += [(p, "opaque") for p in opaque_in.get(current, ())]
             data = g._node[current]
             if data["type"] == "table":
                 preds += [(c, CONTAINS) for c in sorted(lg.columns_of.get(current, ()))]

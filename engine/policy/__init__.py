@@ -111,10 +111,13 @@ def shared_libraries(rego_texts: list[tuple[Path, str, str, str | None]],
     loaded = {file.resolve() for file, _, _, _ in rego_texts}
     if any(file.resolve() in loaded for file, _ in found):
         return []  # already loaded (a folder that holds them, e.g. `gavel test policies/_lib`)
+    imported = any("data.gavel.lib" in text for _, _, text, _ in rego_texts)
+    if not found or not (imported or params):
+        return []
     texts = [(file, display, _read(file, display), None) for file, display in found]
-    wanted = any("data.gavel.lib" in text for _, _, text, _ in rego_texts) or any(
-        lid in params for _, display, text, _ in texts for lid in shared_params(text, display))
-    return texts if wanted else []
+    if imported or any(lid in params for _, display, text, _ in texts for lid in shared_params(text, display)):
+        return texts
+    return []
 
 
 def shared_params(text: str, display: str) -> dict[str, dict[str, Any]]:

@@ -7,8 +7,9 @@
 #   the EU/EEA regions of AWS, Google Cloud, Azure and Oracle Cloud. Regions in Europe but outside the
 #   EEA are not on the list: AWS eu-west-2 (London) and eu-central-2 (Zurich), Google europe-west2 and
 #   europe-west6, Azure uksouth/ukwest/switzerland*, OCI uk-* and eu-zurich-1. A name not on the list is
-#   not EU/EEA: add your own (an on-premises site, a new cloud region) by overriding the whole list in
-#   gavel.yaml, `policies.params: {gavel-regions: {eu_regions: [...]}}`; every policy follows.
+#   not EU/EEA: add your own (an on-premises site, a new cloud region) in gavel.yaml with
+#   `policies.params: {gavel-regions: {extra_eu_regions: [...]}}`, or replace the whole list with
+#   `eu_regions: [...]`; every policy follows.
 # custom:
 #   id: gavel-regions
 #   params:
@@ -24,11 +25,15 @@
 #       eu-frankfurt-1, eu-frankfurt-2, eu-amsterdam-1, eu-milan-1, eu-stockholm-1, eu-marseille-1,
 #       eu-paris-1, eu-madrid-1, eu-madrid-2,
 #     ]
+#     extra_eu_regions: []
 package gavel.lib.regions
 
 import rego.v1
 
-eu_regions := {lower(r) | some r in data.gavel.params["gavel-regions"].eu_regions}
+eu_regions := {lower(r) |
+	some key in ["eu_regions", "extra_eu_regions"]
+	some r in object.get(data.gavel.params["gavel-regions"], key, [])
+}
 
 # An EU/EEA region name (a deployment region, a dataset card's region).
 eu(region) if {

@@ -47,13 +47,23 @@ def blocked(lg, tag: str, kind: str) -> bool:
     return any(kind in kinds and fnmatch.fnmatchcase(tag, pattern) for pattern, kinds in stop.items())
 
 
+def into(lg, v: str, kind: str) -> list[str]:
+    """Where an edge of ``kind`` into ``v`` delivers data: ``v``, and for an ``opaque`` edge into a
+    table each of its columns too (which columns got the data is unknown: any of them may hold it)."""
+    if kind == "opaque":
+        return [v, *sorted(lg.columns_of.get(v, ()))]
+    return [v]
+
+
 def flow_graph(lg, tag: str) -> nx.DiGraph:
-    """The edges ``tag`` flows along: graph edges it does not stop at, and column -> its table."""
+    """The edges ``tag`` flows along: graph edges it does not stop at (an opaque edge into a table
+    reaching its columns too), and column -> its table."""
     h = nx.DiGraph()
     h.add_nodes_from(lg.g.nodes)
     for u, v, kind in lg.g.edges(data="kind"):
         if not blocked(lg, tag, kind):
-            h.add_edge(u, v)
+            for w in into(lg, v, kind):
+                h.add_edge(u, w)
     for node, table in lg.g.nodes(data="table"):
         if table is not None and not blocked(lg, tag, "contains"):
             h.add_edge(node, table)
@@ -89,9 +99,10 @@ def state_graph(lg) -> nx.DiGraph:
         if g.nodes[node]["type"] == "table":
             s.add_node((node, False))
     for u, v, kind in g.edges(data="kind"):
-        s.add_edge((u, True), (v, True))
-        if kind in WHOLE_TABLE_KINDS and (u, False) in s:
-            s.add_edge((u, False), (v, True))
+        for w in into(lg, v, kind):
+            s.add_edge((u, True), (w, True))
+            if kind in WHOLE_TABLE_KINDS and (u, False) in s:
+                s.add_edge((u, False), (w, True))
     for node, table in g.nodes(data="table"):
         if table is not None:
             s.add_edge((node, True), (table, False), weight=0)  # at the column's distance
@@ -138,6 +149,7 @@ def distances(lg, node: str, s: nx.DiGraph, *, reverse: bool) -> dict[str, int]:
             table = lg.g.nodes[n].get("table")
             if table is not None and table != own:
                 out[table] = min(d, out.get(table, d))
+        out.pop(own, None)  # a table is not upstream of its own columns (upstream(), by definition)
     return {n: d for n, d in out.items() if n not in seeds}
 
 
@@ -199,4 +211,4 @@ def check_path(lg, path: list[str], tag: str, source: str, node: str, h: nx.DiGr
     for i, (a, b) in enumerate(zip(path, path[1:], strict=False)):
         first_declared = (i == 0 and tag in lg.dataset_tags.get(a, ())
                           and lg.g.nodes[b].get("table") == a)
-        assert h.has_edge(a, b) or first_declared, f"{a} -> {b} is not a step {tag!r} flows along in {path}"
+        assert first_declared or h.has_edge(a, b), f"{a} -> {b} is not a step {tag!r} flows along in {path}"

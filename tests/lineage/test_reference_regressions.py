@@ -108,3 +108,32 @@ def test_a_model_with_only_feature_columns_has_sources(gavel, project):
     upstream = gavel("lineage", "upstream", "m", "--json", "-c", root)
     assert {n["id"] for n in json.loads(upstream.stdout)["nodes"]} == {
         "analytics.v_scores", "analytics.v_scores.score", "vendor.scores", "vendor.scores.score"}
+
+
+def test_data_written_opaquely_into_a_table_reaches_what_reads_its_columns(gavel, project):
+    """An INSERT whose column lineage is unknown (a star over a table of unknown columns) tagged the
+    table only: a model using one of its columns through another table got `skip` from both
+    lineage-pii-dpia and lineage-registered-sources. Any column may hold the data: all are tagged."""
+    root = project({
+        "datasets/raw.blob.yaml": """\
+            id: raw.blob
+            owner: data
+            tags: [pii]
+            legal_basis: contract
+        """,
+        "sql/a.sql": """\
+            CREATE TABLE mart.t (email VARCHAR, score INT);
+            INSERT INTO mart.t SELECT * FROM raw.blob;
+            CREATE TABLE features.f AS SELECT email FROM mart.t;
+        """,
+        "models/m.yaml": model("m", "features: [features.f.email]\ndpia: {status: not_started}\n"),
+    }, config=CONFIG)
+    dpia = verdicts(gavel, root, "lineage-pii-dpia")["m"]
+    assert dpia["status"] == "fail"
+    assert "(raw.blob -> mart.t.email -> features.f.email -> model:m)" in dpia["message"]
+    sources = verdicts(gavel, root, "lineage-registered-sources")["m"]
+    assert sources["status"] == "fail"
+    assert sources["message"] == "m is built on data from raw.blob, whose source is not registered"
+    shown = gavel("lineage", "path", "raw.blob", "model:m", "-c", root)
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines()[:2] == ["raw.blob", "  -> mart.t.email  (opaque, sql/a.sql:2)"]

@@ -93,6 +93,15 @@ def test_overriding_the_list_once_changes_both_policies(gavel, project):
     assert got == {"fra-dc1": {p: "fail" for p in POLICIES}, "eu-west-1": {p: "skip" for p in POLICIES}}
 
 
+def test_extra_regions_add_to_the_list_for_both_policies(gavel, project):
+    regions = ["fra-dc1", "eu-west-1", "us-west-2"]
+    config = "  params:\n    gavel-regions: {extra_eu_regions: [FRA-DC1]}\n"
+    root = repo(project, regions, deploy="us-east-1", extra_config=config)
+    got = verdicts(gavel, root, regions)
+    assert got == {"fra-dc1": {p: "fail" for p in POLICIES}, "eu-west-1": {p: "fail" for p in POLICIES},
+                   "us-west-2": {p: "skip" for p in POLICIES}}
+
+
 def test_setting_the_list_without_a_policy_that_uses_it_is_accepted(gavel, project):
     root = project({"models/m.yaml": "id: m\nname: m\nversion: '1'\nowner: o\nrisk_level: minimal\n"
                                              "lifecycle_stage: development\n"},
