@@ -155,7 +155,8 @@ def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embed
     ``inline_yaml=False`` keeps each YAML policy in its own package (slower; for coverage)."""
     from engine.engines import engines
 
-    backend = engines.get_or_raise(engine)(**(options or {}))
+    # Policy sets come from ``load_paths``, which refused recursion already (embedded: skip a re-check).
+    backend = engines.get_or_raise(engine)(**{"checked": True, **(options or {})})
     if backend.name == "embedded":
         modules = engine_modules(policy_set, inline_yaml=inline_yaml)
     else:  # a real OPA gets every policy in its own package too, like a bundle

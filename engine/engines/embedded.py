@@ -16,6 +16,7 @@ from engine.errors import EngineError, PolicyError
 
 _LOCATION = re.compile(r"-->\s*(.+?):(\d+):(\d+)")
 _ERROR = re.compile(r"^error:\s*(.+)$", re.MULTILINE)
+_EXTENSION = re.compile(r"extension '[^']+' raises Python error: \w+: ")
 
 
 def regorus_module():
@@ -29,8 +30,11 @@ def regorus_module():
 class EmbeddedEngine:
     name = "embedded"
 
-    def __init__(self, **_options):
+    def __init__(self, *, checked: bool = False, **_options):
+        """``checked``: the modules were already checked for recursion when loaded (``load_paths``)."""
         self._engine = regorus_module().Engine()
+        self._checked = checked
+        _install_sandbox(self._engine)
 
     @property
     def native(self):
@@ -45,6 +49,10 @@ class EmbeddedEngine:
                 if isinstance(exc, KeyboardInterrupt | SystemExit):
                     raise
                 raise _policy_error(exc, name) from None
+        if not self._checked:  # recursion overflows regorus's stack: a segfault, not an error
+            from engine.policy.regoast import check_recursion, trees_of
+
+            check_recursion(trees_of(self._engine))
         self._engine.add_data_json(json.dumps(data))
 
     def evaluate(self, rule: str, inputs: list[str]) -> list[Any]:
@@ -61,12 +69,26 @@ class EmbeddedEngine:
         return out
 
 
+def _install_sandbox(engine) -> None:
+    """Replace regorus's I/O builtins by ones that raise: an I/O builtin a project allowed (see
+    ``engine.policy.capabilities``) must give an ``error`` here, never undefined (a pass)."""
+    from engine.policy.capabilities import ARITY, IO_BUILTINS, unavailable_in_embedded
+
+    for name in IO_BUILTINS:
+
+        def refuse(*_args, _name=name):
+            raise RuntimeError(unavailable_in_embedded(_name))
+
+        engine.add_extension(name, ARITY[name], refuse)
+
+
 def message_of(exc: BaseException) -> str:
     """The first useful line of a regorus error (without the Rust backtrace)."""
     text = str(exc).split("Stack backtrace")[0].strip()
     match = _ERROR.search(text)
     where = _LOCATION.search(text)
     message = match.group(1) if match else (text.splitlines()[0] if text else type(exc).__name__)
+    message = _EXTENSION.sub("", message)
     if where:
         message = f"{where.group(1)}:{where.group(2)}: {message}"
     return message
