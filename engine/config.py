@@ -56,6 +56,7 @@ class Config:
     history_path: str = ".gavel/history.db"
     max_bytes: int = 5 * 1024 * 1024
     max_depth: int = 64
+    eval_limits: dict[str, Any] = field(default_factory=dict)  # see EVAL_LIMITS
     now: str | None = None
     cache: bool = True
     cache_path: str = ".gavel/cache"
@@ -68,7 +69,11 @@ class Config:
         """What the Rego engine named by ``engine`` is constructed with."""
         if self.engine == "opa":
             return {"url": self.opa_url, "token": self.opa_token, "timeout": self.timeout}
-        return {}
+        return dict(self.eval_limits)
+
+
+# limits.* keys bounding a runaway policy → the embedded engine's options (engine/engines/embedded.py)
+EVAL_LIMITS = {"eval_seconds": "deadline", "eval_output_bytes": "max_output", "eval_memory_mb": "max_memory_mb"}
 
 
 def find_config(target: Path) -> Path | None:
@@ -184,6 +189,7 @@ def _from_dict(data: dict, *, root: Path, file: str | None, doc: Document) -> Co
         history_path=hist.get("path", ".gavel/history.db"),
         max_bytes=int(lim.get("max_bytes", 5 * 1024 * 1024)),
         max_depth=int(lim.get("max_depth", 64)),
+        eval_limits={name: lim[key] for key, name in EVAL_LIMITS.items() if key in lim},
         now=data.get("now"),
         cache=bool(data.get("cache", {}).get("enabled", True)),
         cache_path=data.get("cache", {}).get("path", ".gavel/cache"),

@@ -3,19 +3,36 @@
 Facts designed around (measured): results are read as JSON text (a set of objects makes
 ``eval_rule`` raise); a builtin error aborts the whole query; Rust panics arrive as
 ``pyo3_runtime.PanicException``, which is not an ``Exception``; an ``Engine`` is single-threaded.
+
+regorus has no way to interrupt an evaluation and no memory bound, so a runaway policy (a 10⁸
+element comprehension, a 100 MB message) would hold the run for minutes or take gigabytes.
+Evaluation therefore runs in a forked child (it inherits the loaded engine: nothing is compiled
+again) under a memory limit, and the parent waits at most ``deadline`` seconds for each
+result, and refuses results over ``max_output`` bytes. A result that misses the deadline, is too
+big, or dies with the child (out of memory, a crash) comes back as an ``EngineError`` for that
+input; the caller then evaluates each policy alone, so the ``error`` finding names the policy
+and the subject. The other inputs are evaluated in a fresh child.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import select
+import signal
+import struct
+import time
 from typing import Any
 
 from engine.errors import EngineError, PolicyError
 
 _LOCATION = re.compile(r"-->\s*(.+?):(\d+):(\d+)")
 _ERROR = re.compile(r"^error:\s*(.+)$", re.MULTILINE)
+DEADLINE = 10.0  # seconds per result (one subject against its policies, or one policy alone)
+MAX_OUTPUT = 1_000_000  # bytes of JSON per result: messages and evidence together
+MAX_MEMORY_MB = 2048  # on top of what the process already maps
 _EXTENSION = re.compile(r"extension '[^']+' raises Python error: \w+: ")
 
 
@@ -30,15 +47,27 @@ def regorus_module():
 class EmbeddedEngine:
     name = "embedded"
 
-    def __init__(self, *, checked: bool = False, **_options):
-        """``checked``: the modules were already checked for recursion when loaded (``load_paths``)."""
+    def __init__(self, *, checked: bool = False, deadline: float | None = DEADLINE, max_output: int | None = MAX_OUTPUT,
+                 max_memory_mb: int | None = MAX_MEMORY_MB, isolate: bool = True, **_options):
+        """``checked``: the modules were already checked for recursion when loaded (``load_paths``).
+        ``deadline`` (seconds per result), ``max_output`` (bytes of JSON per result) and
+        ``max_memory_mb`` (of the evaluating child) bound a runaway policy; ``isolate=False``
+        evaluates in this process, without the deadline and memory bound."""
         self._engine = regorus_module().Engine()
         self._checked = checked
+        self.deadline = float(deadline) if deadline else None
+        self.max_output = int(max_output) if max_output else None
+        self.max_memory = int(max_memory_mb) * 1024 * 1024 if max_memory_mb else None
+        self.isolate = isolate and hasattr(os, "fork")
         _install_sandbox(self._engine)
 
     @property
     def native(self):
-        """The underlying ``regorus.Engine`` (coverage, prints), for tools built on this engine."""
+        """The underlying ``regorus.Engine`` (coverage, prints), for tools built on this engine.
+
+        Those read state the evaluation leaves in the engine, so from then on this engine
+        evaluates in process (no child: no deadline or memory bound; the output cap stays)."""
+        self.isolate = False
         return self._engine
 
     def load(self, modules: dict[str, str], data: dict[str, Any]) -> None:
@@ -56,17 +85,145 @@ class EmbeddedEngine:
         self._engine.add_data_json(json.dumps(data))
 
     def evaluate(self, rule: str, inputs: list[str]) -> list[Any]:
-        engine = self._engine
+        if not self.isolate:
+            return [self._decode(*self._one(rule, document)) for document in inputs]
         out: list[Any] = []
-        for document in inputs:
-            try:
-                engine.set_input_json(document)
-                out.append(json.loads(engine.eval_rule_as_json(rule)))
-            except BaseException as exc:  # noqa: BLE001 - a panic must become an error finding
-                if isinstance(exc, KeyboardInterrupt | SystemExit):
-                    raise
-                out.append(EngineError(message_of(exc)))
+        while len(out) < len(inputs):
+            out.extend(self._in_child(rule, inputs[len(out):]))
         return out
+
+    def _one(self, rule: str, document: str) -> tuple[bytes, bytes]:
+        """Evaluate one input here: (b"V", JSON) or (b"E", message)."""
+        try:
+            self._engine.set_input_json(document)
+            text = self._engine.eval_rule_as_json(rule)
+        except BaseException as exc:  # noqa: BLE001 - a panic must become an error finding
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            return b"E", message_of(exc).encode()
+        if self.max_output and len(text) > self.max_output:
+            return b"E", (f"the policy output is {len(text):,} bytes, over the limit of {self.max_output:,} "
+                          "(limits.eval_output_bytes in gavel.yaml)").encode()
+        return b"V", text.encode()
+
+    @staticmethod
+    def _decode(kind: bytes, payload: bytes) -> Any:
+        return json.loads(payload) if kind == b"V" else EngineError(payload.decode())
+
+    def _in_child(self, rule: str, inputs: list[str]) -> list[Any]:
+        """Evaluate ``inputs`` in a forked child; stop at the first input that fails the bounds
+        (its result is then an ``EngineError``), so at least one result always comes back."""
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: evaluate, stream the results, exit without running any cleanup
+            code = 0
+            try:
+                os.close(read_end)
+                _quiet_stderr()  # regorus prints its own report when an allocation fails
+                self._child(rule, inputs, write_end)
+            except BaseException:  # noqa: BLE001 - the parent reports what is missing
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        out: list[Any] = []
+        try:
+            reader = _Frames(read_end)
+            while len(out) < len(inputs):
+                frame = reader.next(self.deadline)
+                if frame is None:
+                    break
+                out.append(self._decode(*frame))
+            if len(out) < len(inputs):
+                out.append(EngineError(self._failure(pid, reader.timed_out)))
+        finally:
+            os.close(read_end)
+            _reap(pid)
+        return out
+
+    def _child(self, rule: str, inputs: list[str], fd: int) -> None:
+        if self.max_memory:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (self.max_memory + _vm_size(), resource.RLIM_INFINITY))
+        with os.fdopen(fd, "wb", buffering=0) as pipe:
+            for document in inputs:
+                kind, payload = self._one(rule, document)
+                pipe.write(kind + struct.pack(">Q", len(payload)) + payload)
+
+    def _failure(self, pid: int, timed_out: bool) -> str:
+        if timed_out:
+            os.kill(pid, signal.SIGKILL)
+            return (f"evaluation did not finish within {self.deadline:g} s (limits.eval_seconds in gavel.yaml); "
+                    "a runaway rule, e.g. a huge comprehension")
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            name = signal.Signals(os.WTERMSIG(status)).name
+            hint = " (out of memory: limits.eval_memory_mb in gavel.yaml)" if name in ("SIGABRT", "SIGKILL") else ""
+            return f"the evaluation crashed with {name}{hint}"
+        return "the evaluation stopped without a result (out of memory? limits.eval_memory_mb in gavel.yaml)"
+
+
+class _Frames:
+    """Length-prefixed frames from the child, each waited for at most ``deadline`` seconds."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.buffer = b""
+        self.timed_out = False
+
+    def next(self, deadline: float | None) -> tuple[bytes, bytes] | None:
+        stop = time.monotonic() + deadline if deadline else None
+        header = self._read(9, stop)
+        if header is None:
+            return None
+        body = self._read(struct.unpack(">Q", header[1:])[0], stop)
+        return None if body is None else (header[:1], body)
+
+    def _read(self, size: int, stop: float | None) -> bytes | None:
+        while len(self.buffer) < size:
+            wait = None if stop is None else stop - time.monotonic()
+            if wait is not None and wait <= 0:
+                self.timed_out = True
+                return None
+            ready, _, _ = select.select([self.fd], [], [], wait)
+            if not ready:
+                continue
+            chunk = os.read(self.fd, max(65536, size - len(self.buffer)))
+            if not chunk:
+                return None
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+
+def _quiet_stderr() -> None:
+    """The child's crash reports (regorus's, faulthandler's) would only clutter the parent's stderr."""
+    import faulthandler
+
+    faulthandler.disable()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def _vm_size() -> int:
+    """Bytes of address space this process maps now (Linux); 0 elsewhere."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _install_sandbox(engine) -> None:
