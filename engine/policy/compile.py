@@ -38,6 +38,7 @@ class Leaf:
     expected: Any
     want: bool  # whether the condition must hold (False under an odd number of ``not``)
     item: str | None = None  # for every/some/none: the function judging one item
+    fields: dict[str, list[str | int]] = field(default_factory=dict)  # any/not: field text → path
 
 
 @dataclass
@@ -99,7 +100,13 @@ class _Compiler:
         it holds, so they are not reported alone)."""
         if report:
             combinator = next(iter(node))
-            self.leaves.append(Leaf(body, describe(node, self.params), [], combinator, None, want))
+            inner = node[combinator]
+            # expected: what would have made it hold; actual: the values of the fields it reads.
+            expected = ([describe(c, self.params) for c in inner] if combinator == "any"
+                        else f"not {describe(inner, self.params)}")
+            leaf = Leaf(body, describe(node, self.params), [], combinator, expected, want)
+            leaf.fields = fields_of(node, lambda m: self.error(m, []))
+            self.leaves.append(leaf)
         return body
 
     def leaf(self, node: dict, loc: list, *, item: bool, report: bool, want: bool) -> str:
@@ -197,6 +204,20 @@ def parse_path(raw: Any, error) -> list[str | int]:
     if not parts or not rebuilt:
         raise error(f"invalid field path {raw!r}")
     return parts
+
+
+def fields_of(node: Any, error) -> dict[str, list[str | int]]:
+    """The input fields a condition reads (not those inside a quantifier's item condition)."""
+    out: dict[str, list[str | int]] = {}
+    if isinstance(node, dict):
+        for key in ("all", "any"):
+            for child in node.get(key) or []:
+                out.update(fields_of(child, error))
+        if "not" in node:
+            out.update(fields_of(node["not"], error))
+        if isinstance(node.get("field"), str) and node["field"] != "@":
+            out[node["field"]] = parse_path(node["field"], error)
+    return out
 
 
 def rego_ref(root: str, path: list[str | int]) -> str:
@@ -304,6 +325,9 @@ def compile_rules(definition: dict[str, Any], *, params: dict[str, Any], file: s
         entry = {"condition": leaf.text, "field": field_text, "operator": leaf.op,
                  "expected": leaf.expected}
         value = f"object.get(input, {json.dumps(leaf.path)}, null)" if leaf.path else "null"
+        if leaf.fields:  # any/not: each field the condition reads, with its value
+            value = "{" + ", ".join(f"{json.dumps(text)}: object.get(input, {json.dumps(path)}, null)"
+                                    for text, path in leaf.fields.items()) + "}"
         if leaf.op == "every":  # the offending items: those failing ``every``, those matching ``none``
             actual = f"[x | v := {value}; is_array(v); some x in v; not {leaf.item}(x)]"
         elif leaf.op == "none":
