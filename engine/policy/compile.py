@@ -22,6 +22,7 @@ from typing import Any
 
 from engine.errors import PolicyError
 from engine.policy.operators import QUANTIFIERS, helpers_for, lookup
+from engine.policy.re2 import ascii as ascii_regex
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TEMPLATE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
@@ -144,7 +145,8 @@ class _Compiler:
         positive = op.body
         if op.value == "comparable":
             positive = positive.replace("{guard}", "is_number" if isinstance(value, int | float) else "is_string")
-        positive = positive.format(x=ref, v="null" if op.value == "bool" else json.dumps(value))
+        literal = ascii_regex(value) if op.name == "matches" else value  # one meaning on regorus and OPA
+        positive = positive.format(x=ref, v="null" if op.value == "bool" else json.dumps(literal))
         # exists: the body states presence; empty: the body states non-emptiness.
         negated = ((not value) if op.name == "exists" else bool(value)) if op.value == "bool" else op.negated
         body = f"not {self.helper([positive], item=item)}" if negated else positive.replace("; ", "\n")

@@ -30,12 +30,14 @@ def _op(*args, **kwargs) -> None:
 
 
 _op("equals", "the field equals the value", "any", "{x} == {v}", aliases=("eq",))
-_op("not_equals", "the field exists and differs from the value", "any", "_ = {x}; {x} != {v}", aliases=("ne",))
+_op("not_equals", "the field exists (present, not null) and differs from the value", "any", "{x} != null; {x} != {v}",
+    aliases=("ne",))
 _op("in", "the field is one of the listed values", "list", "{x} in {v}")
-_op("not_in", "the field exists and is none of the listed values", "list", "_ = {x}; not {x} in {v}")
+_op("not_in", "the field exists (present, not null) and is none of the listed values", "list",
+    "{x} != null; not {x} in {v}")
 _op("contains", "the list (or string) field contains the value", "any", "_contains_value({x}, {v})")
-_op("not_contains", "the list (or string) field exists and does not contain the value", "any",
-    "_ = {x}; not _contains_value({x}, {v})")
+_op("not_contains", "the field is a list (or a string) and does not contain the value", "any",
+    "_is_collection({x}); not _contains_value({x}, {v})")
 _op("gt", "the field is greater than the value", "comparable", "{guard}({x}); {x} > {v}")
 _op("gte", "the field is greater than or equal to the value", "comparable", "{guard}({x}); {x} >= {v}", aliases=("ge",))
 _op("lt", "the field is less than the value", "comparable", "{guard}({x}); {x} < {v}")
@@ -87,6 +89,10 @@ _contains_value(x, v) if {
 	contains(x, v)
 }
 """,
+    "_is_collection": """_is_collection(x) if is_array(x)
+
+_is_collection(x) if is_string(x)
+""",
     "_non_empty": """_non_empty(x) if {
 	is_string(x)
 	x != ""
@@ -106,7 +112,9 @@ _non_empty(x) if is_number(x)
 
 _non_empty(x) if is_boolean(x)
 """,
-    "_length": """_length(x) := count(x) if is_string(x)
+    # A string's length in characters: regorus's count() of a string counts UTF-16 units, OPA's
+    # counts code points; split(x, "") gives code points on both.
+    "_length": """_length(x) := count(split(x, "")) if is_string(x)
 
 _length(x) := count(x) if is_array(x)
 
