@@ -70,12 +70,12 @@ def _module(entry: dict) -> ModuleAst:
         if path and path[0] == "data":
             imports[name or path[-1]] = path
     calls: dict[str, int] = {}
-    rules = [_rule(rule, calls) for rule in ast.get("rules") or []]
+    rules = [_rule(rule, calls, source) for rule in ast.get("rules") or []]
     return ModuleAst(entry["source"]["file"], package[1:] if package[:1] == ("data",) else package, imports,
                      [r for r in rules if r is not None], calls)
 
 
-def _rule(rule: dict, calls: dict[str, int]) -> RuleAst | None:
+def _rule(rule: dict, calls: dict[str, int], source: bytes) -> RuleAst | None:
     (kind, body), = rule.items()
     head = body if kind == "Default" else next(iter(body["head"].values()))
     name_path = _chain(head["refr"])
@@ -86,7 +86,7 @@ def _rule(rule: dict, calls: dict[str, int]) -> RuleAst | None:
     parts = [v for k, v in head.items() if k not in ("refr", "span")] + [body.get("bodies"), body.get("value")]
     _walk(parts, refs, calls)
     local: set[str] = set()
-    _locals([head.get("args"), body.get("bodies")], local)
+    _locals([head.get("args"), body.get("bodies")], local, source)
     _vars(head.get("args"), local)
     refs = {r for r in refs if r[0] == "data" or r[0] not in local}
     return RuleAst(name_path[0], body.get("span", {}).get("line", 1), refs)
@@ -153,11 +153,11 @@ def _walk_indexes(node: Any, refs: set[Path], calls: dict[str, int]) -> None:
         node = body["refr"]
 
 
-def _locals(node: Any, out: set[str]) -> None:
+def _locals(node: Any, out: set[str], source: bytes) -> None:
     """Names a rule binds itself: function arguments, ``:=`` targets, ``some``/``every`` variables."""
     if isinstance(node, list):
         for item in node:
-            _locals(item, out)
+            _locals(item, out, source)
         return
     if not isinstance(node, dict):
         return
@@ -169,11 +169,12 @@ def _locals(node: Any, out: set[str]) -> None:
         elif key in ("SomeIn", "Every") and isinstance(value, dict):
             _vars(value.get("key"), out)
             _vars(value.get("value"), out)
-        elif key == "SomeVars" and isinstance(value, dict):
+        elif key == "SomeVars" and isinstance(value, dict):  # the variables come as spans of the source
             for var in value.get("vars") or []:
-                out.add(var[1] if isinstance(var, list) else var)
+                if isinstance(var, dict) and "start" in var:
+                    out.add(source[var["start"] : var["end"]].decode(errors="replace"))
         if key not in ("span",):
-            _locals(value, out)
+            _locals(value, out, source)
 
 
 def _vars(node: Any, out: set[str]) -> None:

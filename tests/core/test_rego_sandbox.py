@@ -139,3 +139,14 @@ def test_policy_lint_reports_recursion(gavel, project):
     result = gavel("policy", "lint", root / "policies")
     assert result.exit_code != 0
     assert "recursion" in result.output and "p.rego:11" in result.output
+
+
+def test_some_declarations_and_unification_load(gavel, project):
+    # ``some x, y`` declares variables as spans of the source in regorus's tree
+    body = ('deny contains msg if {\n\tsome i, t\n\tt = input.subject.tags[i]\n\tt == "bad"\n'
+            '\tmsg := sprintf("tag %d is bad", [i])\n}')
+    root = project({"models/m.yaml": model_card(extra="tags: [ok, bad]\n"), "policies/p.rego": rego(body)},
+                   config=CONFIG)
+    result, report = check(gavel, root)
+    assert result.exit_code == 1, result.output
+    assert [f["message"] for f in report["findings"] if f["policy"] == "p-io"] == ["tag 1 is bad"]
