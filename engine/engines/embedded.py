@@ -59,7 +59,7 @@ class EmbeddedEngine:
         self.max_output = int(max_output) if max_output else None
         self.max_memory = int(max_memory_mb) * 1024 * 1024 if max_memory_mb else None
         self.isolate = isolate and hasattr(os, "fork")
-        _install_sandbox(self._engine)
+        prepare_engine(self._engine)
 
     @property
     def native(self):
@@ -224,6 +224,17 @@ def _vm_size() -> int:
     except OSError:
         pass
     return 0
+
+
+def prepare_engine(engine) -> None:
+    """What every regorus engine Gavel makes gets: room for long lines, the extension builtins
+    (``extensions``) and the I/O builtins replaced by ones that raise."""
+    from engine.engines.extensions import install
+
+    # regorus's default refuses lines over 1024 columns; generated and real policies have longer.
+    engine.set_policy_length_config(max_col=1_000_000, max_file_bytes=64 * 1024 * 1024, max_lines=1_000_000)
+    install(engine)
+    _install_sandbox(engine)
 
 
 def _install_sandbox(engine) -> None:

@@ -133,9 +133,10 @@ def check_builtins(module: RegoModule, text: str, file: str, defined: set[str], 
 @cache
 def builtin_available(name: str) -> bool:
     """Probe regorus once per name: "could not find function" means it lacks the builtin."""
-    from engine.engines.embedded import regorus_module
+    from engine.engines.embedded import prepare_engine, regorus_module
 
     engine = regorus_module().Engine()
+    prepare_engine(engine)
     engine.add_policy("probe.rego", f"package probe\nimport rego.v1\nx if {name}(1)\n")
     try:
         engine.eval_rule("data.probe.x")

@@ -43,6 +43,7 @@ def parse_modules(modules: dict[str, str]) -> list[ModuleAst]:
     from engine.engines.embedded import _policy_error, regorus_module
 
     engine = regorus_module().Engine()
+    engine.set_policy_length_config(max_col=1_000_000, max_file_bytes=64 * 1024 * 1024, max_lines=1_000_000)
     for name, text in modules.items():
         try:
             engine.add_policy(name, text)
