@@ -331,7 +331,7 @@ class _Runner:
     def rego_folder(self, folder: Path, tests: list[Path]) -> None:
         import regorus
 
-        from engine.engines.embedded import _policy_error
+        from engine.engines.embedded import _policy_error, prepare_engine
         from engine.policy import load_paths
         from engine.policy.rego import check_builtins, parse_module, user_functions
         from engine.policy.regoast import check_recursion, parse_modules
@@ -344,6 +344,7 @@ class _Runner:
                 self.add_error(shown, "rego", exc)
             return
         native = regorus.Engine()
+        prepare_engine(native)  # the extension builtins and I/O refusals, as in `gavel check`
         if self.coverage_enabled:
             native.set_enable_coverage(True)
         try:

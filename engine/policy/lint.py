@@ -296,6 +296,7 @@ class _Linter:
         import regorus
 
         engine = regorus.Engine()
+        engine.set_policy_length_config(max_col=1_000_000, max_file_bytes=64 * 1024 * 1024, max_lines=1_000_000)
         try:
             engine.add_policy(shown, text)
         except BaseException as exc:  # noqa: BLE001 - RuntimeError or a Rust panic

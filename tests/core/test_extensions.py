@@ -110,3 +110,13 @@ def test_a_policy_using_extensions_loads_and_judges_through_gavel_check(gavel, p
     assert findings["out"]["status"] == "fail"
     digest = hashlib.sha256(b"192.168.0.0/16").hexdigest()
     assert findings["out"]["message"] == f"out: 192.168.0.0/16 ({digest}) is outside 10.0.0.0/8"
+
+
+def test_rego_unit_tests_see_the_extensions_too(gavel, tmp_path):
+    (tmp_path / "h.rego").write_text("package t.h\n\nimport rego.v1\n\nh(x) := crypto.sha256(x)\n")
+    (tmp_path / "h_test.rego").write_text(
+        "package t.h_test\n\nimport rego.v1\n\ntest_hash if data.t.h.h(\"lorem ipsum\") == "
+        "\"5e2bf57d3f40c4b6df69daf1936cb766f832374b4fc0259a7cbff06e2f70f269\"\n")
+    result = gavel("test", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "1 passed" in result.output
