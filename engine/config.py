@@ -46,6 +46,7 @@ class Config:
     policy_paths: list[str] = field(default_factory=list)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     disable: list[str] = field(default_factory=list)
+    allow_builtins: list[str] = field(default_factory=list)  # I/O or clock builtins policies may call
     lineage: dict[str, Any] = field(default_factory=dict)
     privacy: dict[str, Any] = field(default_factory=dict)
     observations: list[dict[str, Any]] = field(default_factory=list)
@@ -65,6 +66,7 @@ class Config:
     history_url: str | None = None  # postgresql://... (engine.history.postgres)
     max_bytes: int = 5 * 1024 * 1024
     max_depth: int = 64
+    eval_limits: dict[str, Any] = field(default_factory=dict)  # see EVAL_LIMITS
     now: str | None = None
     cache: bool = True
     cache_path: str = ".gavel/cache"
@@ -84,7 +86,11 @@ class Config:
         """What the Rego engine named by ``engine`` is constructed with."""
         if self.engine == "opa":
             return {"url": self.opa_url, "token": self.opa_token, "timeout": self.timeout}
-        return {}
+        return dict(self.eval_limits)
+
+
+# limits.* keys bounding a runaway policy → the embedded engine's options (engine/engines/embedded.py)
+EVAL_LIMITS = {"eval_seconds": "deadline", "eval_output_bytes": "max_output", "eval_memory_mb": "max_memory_mb"}
 
 
 def find_config(target: Path) -> Path | None:
@@ -294,6 +300,7 @@ def _from_dict(data: dict, *, root: Path, file: str | None, doc: Document) -> Co
         policy_paths=list(pol.get("paths", [])),
         params=dict(pol.get("params", {})),
         disable=list(pol.get("disable", [])),
+        allow_builtins=list(pol.get("allow_builtins", [])),
         lineage=dict(data.get("lineage", {})),
         privacy=dict(data.get("privacy", {})),
         observations=list(data.get("observations", [])),
@@ -313,6 +320,7 @@ def _from_dict(data: dict, *, root: Path, file: str | None, doc: Document) -> Co
         history_url=hist.get("url"),
         max_bytes=int(lim.get("max_bytes", 5 * 1024 * 1024)),
         max_depth=int(lim.get("max_depth", 64)),
+        eval_limits={name: lim[key] for key, name in EVAL_LIMITS.items() if key in lim},
         now=data.get("now"),
         cache=bool(data.get("cache", {}).get("enabled", True)),
         cache_path=data.get("cache", {}).get("path", ".gavel/cache"),

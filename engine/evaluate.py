@@ -238,7 +238,8 @@ def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embed
     ``cache`` (a ``DecisionCache``) is used on engines whose identity Gavel can key on (embedded)."""
     from engine.engines import engines
 
-    backend = engines.get_or_raise(engine)(**(options or {}))
+    # Policy sets come from ``load_paths``, which refused recursion already (embedded: skip a re-check).
+    backend = engines.get_or_raise(engine)(**{"checked": True, **(options or {})})
     if backend.name == "embedded":
         wrapper, texts = wrapper_parts(policy_set, inline_yaml=inline_yaml)
         modules = engine_modules(policy_set, inline_yaml=inline_yaml, wrapper=wrapper)

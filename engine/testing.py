@@ -331,9 +331,10 @@ class _Runner:
     def rego_folder(self, folder: Path, tests: list[Path]) -> None:
         import regorus
 
-        from engine.engines.embedded import _policy_error
+        from engine.engines.embedded import _policy_error, prepare_engine
         from engine.policy import load_paths
         from engine.policy.rego import check_builtins, parse_module, user_functions
+        from engine.policy.regoast import check_recursion, parse_modules
 
         shown_tests = [(t, display(t, self.root)) for t in tests]
         try:
@@ -343,6 +344,7 @@ class _Runner:
                 self.add_error(shown, "rego", exc)
             return
         native = regorus.Engine()
+        prepare_engine(native)  # the extension builtins and I/O refusals, as in `gavel check`
         if self.coverage_enabled:
             native.set_enable_coverage(True)
         try:
@@ -362,7 +364,8 @@ class _Runner:
                 text = read_text(path, shown)
                 module = parse_module(text, shown)
                 defined = user_functions([text, *policy_set.modules().values()])
-                check_builtins(module, text, shown, defined)
+                check_builtins(module, text, shown, defined, policy_set.allow_builtins)
+                check_recursion(parse_modules({**policy_set.modules(), shown: text}))
                 _add_policy(native, shown, text, _policy_error)
             except GavelError as exc:
                 self.add_error(shown, "rego", exc)

@@ -18,7 +18,8 @@ from engine.evidence.loader import Document, parse, read_text
 from engine.findings import Source
 from engine.policy.compile import compile_policy
 from engine.policy.model import KINDS, Policy, PolicySet
-from engine.policy.rego import check_builtins, parse_module, user_functions
+from engine.policy.rego import check_builtins, parse_module
+from engine.policy.regoast import check_recursion, parse_modules
 from engine.resources import policies_dir
 
 __all__ = ["Policy", "PolicySet", "load_policies", "load_paths", "pack_names", "policy_files"]
@@ -56,7 +57,7 @@ def load_policies(config) -> PolicySet:
     """The policy set a ``Config`` asks for: packs, then local paths; params and disables applied."""
     sources: list[tuple[Path, str | None]] = [(pack_path(name), name) for name in config.packs]
     sources += [(config.path(p), None) for p in config.policy_paths]
-    policy_set = load_paths(sources, params=config.params, root=config.root)
+    policy_set = load_paths(sources, params=config.params, root=config.root, allow_builtins=config.allow_builtins)
     if config.disable:
         policy_set.policies = [
             p for p in policy_set.policies if not any(fnmatch.fnmatchcase(p.id, pat) for pat in config.disable)
@@ -65,9 +66,14 @@ def load_policies(config) -> PolicySet:
 
 
 def load_paths(
-    sources: list[tuple[Path, str | None]], *, params: dict[str, dict[str, Any]] | None = None, root: Path | None = None
+    sources: list[tuple[Path, str | None]], *, params: dict[str, dict[str, Any]] | None = None, root: Path | None = None,
+    allow_builtins: list[str] | None = None,
 ) -> PolicySet:
+    """Load and check the policies under ``sources`` (path, pack name or None).
+
+    ``allow_builtins``: refused builtins (I/O, clock; see ``capabilities``) the policies may call."""
     params = params or {}
+    allow = list(allow_builtins or [])
     policies: list[Policy] = []
     libraries: dict[str, str] = {}
     rego_texts: list[tuple[Path, str, str, str | None]] = []
@@ -79,10 +85,14 @@ def load_paths(
             else:
                 policies.extend(load_yaml_file(file, display, params=params, pack=pack))
     rego_texts = shared_libraries(rego_texts, params) + rego_texts
-    defined = user_functions([text for _, _, text, _ in rego_texts])
     library_params: dict[str, dict[str, Any]] = {}
+    # One parse of every Rego module: calls, rules and recursion come from regorus's own tree.
+    trees = {tree.file: tree for tree in parse_modules({display: text for _, display, text, _ in rego_texts})}
+    check_recursion(list(trees.values()))
+    defined = {name for tree in trees.values() for name in tree.rule_names()}
     for _file, display, text, pack in rego_texts:
-        policy = load_rego(text, display, params=params, pack=pack, defined=defined)
+        policy = load_rego(text, display, params=params, pack=pack, defined=defined, tree=trees[display],
+                           allow=allow)
         if policy is None:
             libraries[display] = text
             library_params.update(shared_params(text, display))
@@ -94,7 +104,7 @@ def load_paths(
     unknown = sorted(set(params) - set(merged))
     if unknown:
         raise UsageError(f"policies.params names unknown policy '{unknown[0]}'")
-    return PolicySet(sorted(policies, key=lambda p: p.id), libraries, merged)
+    return PolicySet(sorted(policies, key=lambda p: p.id), libraries, merged, allow)
 
 
 #: Rego libraries every pack may import (``import data.gavel.lib.regions``): the one definition of
@@ -209,16 +219,20 @@ def yaml_policies(doc: Document, *, params: dict, pack: str | None = None) -> li
     return out
 
 
-def load_rego(text: str, display: str, *, params: dict, pack: str | None, defined: set[str]) -> Policy | None:
+def load_rego(text: str, display: str, *, params: dict, pack: str | None, defined: set[str],
+              tree=None, allow: list[str] | None = None) -> Policy | None:
     """A Rego policy, or ``None`` for a library module (no deny/warn/violation rules)."""
-    module = parse_module(text, display)
-    check_builtins(module, text, display, defined)
-    if not module.rules:
-        return None
+    module = parse_module(text, display, tree)
+    check_builtins(module, text, display, defined, allow or ())
     meta = module.metadata
     custom = meta.get("custom") or {}
     if not isinstance(custom, dict):
         raise PolicyError("METADATA 'custom' must be a mapping", file=display, line=module.metadata_line)
+    if not module.rules:
+        if custom.get("id"):  # declared a policy, defines no verdict: a typo must not drop it silently
+            raise PolicyError(_no_verdict_message(str(custom["id"]), module.defines), file=display,
+                              line=module.metadata_line)
+        return None
     pid = str(custom.get("id") or module.package)
     severity = custom.get("severity", "medium")
     target = custom.get("target", ["model", "dataset"])
@@ -248,6 +262,16 @@ def load_rego(text: str, display: str, *, params: dict, pack: str | None, define
         pack=pack,
         has_applicable=module.has_applicable,
     )
+
+
+def _no_verdict_message(pid: str, defines: set[str]) -> str:
+    from difflib import get_close_matches
+
+    close = get_close_matches("deny", sorted(defines), n=1) or get_close_matches("warn", sorted(defines), n=1) \
+        or get_close_matches("violation", sorted(defines), n=1)
+    hint = f"; '{close[0]}' is not one (a typo?)" if close else ""
+    return (f"policy '{pid}' (METADATA custom.id) defines no verdict rule: name it deny, warn or violation "
+            f"(or deny_*, warn_*, violation_*){hint}")
 
 
 def _check_unique(policies: list[Policy]) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from engine.errors import PolicyError
 from engine.policy.operators import QUANTIFIERS, helpers_for, lookup
+from engine.policy.re2 import ascii as ascii_regex
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TEMPLATE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
@@ -38,6 +39,7 @@ class Leaf:
     expected: Any
     want: bool  # whether the condition must hold (False under an odd number of ``not``)
     item: str | None = None  # for every/some/none: the function judging one item
+    fields: dict[str, list[str | int]] = field(default_factory=dict)  # any/not: field text → path
 
 
 @dataclass
@@ -99,7 +101,13 @@ class _Compiler:
         it holds, so they are not reported alone)."""
         if report:
             combinator = next(iter(node))
-            self.leaves.append(Leaf(body, describe(node, self.params), [], combinator, None, want))
+            inner = node[combinator]
+            # expected: what would have made it hold; actual: the values of the fields it reads.
+            expected = ([describe(c, self.params) for c in inner] if combinator == "any"
+                        else f"not {describe(inner, self.params)}")
+            leaf = Leaf(body, describe(node, self.params), [], combinator, expected, want)
+            leaf.fields = fields_of(node, lambda m: self.error(m, []))
+            self.leaves.append(leaf)
         return body
 
     def leaf(self, node: dict, loc: list, *, item: bool, report: bool, want: bool) -> str:
@@ -137,7 +145,8 @@ class _Compiler:
         positive = op.body
         if op.value == "comparable":
             positive = positive.replace("{guard}", "is_number" if isinstance(value, int | float) else "is_string")
-        positive = positive.format(x=ref, v="null" if op.value == "bool" else json.dumps(value))
+        literal = ascii_regex(value) if op.name == "matches" else value  # one meaning on regorus and OPA
+        positive = positive.format(x=ref, v="null" if op.value == "bool" else json.dumps(literal))
         # exists: the body states presence; empty: the body states non-emptiness.
         negated = ((not value) if op.name == "exists" else bool(value)) if op.value == "bool" else op.negated
         body = f"not {self.helper([positive], item=item)}" if negated else positive.replace("; ", "\n")
@@ -197,6 +206,20 @@ def parse_path(raw: Any, error) -> list[str | int]:
     if not parts or not rebuilt:
         raise error(f"invalid field path {raw!r}")
     return parts
+
+
+def fields_of(node: Any, error) -> dict[str, list[str | int]]:
+    """The input fields a condition reads (not those inside a quantifier's item condition)."""
+    out: dict[str, list[str | int]] = {}
+    if isinstance(node, dict):
+        for key in ("all", "any"):
+            for child in node.get(key) or []:
+                out.update(fields_of(child, error))
+        if "not" in node:
+            out.update(fields_of(node["not"], error))
+        if isinstance(node.get("field"), str) and node["field"] != "@":
+            out[node["field"]] = parse_path(node["field"], error)
+    return out
 
 
 def rego_ref(root: str, path: list[str | int]) -> str:
@@ -304,6 +327,9 @@ def compile_rules(definition: dict[str, Any], *, params: dict[str, Any], file: s
         entry = {"condition": leaf.text, "field": field_text, "operator": leaf.op,
                  "expected": leaf.expected}
         value = f"object.get(input, {json.dumps(leaf.path)}, null)" if leaf.path else "null"
+        if leaf.fields:  # any/not: each field the condition reads, with its value
+            value = "{" + ", ".join(f"{json.dumps(text)}: object.get(input, {json.dumps(path)}, null)"
+                                    for text, path in leaf.fields.items()) + "}"
         if leaf.op == "every":  # the offending items: those failing ``every``, those matching ``none``
             actual = f"[x | v := {value}; is_array(v); some x in v; not {leaf.item}(x)]"
         elif leaf.op == "none":

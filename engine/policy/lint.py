@@ -273,6 +273,16 @@ class _Linter:
         stripped = {shown: _strip(text) for shown, text in self.rego}
         for shown, text in self.rego:
             self.rego_module(shown, text, defined, stripped)
+        self.recursion()
+
+    def recursion(self) -> None:
+        from engine.policy.regoast import check_recursion, parse_modules
+
+        try:
+            check_recursion(parse_modules(dict(self.rego)))
+        except GavelError as exc:  # a syntax error is reported per module above
+            if "recursion" in exc.message or "generates" in exc.message:
+                self.add(exc.file or "?", exc.line, "error", "recursion", exc.message)
 
     def rego_module(self, shown: str, text: str, defined: set[str], stripped: dict[str, str]) -> None:
         from engine.engines.embedded import _policy_error
@@ -286,6 +296,7 @@ class _Linter:
         import regorus
 
         engine = regorus.Engine()
+        engine.set_policy_length_config(max_col=1_000_000, max_file_bytes=64 * 1024 * 1024, max_lines=1_000_000)
         try:
             engine.add_policy(shown, text)
         except BaseException as exc:  # noqa: BLE001 - RuntimeError or a Rust panic

@@ -59,6 +59,7 @@ class PolicySet:
     policies: list[Policy]
     libraries: dict[str, str] = field(default_factory=dict)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    allow_builtins: list[str] = field(default_factory=list)  # see engine.policy.capabilities
 
     def get(self, policy_id: str) -> Policy | None:
         return next((p for p in self.policies if p.id == policy_id), None)

@@ -30,12 +30,14 @@ def _op(*args, **kwargs) -> None:
 
 
 _op("equals", "the field equals the value", "any", "{x} == {v}", aliases=("eq",))
-_op("not_equals", "the field exists and differs from the value", "any", "_ = {x}; {x} != {v}", aliases=("ne",))
+_op("not_equals", "the field exists (present, not null) and differs from the value", "any", "{x} != null; {x} != {v}",
+    aliases=("ne",))
 _op("in", "the field is one of the listed values", "list", "{x} in {v}")
-_op("not_in", "the field exists and is none of the listed values", "list", "_ = {x}; not {x} in {v}")
+_op("not_in", "the field exists (present, not null) and is none of the listed values", "list",
+    "{x} != null; not {x} in {v}")
 _op("contains", "the list (or string) field contains the value", "any", "_contains_value({x}, {v})")
-_op("not_contains", "the list (or string) field exists and does not contain the value", "any",
-    "_ = {x}; not _contains_value({x}, {v})")
+_op("not_contains", "the field is a list (or a string) and does not contain the value", "any",
+    "_is_collection({x}); not _contains_value({x}, {v})")
 _op("gt", "the field is greater than the value", "comparable", "{guard}({x}); {x} > {v}")
 _op("gte", "the field is greater than or equal to the value", "comparable", "{guard}({x}); {x} >= {v}", aliases=("ge",))
 _op("lt", "the field is less than the value", "comparable", "{guard}({x}); {x} < {v}")
@@ -49,9 +51,10 @@ _op("min_length", "the string, list or object has at least this many items", "in
     "_length({x}) >= {v}", aliases=("min_items",))
 _op("max_length", "the string, list or object has at most this many items", "int",
     "_length({x}) <= {v}", aliases=("max_items",))
-_op("max_age_days", "the date (YYYY-MM-DD or RFC 3339) is at most this many days before `now`", "number",
+_op("max_age_days", "the date (YYYY-MM-DD or RFC 3339) is at most this many calendar days (UTC) before `now`'s day",
+    "number",
     "_is_date({x}); _days_since({x}, input.now) <= {v}", aliases=("within_days",))
-_op("min_age_days", "the date is at least this many days before `now`", "number",
+_op("min_age_days", "the date is at least this many calendar days (UTC) before `now`'s day", "number",
     "_is_date({x}); _days_since({x}, input.now) >= {v}", aliases=("older_than_days",))
 _op("every", "the field is a list and every item satisfies the nested condition", "condition")
 _op("some", "the field is a list and at least one item satisfies the nested condition", "condition", aliases=("any_item",))
@@ -86,6 +89,10 @@ _contains_value(x, v) if {
 	contains(x, v)
 }
 """,
+    "_is_collection": """_is_collection(x) if is_array(x)
+
+_is_collection(x) if is_string(x)
+""",
     "_non_empty": """_non_empty(x) if {
 	is_string(x)
 	x != ""
@@ -105,7 +112,9 @@ _non_empty(x) if is_number(x)
 
 _non_empty(x) if is_boolean(x)
 """,
-    "_length": """_length(x) := count(x) if is_string(x)
+    # A string's length in characters: regorus's count() of a string counts UTF-16 units, OPA's
+    # counts code points; split(x, "") gives code points on both.
+    "_length": """_length(x) := count(split(x, "")) if is_string(x)
 
 _length(x) := count(x) if is_array(x)
 
@@ -113,14 +122,18 @@ _length(x) := count(x) if is_object(x)
 """,
     "_is_date": """_is_date(x) if {
 	is_string(x)
-	regex.match(`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ][0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2}))?$`, x)
+	regex.match(`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$`, x)
 }
 """,
+    # Calendar days: both instants are taken to their UTC calendar day first, so a date exactly N
+    # days before now's day is N days old whatever the time of ``now`` (docs/writing-policies.md).
     "_days_since": """_date_ns(x) := time.parse_ns("2006-01-02", x) if count(x) == 10
 
 _date_ns(x) := time.parse_rfc3339_ns(x) if count(x) > 10
 
-_days_since(x, now) := (time.parse_rfc3339_ns(now) - _date_ns(x)) / 86400000000000
+_utc_day_ns(ns) := time.parse_ns("2006-01-02", sprintf("%04d-%02d-%02d", time.date(ns)))
+
+_days_since(x, now) := (_utc_day_ns(time.parse_rfc3339_ns(now)) - _utc_day_ns(_date_ns(x))) / 86400000000000
 """,
 }
 

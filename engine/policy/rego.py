@@ -1,28 +1,31 @@
 """Rego policies as written: package, ``# METADATA`` annotations, verdict rules, builtin check.
 
 regorus lacks ``rego.metadata.rule()``, so annotations are read here (they are YAML in
-comments). A policy that calls a builtin the embedded engine lacks fails at load time, naming
-the builtin and the file, instead of failing later or quietly.
+comments). The calls a module makes come from regorus's parse tree (``regoast``). A policy
+that calls a builtin the embedded engine lacks, or one that reaches outside or reads the clock
+(``capabilities``), fails at load time naming the builtin, file and line, instead of failing
+later or quietly.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from engine.errors import EvidenceError, PolicyError
 from engine.evidence.loader import parse
+from engine.policy.capabilities import check_calls
+from engine.policy.regoast import ModuleAst, parse_modules
 
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*(?:\[\"[^\"]+\"\])*)", re.MULTILINE)
 _RULE_HEAD = re.compile(r"^((?:deny|violation|warn)(?:_\w+)?)\b(?=\s*(?:contains|\[|:=|=|if|\{|$))", re.MULTILINE)
 _APPLICABLE = re.compile(r"^(?:default\s+)?applicable\b", re.MULTILINE)
 _FUNC_DEF = re.compile(r"^(?:default\s+)?([A-Za-z_][\w]*)\s*\(", re.MULTILINE)
 _IMPORT = re.compile(r"^import\s+([\w.\"\[\]]+)(?:\s+as\s+(\w+))?", re.MULTILINE)
-_CALL = re.compile(r"(?<![\w.])([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\s*\(")
 _STRINGS = re.compile(r'`[^`]*`|"(?:\\.|[^"\\])*"')
-_KEYWORDS = {"if", "contains", "else", "not", "some", "every", "in", "with", "as", "default", "package", "import"}
 
 
 @dataclass
@@ -32,11 +35,14 @@ class RegoModule:
     metadata_line: int | None
     rules: list[str]
     has_applicable: bool
-    calls: set[str] = field(default_factory=set)
+    calls: dict[str, int] = field(default_factory=dict)  # function name → first line called
+    defines: set[str] = field(default_factory=set)  # every rule and function name
 
 
-def parse_module(text: str, file: str) -> RegoModule:
-    """Read the package, the package-level METADATA block and the verdict rules of a module."""
+def parse_module(text: str, file: str, tree: ModuleAst | None = None) -> RegoModule:
+    """Read the package, the package-level METADATA block and the verdict rules of a module.
+
+    ``tree``: the module's parse tree when the caller parsed several modules at once."""
     match = _PACKAGE.search(text)
     if not match:
         raise PolicyError("no 'package' declaration", file=file, line=1)
@@ -45,7 +51,10 @@ def parse_module(text: str, file: str) -> RegoModule:
     metadata, meta_line = _metadata(text, file, package_line)
     code = _strip(text)
     rules = sorted(set(_RULE_HEAD.findall(code)))
-    return RegoModule(package, metadata, meta_line, rules, bool(_APPLICABLE.search(code)), _calls(code))
+    if tree is None:
+        (tree,) = parse_modules({file: text})
+    return RegoModule(package, metadata, meta_line, rules, bool(_APPLICABLE.search(code)), tree.calls,
+                      tree.rule_names())
 
 
 def _strip(text: str) -> str:
@@ -88,10 +97,6 @@ def _uncomment(line: str) -> str:
     return stripped[1:] if stripped.startswith(" ") else stripped
 
 
-def _calls(code: str) -> set[str]:
-    return {name for name in _CALL.findall(code) if name not in _KEYWORDS}
-
-
 def user_functions(texts: list[str]) -> set[str]:
     """Functions and rules defined by the loaded modules (never builtins)."""
     names: set[str] = set()
@@ -100,15 +105,17 @@ def user_functions(texts: list[str]) -> set[str]:
     return names
 
 
-def check_builtins(module: RegoModule, text: str, file: str, defined: set[str]) -> None:
-    """Fail at load time when the module calls a builtin the embedded engine does not have."""
+def check_builtins(module: RegoModule, text: str, file: str, defined: set[str], allow: Iterable[str] = ()) -> None:
+    """Fail at load time when the module calls a builtin that is refused (I/O, clock) or that the
+    embedded engine does not have."""
     aliases = {alias or target.rsplit(".", 1)[-1] for target, alias in _IMPORT.findall(text)}
-    for name in sorted(module.calls):
-        head = name.split(".", 1)[0]
-        if head in ("data", "input") or head in aliases or name in defined or (head in defined and "." not in name):
-            continue
+    own = defined | module.defines
+    calls = {name: line for name, line in module.calls.items()
+             if not (name.split(".", 1)[0] in ("data", "input") or name.split(".", 1)[0] in aliases
+                     or name in own or (name.split(".", 1)[0] in own and "." not in name))}
+    check_calls(calls, file, allow)
+    for name, line in sorted(calls.items(), key=lambda item: (item[1], item[0])):
         if not builtin_available(name):
-            line = _line_of_call(text, name)
             raise PolicyError(
                 f"builtin '{name}' is not available in the embedded Rego engine (regorus); "
                 "run this policy on a real OPA with `--engine opa`",
@@ -120,9 +127,10 @@ def check_builtins(module: RegoModule, text: str, file: str, defined: set[str]) 
 @cache
 def builtin_available(name: str) -> bool:
     """Probe regorus once per name: "could not find function" means it lacks the builtin."""
-    from engine.engines.embedded import regorus_module
+    from engine.engines.embedded import prepare_engine, regorus_module
 
     engine = regorus_module().Engine()
+    prepare_engine(engine)
     engine.add_policy("probe.rego", f"package probe\nimport rego.v1\nx if {name}(1)\n")
     try:
         engine.eval_rule("data.probe.x")
@@ -131,8 +139,3 @@ def builtin_available(name: str) -> bool:
             raise
         return "could not find function" not in str(exc)
     return True
-
-
-def _line_of_call(text: str, name: str) -> int | None:
-    match = re.search(re.escape(name) + r"\s*\(", text)
-    return text.count("\n", 0, match.start()) + 1 if match else None

@@ -3,10 +3,11 @@
 # description: >
 #   Art. 10(2)(f) requires examining data for possible biases; NIST MEASURE 2.11 asks that
 #   fairness and bias be evaluated and the results documented. A high-risk model reports at
-#   least `min_metrics` fairness metrics. Each must be within its bound: the metric's own
-#   `threshold` when the card gives one (respecting higher_is_better), else `min_ratio` for
-#   ratio metrics (names matching `ratio_pattern`, e.g. disparate impact, where 1 is parity) and
-#   `max_disparity` on the absolute value for difference metrics (0 is parity).
+#   least `min_metrics` fairness metrics. Each must be within the policy's bound: `min_ratio`
+#   for ratio metrics (names matching `ratio_pattern`, e.g. disparate impact, where 1 is parity)
+#   and `max_disparity` on the absolute value for difference metrics (0 is parity). A metric's
+#   own `threshold` on the card (respecting higher_is_better) can only tighten that bound, never
+#   loosen it: the stricter of the two applies.
 # custom:
 #   id: aia-fairness-metrics
 #   severity: high
@@ -41,20 +42,24 @@ deny contains {"msg": msg, "field": "metrics.fairness"} if {
 deny contains {"msg": msg, "field": sprintf("metrics.fairness[%d]", [i]), "metric": m.name, "value": m.value, "bound": bound} if {
 	applicable
 	some i, m in metrics
-	[ok, bound] := judge(m)
-	not ok
+	missed := [text | some [ok, text] in bounds(m); not ok]
+	count(missed) > 0
+	bound := concat(" and ", missed)
 	msg := sprintf("%s: fairness metric %s%s = %v is out of bounds (%s)", [input.id, m.name, slice(m), m.value, bound])
 }
 
 slice(m) := sprintf(" [%s]", [m.slice]) if m.slice
 else := ""
 
-# Judge one metric: [within bounds, the bound as text].
-judge(m) := [m.value >= m.threshold, sprintf(">= %v", [m.threshold])] if {
-	is_number(m.threshold)
-	m.higher_is_better == true
-} else := [m.value <= m.threshold, sprintf("<= %v", [m.threshold])] if {
-	is_number(m.threshold)
-} else := [m.value >= params.min_ratio, sprintf(">= %v", [params.min_ratio])] if {
+# The bounds one metric must meet, each as [within, the bound as text]: always the policy's own;
+# the card's threshold only adds a constraint (a card cannot declare itself a looser limit).
+bounds(m) := [policy_bound(m), card_bound(m)] if is_number(m.threshold)
+else := [policy_bound(m)]
+
+policy_bound(m) := [m.value >= params.min_ratio, sprintf(">= %v", [params.min_ratio])] if {
 	regex.match(params.ratio_pattern, m.name)
 } else := [abs(m.value) <= params.max_disparity, sprintf("|value| <= %v", [params.max_disparity])]
+
+card_bound(m) := [m.value >= m.threshold, sprintf("card threshold >= %v", [m.threshold])] if {
+	m.higher_is_better == true
+} else := [m.value <= m.threshold, sprintf("card threshold <= %v", [m.threshold])]

@@ -48,6 +48,9 @@ deny contains {"msg": msg, "field": "quality.issues"} if {
 recent if {
 	date := input.subject.quality.last_checked
 	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, date)
-	days := (time.parse_rfc3339_ns(input.now) - time.parse_ns("2006-01-02", date)) / 86400000000000
+	# Calendar days, as the YAML max_age_days operator counts them: now's UTC day minus the date.
+	days := (utc_day_ns(time.parse_rfc3339_ns(input.now)) - time.parse_ns("2006-01-02", date)) / 86400000000000
 	days <= params.max_age_days
 }
+
+utc_day_ns(ns) := time.parse_ns("2006-01-02", sprintf("%04d-%02d-%02d", time.date(ns)))

@@ -92,7 +92,7 @@ def test_lint_finds_every_problem_with_its_line(gavel, tmp_path):
     (tmp_path / "p.rego").write_text('package p\nimport rego.v1\nhelper := 1\n'
                                      'deny contains "x" if { input.subject.risk_levl == "high"; input.kind == "budget" }\n')
     (tmp_path / "broken.rego").write_text("package broken\nimport rego.v1\ndeny contains x if {\n")
-    (tmp_path / "crypto.rego").write_text('package c\nimport rego.v1\ndeny contains "x" if { crypto.sha256("a") }\n')
+    (tmp_path / "crypto.rego").write_text('package c\nimport rego.v1\ndeny contains "x" if { http.send({"url": "a"}) }\n')
     (tmp_path / "x_test.yaml").write_text("cases: [{name: a, subject: {}, expect: nope}]\n")
     result = gavel("policy", "lint", tmp_path, "-o", "json")
     assert result.exit_code == 1

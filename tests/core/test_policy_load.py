@@ -65,7 +65,7 @@ def test_library_modules_are_not_policies(tmp_path):
          6, "builtin 'io.jwt.decode' is not available in the embedded Rego engine"),
         ({"m.rego": "# METADATA\n# custom:\n#   severity: huge\npackage t.m\n\nimport rego.v1\n\ndeny contains 1 if true\n"},
          1, "unknown severity 'huge'"),
-        ({"nopkg.rego": "import rego.v1\n\ndeny contains 1 if true\n"}, 1, "no 'package' declaration"),
+        ({"nopkg.rego": "import rego.v1\n\ndeny contains 1 if true\n"}, 1, "Missing package declaration"),
     ],
 )
 def test_broken_policies_raise_with_file_and_line(tmp_path, files, line, fragment):
@@ -75,12 +75,9 @@ def test_broken_policies_raise_with_file_and_line(tmp_path, files, line, fragmen
     assert err.value.line == line
 
 
-def test_rego_syntax_error_is_reported_at_prepare(tmp_path):
-    from engine.evaluate import prepare
-
-    policy_set = load(tmp_path, {"bad.rego": "package t.bad\n\nimport rego.v1\n\ndeny contains 1 if {\n\tinput.x ==\n}\n"})
+def test_rego_syntax_error_is_reported_at_load(tmp_path):
     with pytest.raises(PolicyError) as err:
-        prepare(policy_set, data={}, workers=1)
+        load(tmp_path, {"bad.rego": "package t.bad\n\nimport rego.v1\n\ndeny contains 1 if {\n\tinput.x ==\n}\n"})
     assert err.value.file == "bad.rego" and err.value.line == 7 and "expecting expression" in str(err.value)
 
 
