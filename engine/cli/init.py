@@ -28,24 +28,40 @@ def plan(ci: str = "all") -> dict[str, str]:
     return {dest: template for template, dest in FILES.items() if dest not in skip}
 
 
-def render(template: str, *, today: str) -> str:
-    from engine import __version__
+def install_spec() -> str:
+    """What the scaffolded CI installs: this very distribution and version, read from the package
+    metadata at run time (so a renamed or re-versioned release can never scaffold a stale pin)."""
+    from importlib import metadata
+
+    from engine import DISTRIBUTION, __version__
+
+    try:
+        meta = metadata.metadata(DISTRIBUTION)
+        return f"{meta['Name']}=={meta['Version']}"
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return f"{DISTRIBUTION}=={__version__}"
+
+
+def render(template: str, *, today: str, install: str | None = None) -> str:
+    import shlex
 
     text = (resources.files("engine") / "templates" / "init" / template).read_text(encoding="utf-8")
-    return text.replace("{{today}}", today).replace("{{version}}", __version__)
+    return text.replace("{{today}}", today).replace("{{install}}", shlex.quote(install or install_spec()))
 
 
-def scaffold(directory: Path, *, today: str | None = None, ci: str = "all") -> list[str]:
+def scaffold(directory: Path, *, today: str | None = None, ci: str = "all", install: str | None = None) -> list[str]:
     """Write the scaffold under ``directory``; refuse (UsageError) if any file already exists."""
     from engine.errors import UsageError
 
     today = today or dt.date.today().isoformat()
+    if install is not None and (not install.strip() or any(ord(c) < 32 or c == "\x7f" for c in install)):
+        raise UsageError(f"--install expects a pip requirement, wheel path or git URL, got {install!r}")
     files = plan(ci)
     existing = [dest for dest in files if (directory / dest).exists()]
     if existing:
         names = ", ".join(str(directory / dest) for dest in existing)
         raise UsageError(f"refusing to overwrite existing file(s): {names} (move them away or pick another DIR)")
-    rendered = {dest: render(template, today=today) for dest, template in files.items()}
+    rendered = {dest: render(template, today=today, install=install) for dest, template in files.items()}
     for dest, text in rendered.items():
         path = directory / dest
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,7 +74,9 @@ def scaffold(directory: Path, *, today: str | None = None, ci: str = "all") -> l
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--ci", type=click.Choice(["all", "github", "gitlab", "none"]), default="all", show_default=True,
               help="Which CI job(s) to scaffold.")
-def init(directory: Path, ci: str):
+@click.option("--install", metavar="SPEC",
+              help="What CI installs instead of this release (a pinned wheel URL, git+https://...@TAG, ...).")
+def init(directory: Path, ci: str, install: str | None):
     """Scaffold a governance repo in DIRECTORY (default: the current folder).
 
     Writes gavel.yaml (the built-in packs enabled), an example model card and dataset card, a
@@ -70,8 +88,9 @@ def init(directory: Path, ci: str):
     Examples:
       gavel init governance && gavel check governance
       gavel init . --ci gitlab
+      gavel init . --install "git+https://github.com/gavel-governance/gavel@v0.1.0"
     """
-    written = scaffold(directory, ci=ci)
+    written = scaffold(directory, ci=ci, install=install)
     for dest in written:
         click.echo(f"  created {directory / dest}")
     click.echo(f"\nNext: edit the example cards, then run `gavel check {directory}` "
