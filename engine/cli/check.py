@@ -90,5 +90,5 @@ def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_p
         record_run(report, config.path(config.history_path))
     if color is None:
         color = sys.stdout.isatty()
-    write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose, color=color)
+    write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose, color=color, step_summary=True)
     sys.exit(report.gate.exit_code)
