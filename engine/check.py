@@ -57,6 +57,10 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = ()) -
     prepared = prepare(policy_set, data={"inventory": inventory_data(inv)}, engine=config.engine,
                        workers=config.workers, options=options)
     findings = inv.problems + prepared.evaluate(subjects)
+    if inv.lineage is not None:  # anchor findings on the whole graph at the edge that caused them
+        from engine.lineage.locate import locate_findings
+
+        findings = locate_findings(inv.lineage, findings)
     extra: dict = {}
     if config.waivers:
         from engine.waivers import apply_waivers

@@ -6,7 +6,14 @@ import sys
 
 import click
 
-from engine.cli.options import now_option, project_argument, set_option, write_outputs
+from engine.cli.options import (
+    now_option,
+    path_prefix_option,
+    project_argument,
+    set_option,
+    set_path_prefix,
+    write_outputs,
+)
 
 SEVERITIES = ["info", "low", "medium", "high", "critical"]
 
@@ -35,11 +42,12 @@ SEVERITIES = ["info", "low", "medium", "high", "critical"]
 @click.option("--history-path", metavar="FILE", help="History database (default .gavel/history.db).")
 @now_option
 @set_option
+@path_prefix_option
 @click.option("-v", "--verbose", is_flag=True, help="Show passing and skipped findings too.")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: when a terminal).")
 def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_paths, packs, disable, params,
           evidence, waivers, subjects, engine, opa_url, opa_token, timeout, workers, history, history_path, now,
-          overrides, verbose, color):
+          overrides, path_prefix, verbose, color):
     """Run every policy on every subject of PROJECT (a folder with gavel.yaml, or the file).
 
     \b
@@ -84,6 +92,7 @@ def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_p
                 raise UsageError(f"--evidence expects model=GLOB or dataset=GLOB, got {item!r}")
             config.evidence.append(EvidenceSource([pattern], kind))
     report = run_check(config, only=list(subjects))
+    set_path_prefix(report, config.root, path_prefix)
     if config.history:
         from engine.history import record_run
 

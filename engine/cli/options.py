@@ -10,6 +10,21 @@ set_option = click.option(
     help="Override any gavel.yaml option, e.g. --set gate.fail_on=high (repeatable).",
 )
 now_option = click.option("--now", metavar="TIME", help="Evaluation time (ISO 8601), for reproducible reports.")
+path_prefix_option = click.option(
+    "--path-prefix", metavar="DIR",
+    help="The project's folder in the repository, for paths in reports (default: from the git top level).",
+)
+
+
+def set_path_prefix(report, project_root, explicit: str | None) -> None:
+    """Record where the project sits in the repository, so every renderer writes repo-relative paths."""
+    from engine.report.paths import path_prefix
+
+    prefix = path_prefix(project_root, explicit) if explicit is not None or project_root is not None else ""
+    if prefix:
+        report.extra["path_prefix"] = prefix
+    else:
+        report.extra.pop("path_prefix", None)
 
 
 def parse_output(spec: str) -> tuple[str, str | None]:

@@ -15,7 +15,8 @@ def report():
 @click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT[=PATH]",
               help="Output: text, json, junit, sarif, github, markdown, html; =PATH writes a file (repeatable).")
 @click.option("-v", "--verbose", is_flag=True, help="Text output: show passing and skipped findings too.")
-def convert(report_file, outputs, verbose):
+@click.option("--path-prefix", metavar="DIR", help="The project's folder in the repository (default: as saved).")
+def convert(report_file, outputs, verbose, path_prefix):
     """Render REPORT.json (written by `gavel check -o json=...`) in other formats.
 
     \b
@@ -38,4 +39,9 @@ def convert(report_file, outputs, verbose):
         raise UsageError(f"cannot read report: {exc}", file=report_file) from None
     if not text.lstrip().startswith("{"):
         raise UsageError("not a JSON report (write one with `gavel check -o json=PATH`)", file=report_file)
-    write_outputs(load_report(text, file=report_file), list(outputs) or ["text"], verbose=verbose)
+    saved = load_report(text, file=report_file)
+    if path_prefix is not None:
+        from engine.cli.options import set_path_prefix
+
+        set_path_prefix(saved, None, path_prefix)
+    write_outputs(saved, list(outputs) or ["text"], verbose=verbose)

@@ -3,8 +3,7 @@
 ``::error file=models/x.yaml,line=1,title=ai-disclosure (high)::support-assistant ...``. The
 command follows the SARIF level (``error``, ``warning``, ``notice`` for note), so a low-severity
 failure is a notice, not a red error. Waived findings are notices that name the waiver. Paths are
-relative to the project root; ``root=`` (``gavel check -o github`` passes none) prefixes them
-when the project is not the repository root.
+relative to the repository root (engine/report/paths.py).
 
 GitHub shows only the first 10 annotations of each kind per step, so the order matters: the
 gate verdict first, then errors and failures by severity, then warnings, then waived notices.
@@ -16,6 +15,7 @@ from __future__ import annotations
 
 from engine.findings import SEVERITY_RANK, Finding, Report
 from engine.report.escape import printable
+from engine.report.paths import repo_path
 from engine.report.sarif import level_of
 
 _COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
@@ -36,7 +36,7 @@ def _prop(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render(report: Report, *, root: str | None = None, max_annotations: int = 50, full_report: str | None = None,
+def render(report: Report, *, max_annotations: int = 50, full_report: str | None = None,
            **_options) -> str:
     """``max_annotations`` (GitHub keeps 50 per job) bounds the findings annotated; one last notice
     counts the rest and says where the full report is."""
@@ -45,14 +45,14 @@ def render(report: Report, *, root: str | None = None, max_annotations: int = 50
         lines = [f"::notice title=Gavel gate passed::{_data(_verdict(report))}"]
     else:
         lines = [f"::error title=Gavel gate failed::{_data(_verdict(report))}"]
-    prefix = (root.rstrip("/") + "/") if root else ""
     shown = sorted((f for f in report.findings if f.status in _SHOWN), key=order)
     for f in shown[:max_annotations]:
         s = f.subject
         command = "notice" if f.status == "waived" else _COMMAND[level_of(f)]
         props = []
-        if s.source and s.source.file:
-            props.append(f"file={_prop(printable(prefix + s.source.file))}")
+        path = repo_path(report, s.source.file if s.source else None)
+        if path:
+            props.append(f"file={_prop(printable(path))}")
             if s.source.line:
                 props.append(f"line={s.source.line}")
         label = {"fail": "", "warn": " warning", "error": " could not judge", "waived": " waived"}[f.status]
@@ -64,7 +64,7 @@ def render(report: Report, *, root: str | None = None, max_annotations: int = 50
                                      f"{w.get('expires', '?')} by {w.get('owner', '?')}, approved by "
                                      f"{w.get('approver', '?')}: {w.get('reason', '')}")
         elif f.remediation and f.status != "waived":
-            text += "\nRemediation: " + printable(f.remediation)
+            text += "\nRemediation: " + printable(f.remediation.strip())
         lines.append(f"::{command} {','.join(props)}::{_data(text)}")
     if len(shown) > max_annotations:
         where = printable(full_report or "the full report (gavel check -o html=PATH or -o json=PATH)")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from engine.findings import SEVERITIES, STATUSES, Finding, Report
 from engine.report import baseline_summary
+from engine.report.paths import where
 
 FRAMEWORKS = ("EU AI Act", "NIST AI RMF", "ISO/IEC 42001", "GDPR", "ISO/IEC 23894", "OECD AI")
 _KEYWORDS = ("Art.", "Article", "Annex", "Recital", "Section", "Clause", "§")
@@ -202,19 +203,19 @@ def _findings(report: Report) -> list[str]:
     out.append('<table><thead><tr><th>status</th><th>severity</th><th>subject</th><th>policy</th>'
                "<th>finding</th></tr></thead><tbody>")
     for f in report.findings:
-        out.append(_row(f))
+        out.append(_row(report, f))
     out += ["</tbody></table>", "</section>"]
     return out
 
 
-def _row(f: Finding) -> str:
+def _row(report: Report, f: Finding) -> str:
     s = f.subject
     subject = f"{s.kind}/{s.id}"
     fw = sorted(set(f.frameworks) | {split_framework(r)[0] for r in f.frameworks})
     body = [f"<dt>policy</dt><dd><code>{_e(f.policy)}</code>: {_e(f.title)}</dd>"]
-    if s.source:
-        where = f"{s.source.file}{':' + str(s.source.line) if s.source.line else ''}"
-        body.append(f"<dt>source</dt><dd><code>{_e(where)}</code></dd>")
+    located = where(report, s.source)
+    if located:
+        body.append(f"<dt>source</dt><dd><code>{_e(located)}</code></dd>")
     path_svgs = _lineage_svgs(f.evidence)
     if path_svgs:
         body.append("<dt>lineage path</dt><dd>" + "".join(path_svgs) + "</dd>")

@@ -17,6 +17,7 @@ import re
 from collections import defaultdict
 
 from engine.findings import STATUS_ORDER, Finding, Report
+from engine.report.paths import where
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _RANK = {s: i for i, s in enumerate(STATUS_ORDER)}
@@ -53,7 +54,7 @@ def render(report: Report, **_options) -> str:
                 message = "; ".join(f.message or f.title for f in bad)
                 body.append(f"{head}>")
                 body.append(f'      <{tag} message="{_attr(message)}" type="{_attr(worst.severity)}">'
-                            f"{_esc(_details(bad))}</{tag}>")
+                            f"{_esc(_details(report, bad))}</{tag}>")
                 body.append("    </testcase>")
             elif worst.status in ("waived", "skip"):
                 counts["skipped"] += 1
@@ -67,7 +68,7 @@ def render(report: Report, **_options) -> str:
                 body.append(f'{head}>\n      <skipped message="{_attr(message)}"/>\n    </testcase>')
             elif worst.status == "warn":
                 body.append(f"{head}>")
-                body.append(f"      <system-out>{_esc('WARNING ' + _details(bad))}</system-out>")
+                body.append(f"      <system-out>{_esc('WARNING ' + _details(report, bad))}</system-out>")
                 body.append("    </testcase>")
             else:
                 body.append(f"{head}/>")
@@ -95,14 +96,14 @@ def _ts(report: Report) -> str:
     return report.run.now.rstrip("Z")[:19]
 
 
-def _details(findings: list[Finding]) -> str:
+def _details(report: Report, findings: list[Finding]) -> str:
     parts = []
     for f in findings:
         s = f.subject
         lines = [f"{f.message or f.title}", f"policy: {f.policy} ({f.title})", f"severity: {f.severity}",
                  f"subject: {s.kind} {s.id}"]
-        if s.source:
-            lines.append(f"source: {s.source.file}{':' + str(s.source.line) if s.source.line else ''}")
+        if located := where(report, s.source):
+            lines.append(f"source: {located}")
         if f.frameworks:
             lines.append("frameworks: " + ", ".join(f.frameworks))
         if f.evidence is not None:

@@ -22,6 +22,8 @@ from collections import defaultdict
 from engine.findings import SEVERITY_RANK, Finding, Report
 from engine.report import baseline_summary
 from engine.report.escape import code_span, html_text, markdown_text, printable
+from engine.report.paths import repo_path
+from engine.report.paths import where as where_of
 
 _ICON = {"fail": "❌", "error": "⛔", "warn": "⚠️", "waived": "🟦", "pass": "✅", "skip": "➖"}
 _STATUS = {"error": 0, "fail": 1, "warn": 2}
@@ -81,10 +83,11 @@ def render(report: Report, *, max_findings: int = 300, max_chars: int = LIMIT, f
     for (kind, sid), findings in sorted(groups.items(), key=_group_order):
         findings.sort(key=_order)
         room = min(len(findings), max(0, max_findings - shown))
-        block = _group(kind, sid, findings[:room])
+        located = where_of(report, findings[0].subject.source)
+        block = _group(kind, sid, findings[:room], located)
         while room and not add(block):  # shed this subject's least severe findings until it fits
             room = room // 2 if room > 8 else room - 1
-            block = _group(kind, sid, findings[:room])
+            block = _group(kind, sid, findings[:room], located)
         if not room:
             break
         shown += room
@@ -113,7 +116,7 @@ def render(report: Report, *, max_findings: int = 300, max_chars: int = LIMIT, f
                    f"{_cell(w['expires'])} (owner {_cell(w['owner'])})"),
         ("stale", "### Stale waivers (match nothing; remove them)",
          lambda w: f"- {_cell(w['key'])}: {code_span(w['policy'])} on {code_span(w['subject'])} "
-                   f"({code_span(str(w['file']) + ':' + str(w['line']))})"),
+                   f"({code_span(str(repo_path(report, w['file'])) + ':' + str(w['line']))})"),
     ):
         items = info.get(key) or []
         if not items:
@@ -164,15 +167,14 @@ def _head(report: Report) -> list[str]:
     return ["\n".join(out)]
 
 
-def _group(kind: str, sid: str, findings: list[Finding]) -> str:
+def _group(kind: str, sid: str, findings: list[Finding], located: str | None) -> str:
     """One subject's findings as a collapsible section (a table, then evidence and remediation)."""
     if not findings:
         return ""
     counts = ", ".join(f"{n} {st}" for st in _STATUS if (n := sum(1 for f in findings if f.status == st)))
     out = [f"<details><summary><b>{html_text(kind)} {html_text(sid)}</b>: {counts}</summary>", ""]
-    src = findings[0].subject.source
-    if src:
-        out += [code_span(f"{src.file}{':' + str(src.line) if src.line else ''}"), ""]
+    if located:
+        out += [code_span(located), ""]
     out.append("| | severity | policy | message |")
     out.append("|---|---|---|---|")
     for f in findings:

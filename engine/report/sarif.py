@@ -16,7 +16,7 @@ run and stable across runs: policy, subject and a key of the message with its nu
 Level from severity, never "error" for everything: critical and high → ``error``, medium →
 ``warning``, low and info → ``note``; a ``warn`` finding is at most a ``warning``; an ``error``
 finding (Gavel could not judge) is an ``error``. Paths are relative to the repository root
-(``uriBaseId: %SRCROOT%``): the CLI passes ``root``, the project folder's path in the repository.
+(``uriBaseId: %SRCROOT%``, engine/report/paths.py).
 """
 
 from __future__ import annotations
@@ -70,10 +70,9 @@ def _order(f: Finding) -> tuple:
     return (_RANK[f.status], -SEVERITY_RANK[f.severity], f.policy, f.subject.kind, f.subject.id, f.message)
 
 
-def render(report: Report, *, root: str | None = None, max_results: int = MAX_RESULTS, full_report: str | None = None,
-           **_options) -> str:
+def render(report: Report, *, max_results: int = MAX_RESULTS, full_report: str | None = None, **_options) -> str:
     findings = sorted((f for f in report.findings if f.status in _RANK), key=_order)
-    prefix = (root.strip("/") + "/") if root and root.strip("/.") else ""
+    prefix = report.extra.get("path_prefix") or ""
     rules, index = _rules(report, findings)
     # Room for one aggregate per policy whose findings do not all fit, so the run never passes the limit.
     policies = len({f.policy for f in findings})
@@ -233,7 +232,8 @@ def _location(f: Finding, prefix: str) -> dict:
     logical = [{"name": s.id, "fullyQualifiedName": f"{s.kind}/{s.id}", "kind": s.kind}]
     if s.source is None or not s.source.file or s.source.file == ".":
         return {"logicalLocations": logical}
-    physical: dict = {"artifactLocation": {"uri": _uri(prefix + s.source.file), "uriBaseId": "%SRCROOT%"}}
+    path = f"{prefix}/{s.source.file}" if prefix else s.source.file
+    physical: dict = {"artifactLocation": {"uri": _uri(path), "uriBaseId": "%SRCROOT%"}}
     if s.source.line and s.source.line >= 1:
         physical["region"] = {"startLine": s.source.line}
     return {"physicalLocation": physical, "logicalLocations": logical}

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from engine.findings import SEVERITY_RANK, Report
 from engine.report import baseline_summary
 from engine.report.escape import command_safe, printable
+from engine.report.paths import where
 
 _MARK = {"fail": "FAIL", "error": "ERROR", "warn": "WARN", "waived": "WAIVED", "skip": "skip", "pass": "pass"}
 
@@ -24,9 +25,8 @@ def render(report: Report, *, verbose: bool = False, color: bool = False, **_opt
             groups[(f.subject.kind, f.subject.id)].append(f)
     lines: list[str] = []
     for (kind, sid), findings in sorted(groups.items()):
-        source = findings[0].subject.source
-        where = f"  ({printable(source.file)}{':' + str(source.line) if source.line else ''})" if source else ""
-        lines.append(f"{kind} {printable(sid)}{where}")
+        located = where(report, findings[0].subject.source)
+        lines.append(f"{kind} {printable(sid)}" + (f"  ({printable(located)})" if located else ""))
         findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.policy, f.message))
         for f in findings:
             mark = _paint(f"{_MARK[f.status]:<6}", f.status, color)
