@@ -9,9 +9,12 @@ import click
 from engine.cli.options import (
     now_option,
     path_prefix_option,
+    progress,
     project_argument,
+    report_outputs_option,
     set_option,
     set_path_prefix,
+    use_color,
     write_outputs,
 )
 
@@ -20,8 +23,7 @@ SEVERITIES = ["info", "low", "medium", "high", "critical"]
 
 @click.command()
 @project_argument
-@click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT[=PATH]",
-              help="Output: text, json, junit, sarif, github, markdown, html; =PATH writes a file (repeatable).")
+@report_outputs_option
 @click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity of a failure that fails the gate.")
 @click.option("--fail-on-warn", is_flag=True, default=None, help="Warnings fail the gate too.")
 @click.option("--soft-fail", is_flag=True, default=None, help="Report failures but exit 0.")
@@ -91,13 +93,13 @@ def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_p
             if not sep or kind not in ("model", "dataset"):
                 raise UsageError(f"--evidence expects model=GLOB or dataset=GLOB, got {item!r}")
             config.evidence.append(EvidenceSource([pattern], kind))
-    report = run_check(config, only=list(subjects))
+    with progress(f"gavel: checking {project} …"):
+        report = run_check(config, only=list(subjects))
     set_path_prefix(report, config.root, path_prefix)
     if config.history:
         from engine.history import record_run
 
         record_run(report, config.path(config.history_path))
-    if color is None:
-        color = sys.stdout.isatty()
+    color = use_color(color)
     write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose, color=color, step_summary=True)
     sys.exit(report.gate.exit_code)

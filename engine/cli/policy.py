@@ -8,18 +8,18 @@ from pathlib import Path
 
 import click
 
-from engine.cli.options import project_argument
+from engine.cli.options import output_option, project_argument, set_option
 
 policy_option = click.option("--policy", "policy_paths", multiple=True, metavar="PATH",
                              help="Add a policy file or folder (repeatable).")
 pack_option = click.option("--pack", "packs", multiple=True, metavar="NAME", help="Add a built-in policy pack.")
 
 
-def _policy_set(project: str, policy_paths, packs):
+def _policy_set(project: str, policy_paths, packs, overrides=()):
     from engine.config import load_config
     from engine.policy import load_policies
 
-    config = load_config(project)
+    config = load_config(project, overrides=list(overrides))
     config.packs += [p for p in packs if p not in config.packs]
     config.policy_paths += list(policy_paths)
     return load_policies(config)
@@ -43,10 +43,11 @@ def policy():
 @project_argument
 @policy_option
 @pack_option
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", help="Output format.")
-def list_(project, policy_paths, packs, output):
+@output_option(dest="output")
+@set_option
+def list_(project, policy_paths, packs, output, overrides):
     """The policies PROJECT runs, with id, severity, target, language, frameworks and source."""
-    policy_set = _policy_set(project, policy_paths, packs)
+    policy_set = _policy_set(project, policy_paths, packs, overrides)
     rows = [p.info().model_dump(mode="json") | {"pack": p.pack} for p in policy_set.policies]
     if output == "json":
         click.echo(json.dumps(rows, indent=2, sort_keys=True))
@@ -70,12 +71,13 @@ def list_(project, policy_paths, packs, output):
 @policy_option
 @pack_option
 @click.option("--rego", "show_rego", is_flag=True, help="Show the Rego the policy runs as (compiled, for YAML).")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", help="Output format.")
-def show(policy_id, project, policy_paths, packs, show_rego, output):
+@output_option(dest="output")
+@set_option
+def show(policy_id, project, policy_paths, packs, show_rego, output, overrides):
     """Show one policy: its metadata, and its definition (YAML) or source (Rego)."""
     from engine.errors import UsageError
 
-    policy_set = _policy_set(project, policy_paths, packs)
+    policy_set = _policy_set(project, policy_paths, packs, overrides)
     found = policy_set.get(policy_id)
     if found is None:
         from difflib import get_close_matches
@@ -145,7 +147,7 @@ def compile_(file, params):
 
 @policy.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=False))
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+@output_option(dest="output")
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
 def lint(paths, output, strict):
     """Check policies (and *_test.yaml files) under PATHS for problems, all at once.

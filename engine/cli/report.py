@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from engine.cli.options import report_outputs_option
+
 
 @click.group()
 def report():
@@ -12,8 +14,7 @@ def report():
 
 @report.command()
 @click.argument("report_file", metavar="REPORT.json", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT[=PATH]",
-              help="Output: text, json, junit, sarif, github, markdown, html; =PATH writes a file (repeatable).")
+@report_outputs_option
 @click.option("-v", "--verbose", is_flag=True, help="Text output: show passing and skipped findings too.")
 @click.option("--path-prefix", metavar="DIR", help="The project's folder in the repository (default: as saved).")
 def convert(report_file, outputs, verbose, path_prefix):
