@@ -77,8 +77,7 @@ def render(report: Report, *, max_results: int = MAX_RESULTS, full_report: str |
     # Room for one aggregate per policy whose findings do not all fit, so the run never passes the limit.
     policies = len({f.policy for f in findings})
     keep = findings if len(findings) <= max_results else findings[: max(0, max_results - policies)]
-    prints = dict(zip(map(id, findings), fingerprints(findings), strict=True))
-    results = [_result(f, index[f.policy], prints[id(f)], prefix) for f in keep]
+    results = [_result(f, index[f.policy], fp, prefix) for f, fp in zip(keep, fingerprints(keep), strict=True)]
     rest: dict[str, list[Finding]] = defaultdict(list)
     for f in findings[len(keep):]:
         rest[f.policy].append(f)
@@ -205,13 +204,13 @@ def _aggregate(policy: str, findings: list[Finding], rule_index: int, prefix: st
     subjects = sorted({(f.subject.kind, f.subject.id) for f in findings})
     locations, seen = [], set()
     for f in findings:
-        loc = _location(f, prefix)
-        key = json.dumps(loc, sort_keys=True)
+        s = f.subject
+        key = (s.kind, s.id, s.source.file if s.source else None, s.source.line if s.source else None)
         if key not in seen:
             seen.add(key)
-            locations.append(loc)
-        if len(locations) == MAX_LOCATIONS:
-            break
+            locations.append(_location(f, prefix))
+            if len(locations) == MAX_LOCATIONS:
+                break
     return {
         "ruleId": policy,
         "ruleIndex": rule_index,
