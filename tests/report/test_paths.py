@@ -22,12 +22,15 @@ def _paths(fmt: str, text: str) -> set[str]:
     if fmt == "sarif":
         return {loc["physicalLocation"]["artifactLocation"]["uri"] for r in json.loads(text)["runs"][0]["results"]
                 for loc in r["locations"] if "physicalLocation" in loc}
+    if fmt == "html":
+        raw = re.search(r'<script type="application/json" id="gavel-data">(.*?)</script>', text, re.S).group(1)
+        return {src.rsplit(":", 1)[0] if src.rsplit(":", 1)[-1].isdigit() else src
+                for _, src in json.loads(raw)["subjects"] if src}
     pattern = {
         "github": r"file=([^,:]+)",
         "text": r"^\S+ \S+  \(([^:)]+)",
         "markdown": r"^`+ ?([^:`]+)[:`]|\(`([^:`]+):\d+`\)",
         "junit": r"^source: ([^:\n]+)",
-        "html": r"<dt>source</dt><dd><code>([^:<]+)",
     }[fmt]
     found = set()
     for match in re.finditer(pattern, text, flags=re.M):
