@@ -109,10 +109,10 @@ def show(policy_id, project, policy_paths, packs, show_rego, output, overrides):
     click.echo("\n".join(lines))
     click.echo()
     if found.language == "yaml" and not show_rego:
-        from engine.policy.fmt import _dump, _order
+        from engine.policy.fmt import show_text
 
         click.echo("Definition:")
-        click.echo(_dump(_order(found.definition, top=True)).rstrip())
+        click.echo(show_text(found.definition).rstrip())
     else:
         for name, text in found.modules.items():
             click.echo(f"# --- {name}")
@@ -197,7 +197,8 @@ def fmt(paths, check, show_diff):
     """Format the YAML policies under PATHS canonically (key order, layout), in place.
 
     Meaning never changes: the result is parsed back and compared before a file is written.
-    Rego files and *_test.yaml files are left alone.
+    Comments, quotes and folded text are kept. Rego files, *_test.yaml files and YAML that is
+    not a policy (framework catalogs, cards, configs) are left alone.
 
     Exit codes: 0 done (or, with --check, all formatted), 1 --check found unformatted files,
     2 a file could not be formatted (it is named).
@@ -207,14 +208,17 @@ def fmt(paths, check, show_diff):
     from engine.errors import GavelError
     from engine.fsutil import atomic_write
     from engine.policy import policy_files
-    from engine.policy.fmt import format_text
+    from engine.policy.fmt import NotAPolicy, format_text
 
     files = [f for p in paths for f in policy_files(Path(p)) if f.suffix in (".yaml", ".yml")]
-    changed, failed = [], []
+    changed, failed, others = [], [], []
     for file in files:
         text = file.read_text(encoding="utf-8")
         try:
             formatted = format_text(text, file.as_posix())
+        except NotAPolicy:  # a framework catalog, a card, a config: not ours to format
+            others.append(file)
+            continue
         except GavelError as exc:
             click.echo(f"Error: {exc}", err=True)
             failed.append(file)
@@ -231,7 +235,8 @@ def fmt(paths, check, show_diff):
             atomic_write(file, formatted)
             click.echo(f"reformatted {file.as_posix()}")
     verb = "would be reformatted" if check or show_diff else "reformatted"
-    click.echo(f"{len(changed)} file(s) {verb}, {len(files) - len(changed) - len(failed)} unchanged", err=True)
+    click.echo(f"{len(changed)} file(s) {verb}, {len(files) - len(changed) - len(failed) - len(others)} unchanged"
+               + (f", {len(others)} not policies (left alone)" if others else ""), err=True)
     if failed:
         sys.exit(2)
     sys.exit(1 if changed and (check or show_diff) else 0)
