@@ -46,12 +46,24 @@
     return 0;
   }
 
+  // Each sort order is computed once and kept: a filter click then only walks the findings.
+  var orders = {};
+  function ordered(name) {
+    if (!orders[name]) {
+      var key = keys[name] || keys.status;
+      var decorated = all.map(function (f) { return [key(f), f]; });
+      decorated.sort(function (a, b) { return compare(a[0], b[0]); });
+      orders[name] = decorated.map(function (d) { return d[1]; });
+    }
+    return orders[name];
+  }
+
   function filter() {
     var statuses = checked("status"), severities = checked("severity");
     var subj = subject.value.trim().toLowerCase(), fw = framework.value, q = text.value.trim().toLowerCase();
-    var out = [];
-    for (var i = 0; i < all.length; i++) {
-      var f = all[i];
+    var out = [], source = ordered(state.sort);
+    for (var i = 0; i < source.length; i++) {
+      var f = source[i];
       if (!statuses[ST[f[0]]] || !severities[SEV[f[1]]]) continue;
       if (subj && S[f[3]][0].toLowerCase().indexOf(subj) === -1) continue;
       if (fw && frameworksOf(f).indexOf(fw) === -1) continue;
@@ -61,11 +73,7 @@
       }
       out.push(f);
     }
-    var key = keys[state.sort] || keys.status;
-    var decorated = out.map(function (f) { return [key(f), f]; });
-    decorated.sort(function (a, b) { return compare(a[0], b[0]); });
-    current = decorated.map(function (d) { return d[1]; });
-    if (state.desc) current.reverse();
+    current = state.desc ? out.reverse() : out;
   }
 
   function row(f, index) {
