@@ -106,22 +106,36 @@ def _to_file(path: str, run):
     """Run a command with its standard output going to ``path`` (atomically, also when it exits 1)."""
     import contextlib
     import io
-    from pathlib import Path
-
-    from engine.errors import GavelError
-    from engine.fsutil import atomic_write
 
     buffer = io.StringIO()
+
+    def flush():
+        write_file(path, buffer.getvalue())
+        if not is_quiet():
+            click.echo(f"wrote {path}", err=True)
+
     try:
         with contextlib.redirect_stdout(buffer):
-            return run()
-    except GavelError:
-        raise  # exit 2: Gavel could not run; nothing is written
-    finally:
-        if not buffer.closed:
-            atomic_write(Path(path), buffer.getvalue())
-            if not is_quiet():
-                click.echo(f"wrote {path}", err=True)
+            result = run()
+    except (SystemExit, click.exceptions.Exit):  # exit 0 or 1 (a verdict): the output is written either way
+        flush()
+        raise
+    # Any other exception (exit 2: Gavel could not run) propagates and nothing is written.
+    flush()
+    return result
+
+
+def write_file(path: str, text: str) -> None:
+    """Write an output atomically; a path that cannot be written is a usage error naming it (exit 2)."""
+    from pathlib import Path
+
+    from engine.errors import UsageError
+    from engine.fsutil import atomic_write
+
+    try:
+        atomic_write(Path(path), text)
+    except OSError as exc:
+        raise UsageError(f"cannot write the output: {exc.strerror or exc}", file=path) from None
 
 
 def is_quiet() -> bool:
@@ -274,9 +288,7 @@ def write_outputs(report, outputs: list[str], *, root=None, verbose: bool = Fals
     summary is appended to it too, so the job page shows the verdict without another step.
     """
     import os
-    from pathlib import Path
 
-    from engine.fsutil import atomic_write
     from engine.report import render, renderers
 
     for spec in outputs:
@@ -290,7 +302,7 @@ def write_outputs(report, outputs: list[str], *, root=None, verbose: bool = Fals
         if path in (None, "-"):
             click.echo(text, nl=False, color=color or None)
         else:
-            atomic_write(Path(path), text)
+            write_file(path, text)
             written.append(path)
     if written and len(written) == len(outputs) and not is_quiet():
         # Nothing went to standard output: one line says what happened, on stderr.

@@ -154,3 +154,19 @@ def test_progress_only_on_a_terminal_and_only_for_slow_runs(tty):
         assert any("gavel: checking" in p for p in slow.parts) and slow.parts[-1] == "\r\x1b[K"
     else:
         assert slow.parts == []
+
+
+def test_an_output_path_that_cannot_be_written_is_exit_2_naming_it(gavel, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for args in (["check", EXAMPLES, "-o", f"json={blocker}/r.json"], ["frameworks", "-p", EXAMPLES, "-o", f"json={blocker}/f.json"]):
+        result = gavel(*args)
+        assert result.exit_code == 2, result.output
+        assert f"{blocker}/" in result.stderr and "internal error" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_exit_2_writes_no_output_file(gavel, tmp_path):
+    out = tmp_path / "r.json"
+    result = gavel("budget", "status", "no-such-dataset", "-p", EXAMPLES, "-o", f"json={out}")
+    assert result.exit_code == 2 and not out.exists()
