@@ -151,9 +151,10 @@ def _rules(report: Report, findings: list[Finding]) -> tuple[list[dict], dict[st
             (f" Frameworks: {frameworks}." if frameworks else "")
         markdown = f"**{title}**" + (f"\n\n**Remediation:** {m['remediation']}" if m["remediation"] else "") + \
             (f"\n\n**Frameworks:** {frameworks}" if frameworks else "")
-        rules.append({
-            "id": pid,
-            "name": _camel(pid),
+        rule = {"id": pid}
+        if _camel(pid).lower() != pid.lower():  # SARIF1001: a name equal to the id must be left out
+            rule["name"] = _camel(pid)
+        rules.append(rule | {
             "shortDescription": {"text": title},
             "fullDescription": {"text": title},
             "help": {"text": text, "markdown": markdown},

@@ -137,3 +137,35 @@ def test_schema_validation_is_real(validator):
     log = json.loads(render(make_report(), "sarif"))
     log["runs"][0]["results"][0]["suppressions"] = [{"kind": "sometimes"}]
     assert list(validator.iter_errors(log))
+
+
+def _multitool():
+    """Microsoft's SARIF Multitool (npm @microsoft/sarif-multitool; .ci/run installs it), or None."""
+    import os
+    import shutil
+
+    candidates = [os.environ.get("GAVEL_SARIF_MULTITOOL"), shutil.which("Sarif.Multitool"),
+                  str(Path(__file__).resolve().parents[2] / ".ci-tools/node_modules/@microsoft/sarif-multitool-linux/"
+                      "Sarif.Multitool")]
+    return next((c for c in candidates if c and Path(c).is_file()), None)
+
+
+@pytest.mark.parametrize("size", [0, 30_000])
+def test_github_rules_of_the_sarif_multitool(tmp_path, size):
+    """The Multitool's SARIF and GitHub ingestion rules (Gh, Ghas: result and location limits,
+    required properties) find nothing, for a small report and one past the 25,000-result limit."""
+    import subprocess
+
+    tool = _multitool()
+    if tool is None:
+        pytest.skip("Microsoft's SARIF Multitool is not installed (npm install @microsoft/sarif-multitool; "
+                    ".ci/run installs it)")
+    log = tmp_path / "gavel.sarif"
+    log.write_text(render(_many(size, policies=9, subjects=2_500) if size else make_report(), "sarif"))
+    out = tmp_path / "validation.sarif"
+    run = subprocess.run([tool, "validate", "--rule-kind", "Gh;Ghas;Sarif", "--max-file-size-in-kb", "200000",
+                          "-o", str(out), str(log)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    problems = json.loads(out.read_text())["runs"][0]["results"]
+    assert problems == [], [(p["ruleId"], p["message"]) for p in problems[:5]]
