@@ -78,6 +78,10 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = (), s
         prepared.cache.save()
     if stats is not None:
         stats["decisions"] = {"reused": prepared.cache.reused if prepared.cache else 0, "computed": prepared.computed}
+    if inv.lineage is not None:  # anchor findings on the whole graph at the edge that caused them
+        from engine.lineage.locate import locate_findings
+
+        findings = locate_findings(inv.lineage, findings)
     if config.waivers:
         from engine.waivers import apply_waivers
 

@@ -51,7 +51,9 @@ class LazyGroup(click.Group):
         if target is None or not _module_exists(target):
             return None
         module, _, attr = target.partition(":")
-        return getattr(importlib.import_module(module), attr)
+        from engine.cli.options import add_common_options
+
+        return add_common_options(getattr(importlib.import_module(module), attr))
 
     def invoke(self, ctx):
         try:

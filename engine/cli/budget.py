@@ -12,12 +12,9 @@ import sys
 
 import click
 
-from engine.cli.options import set_option
+from engine.cli.options import output_option, project_option, set_option
 
-config_option = click.option(
-    "-c", "--config", "project", default=".", metavar="PATH", show_default=True,
-    help="The project: a folder with gavel.yaml, or the file itself.",
-)
+config_option = project_option()
 
 
 @click.group()
@@ -26,12 +23,12 @@ def budget():
 
     \b
     Examples:
-      gavel budget status -c examples
-      gavel budget status features.credit_features --json -c examples
+      gavel budget status -p examples
+      gavel budget status features.credit_features -o json -p examples
       gavel budget spend analytics.default_rates --epsilon 0.5 --mechanism laplace \\
-          --purpose "Q4 default-rate release" --ref JIRA-1234 -c examples
-      gavel budget verify -c examples
-      gavel budget upgrade -c examples      # once: hash-chain a ledger from Gavel 0.1
+          --purpose "Q4 default-rate release" --ref JIRA-1234 -p examples
+      gavel budget verify -p examples
+      gavel budget upgrade -p examples      # once: hash-chain a ledger from Gavel 0.1
     """
 
 
@@ -97,7 +94,7 @@ def _of(spent: float, budget: float) -> str:
 @budget.command()
 @click.argument("dataset", required=False)
 @config_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@output_option
 @click.option("--now", metavar="TIME", help="Evaluation time (ISO 8601); default gavel.yaml's now, else the clock.")
 @set_option
 def status(dataset, project, as_json, now, overrides):
@@ -239,7 +236,7 @@ class Refused(Exception):
 @click.option("--ref", help="The query, release or run this spend is for (URL, ticket, job id).")
 @config_option
 @click.option("--now", metavar="TIME", help="Record the spend at this time (ISO 8601) instead of the clock.")
-@click.option("--json", "as_json", is_flag=True, help="Print the recorded entry and the budget left as JSON.")
+@output_option
 @set_option
 def spend(dataset, epsilon, delta, mechanism, purpose, actor, model, ref, project, now, as_json, overrides):
     """Record a privacy spend on DATASET, only if it fits its budget.

@@ -20,7 +20,8 @@ def bundle():
 
 @bundle.command()
 @project_argument
-@click.option("-o", "--output", "output", required=True, metavar="FILE", help="Where to write the .tar.gz bundle.")
+@click.option("-o", "--output", "output", required=True, metavar="FORMAT[=PATH]",
+              help="tar.gz=PATH: where to write the bundle (a bare PATH works too); json prints its manifest.")
 @click.option("--revision", metavar="R", help="The bundle revision (default: a digest of its content).")
 @now_option
 @set_option
@@ -29,14 +30,31 @@ def build(project, output, revision, now, overrides):
 
     \b
     Examples:
-      gavel bundle build examples -o out/bundle.tar.gz
+      gavel bundle build -p examples -o tar.gz=out/bundle.tar.gz
       gavel bundle build . -o bundle.tar.gz --revision "$(git rev-parse HEAD)"
     """
     from engine.bundle import build_bundle
+    from engine.cli.options import parse_output
     from engine.config import load_config
+    from engine.errors import UsageError
 
+    fmt, path = parse_output(output)
+    if "=" not in output and fmt not in ("json", "tar.gz"):  # a bare PATH (the older spelling)
+        fmt, path = "tar.gz", output
+    if fmt not in ("json", "tar.gz") or (fmt == "tar.gz" and path in (None, "-")):
+        raise UsageError(f"-o expects tar.gz=PATH (or a PATH) or json, got {output!r}")
     config = load_config(project, overrides=list(overrides))
     built = build_bundle(config, revision=revision, now=now)
+    if fmt == "json":
+        import json
+
+        text = json.dumps(built.manifest, indent=2, sort_keys=True) + "\n"
+        if path in (None, "-"):
+            click.echo(text, nl=False)
+        else:
+            write_file(path, text, option=f"-o json={path}", what="the bundle manifest")
+        return
+    output = path
     for problem in built.problems:
         where = problem.subject.source.file if problem.subject.source else problem.subject.id
         click.echo(f"warning: {where}: {problem.message} (not in data.json)", err=True)

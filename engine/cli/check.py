@@ -6,15 +6,24 @@ import sys
 
 import click
 
-from engine.cli.options import now_option, project_argument, set_option, write_outputs
+from engine.cli.options import (
+    now_option,
+    path_prefix_option,
+    progress,
+    project_argument,
+    report_outputs_option,
+    set_option,
+    set_path_prefix,
+    use_color,
+    write_outputs,
+)
 
 SEVERITIES = ["info", "low", "medium", "high", "critical"]
 
 
 @click.command()
 @project_argument
-@click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT[=PATH]",
-              help="Output: text, json, junit, sarif, github, markdown, html, prometheus; =PATH writes a file (repeatable).")
+@report_outputs_option
 @click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity of a failure that fails the gate.")
 @click.option("--fail-on-warn", is_flag=True, default=None, help="Warnings fail the gate too.")
 @click.option("--soft-fail", is_flag=True, default=None, help="Report failures but exit 0.")
@@ -38,11 +47,12 @@ SEVERITIES = ["info", "low", "medium", "high", "critical"]
 @click.option("--history-path", metavar="FILE", help="History database file (default .gavel-history/history.db).")
 @now_option
 @set_option
+@path_prefix_option
 @click.option("-v", "--verbose", is_flag=True, help="Show passing and skipped findings too.")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: when a terminal).")
 def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_paths, packs, disable, params,
           evidence, waivers, subjects, shard, engine, opa_url, opa_token, timeout, pushgateway, workers,
-          history, history_path, now, overrides, verbose, color):
+          history, history_path, now, overrides, path_prefix, verbose, color):
     """Run every policy on every subject of PROJECT (a folder with gavel.yaml, or the file).
 
     \b
@@ -91,14 +101,15 @@ def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_p
 
         shard = parse_shard(shard)
     stats: dict = {}
-    report = run_check(config, only=list(subjects), shard=shard, stats=stats)
+    with progress(f"gavel: checking {project} …"):
+        report = run_check(config, only=list(subjects), shard=shard, stats=stats)
+    set_path_prefix(report, config.root, path_prefix)
     if verbose:
         decisions = stats["decisions"]
         click.echo(f"decisions: {decisions['reused']} reused from the cache, {len(decisions['computed'])} computed",
                    err=True)
-    if color is None:
-        color = sys.stdout.isatty()
-    write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose, color=color)
+    color = use_color(color)
+    write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose, color=color, step_summary=True)
     if config.history and shard:
         click.echo("history: a shard is not recorded; record the merged report (`gavel report merge "
                    "--history-path`)", err=True)

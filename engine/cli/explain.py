@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from engine.cli.options import now_option, project_argument, set_option
+from engine.cli.options import now_option, output_option, project_argument, set_option
 
 
 @click.command()
@@ -16,7 +16,7 @@ from engine.cli.options import now_option, project_argument, set_option
 @project_argument
 @click.option("--kind", type=click.Choice(["model", "dataset", "lineage", "budget"]),
               help="The subject's kind, when a model and a dataset share the id.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@output_option
 @now_option
 @set_option
 def explain(policy_id, subject_id, project, kind, as_json, now, overrides):
@@ -30,7 +30,7 @@ def explain(policy_id, subject_id, project, kind, as_json, now, overrides):
     \b
     Examples:
       gavel explain high-risk-dpia-approved credit-limit-optimizer examples
-      gavel explain dataset-legal-basis raw.marketing_leads examples --json
+      gavel explain dataset-legal-basis raw.marketing_leads -p examples -o json
 
     Exit codes: 0 the subject passes (or the policy does not apply, or only warns), 1 it fails
     or could not be evaluated, 2 Gavel could not run.

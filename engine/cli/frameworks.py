@@ -6,17 +6,16 @@ import json
 
 import click
 
-from engine.cli.options import set_option
+from engine.cli.options import output_option, project_option, set_option
 
 
 @click.command()
 @click.argument("name", required=False)
-@click.option("-p", "--project", default=".", type=click.Path(exists=False), show_default=True,
-              help="Project folder (or gavel.yaml) whose packs and policies are in force.")
+@project_option
 @click.option("--pack", "packs", multiple=True, metavar="NAME", help="Add a built-in pack (repeatable).")
 @click.option("--all-packs", is_flag=True, help="Count every built-in pack, whatever gavel.yaml enables.")
 @click.option("--unchecked", is_flag=True, help="With NAME: list only the controls nothing checks.")
-@click.option("-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_option(dest="fmt")
 @set_option
 def frameworks(name, project, packs, all_packs, unchecked, fmt, overrides):
     """Which controls of a framework the policies in force check, and which nothing checks.

@@ -7,11 +7,12 @@ import sys
 
 import click
 
-_project = click.option("-p", "--project", default=".", metavar="PATH", show_default=True,
-                        help="The project (a folder with gavel.yaml, or the file) whose history to read.")
+from engine.cli.options import output_option, project_option, report_outputs_option  # the one CLI grammar
+
+_project = project_option()
 _path = click.option("--history-path", metavar="FILE",
                      help="History database file (default: history.url or history.path, else .gavel-history/history.db).")
-_format = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+_format = output_option(dest="fmt")
 
 
 def _db(project: str, history_path: str | None):
@@ -59,8 +60,7 @@ def list_(project, history_path, fmt):
 @click.argument("run")
 @_project
 @_path
-@click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT[=PATH]",
-              help="Output format(s) of the stored report (default text; repeatable).")
+@report_outputs_option
 @click.option("-v", "--verbose", is_flag=True, help="Text output: show passing and skipped findings too.")
 def show(run, project, history_path, outputs, verbose):
     """Show the report stored for RUN, in any output format."""

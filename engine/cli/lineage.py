@@ -6,14 +6,12 @@ import json
 
 import click
 
-from engine.cli.options import set_option
+from engine.cli.options import output_option, project_option, set_option
 
-config_option = click.option(
-    "-c", "--config", "project", default=".", metavar="PATH", show_default=True,
-    help="The project: a folder with gavel.yaml, or the file itself.",
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+config_option = project_option()
+json_option = output_option()
 TYPES = ("table", "column", "model", "job")
+EXPORT_FORMATS = ("json", "dot", "graphml", "mermaid")
 
 
 @click.group()
@@ -25,12 +23,12 @@ def lineage():
 
     \b
     Examples:
-      gavel lineage downstream raw.customers.email --type model -c examples
-      gavel lineage upstream credit-limit-optimizer --tag pii -c examples
-      gavel lineage path raw.customers.email model:credit-limit-optimizer -c examples
-      gavel lineage show features.credit_features -c examples
-      gavel lineage export --format mermaid --level table -c examples
-      gavel lineage problems -c examples
+      gavel lineage downstream raw.customers.email --type model -p examples
+      gavel lineage upstream credit-limit-optimizer --tag pii -p examples
+      gavel lineage path raw.customers.email model:credit-limit-optimizer -p examples
+      gavel lineage show features.credit_features -p examples
+      gavel lineage export -o mermaid --level table -p examples
+      gavel lineage problems -p examples
     """
 
 
@@ -230,22 +228,39 @@ def problems(as_json, project, overrides):
 
 
 @lineage.command()
-@click.option("--format", "fmt", type=click.Choice(["json", "dot", "graphml", "mermaid"]), default="json",
-              show_default=True, help="Output format.")
+@click.option("-o", "--output", "output", metavar="FORMAT[=PATH]",
+              help="json (default), dot, graphml or mermaid; =PATH writes a file.")
+@click.option("--format", "fmt", hidden=True, type=click.Choice(EXPORT_FORMATS))
 @click.option("--level", type=click.Choice(["column", "table"]), default="column", show_default=True,
               help="table: one node per table (column edges folded into table edges).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
 @config_option
 @set_option
-def export(fmt, level, output, project, overrides):
-    """The whole graph as JSON, Graphviz DOT, GraphML or a Mermaid flowchart."""
+def export(output, fmt, level, project, overrides):
+    """The whole graph as JSON, Graphviz DOT, GraphML or a Mermaid flowchart.
+
+    \b
+    Examples:
+      gavel lineage export -p examples -o dot=lineage.dot --level table
+      gavel lineage export -p examples -o json | jq '.edges | length'
+    """
+    from pathlib import Path
+
+    from engine.cli.options import parse_output
+    from engine.errors import UsageError
+    from engine.fsutil import atomic_write
     from engine.lineage.export import render
 
+    chosen, path = parse_output(output) if output else (None, None)
+    if output and "=" not in output and chosen not in EXPORT_FORMATS:  # the older spelling: -o FILE
+        chosen, path = None, output
+    chosen = chosen or fmt or {".dot": "dot", ".gv": "dot", ".graphml": "graphml", ".mmd": "mermaid"}.get(
+        Path(path).suffix if path else "", "json")
+    if chosen not in EXPORT_FORMATS:
+        raise UsageError(f"unknown export format '{chosen}'; choose from {', '.join(EXPORT_FORMATS)}")
     lg = _load(project, overrides)
-    text = render(lg, fmt, level=level)
-    if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        click.echo(f"wrote {output}", err=True)
+    text = render(lg, chosen, level=level)
+    if path and path != "-":
+        atomic_write(Path(path), text)
+        click.echo(f"wrote {path}", err=True)
     else:
         click.echo(text, nl=False)

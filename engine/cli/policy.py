@@ -8,18 +8,18 @@ from pathlib import Path
 
 import click
 
-from engine.cli.options import project_argument
+from engine.cli.options import output_option, project_argument, set_option
 
 policy_option = click.option("--policy", "policy_paths", multiple=True, metavar="PATH",
                              help="Add a policy file or folder (repeatable).")
 pack_option = click.option("--pack", "packs", multiple=True, metavar="NAME", help="Add a built-in policy pack.")
 
 
-def _policy_set(project: str, policy_paths, packs):
+def _policy_set(project: str, policy_paths, packs, overrides=()):
     from engine.config import load_config
     from engine.policy import load_policies
 
-    config = load_config(project)
+    config = load_config(project, overrides=list(overrides))
     config.packs += [p for p in packs if p not in config.packs]
     config.policy_paths += list(policy_paths)
     return load_policies(config)
@@ -43,10 +43,11 @@ def policy():
 @project_argument
 @policy_option
 @pack_option
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", help="Output format.")
-def list_(project, policy_paths, packs, output):
+@output_option(dest="output")
+@set_option
+def list_(project, policy_paths, packs, output, overrides):
     """The policies PROJECT runs, with id, severity, target, language, frameworks and source."""
-    policy_set = _policy_set(project, policy_paths, packs)
+    policy_set = _policy_set(project, policy_paths, packs, overrides)
     rows = [p.info().model_dump(mode="json") | {"pack": p.pack} for p in policy_set.policies]
     if output == "json":
         click.echo(json.dumps(rows, indent=2, sort_keys=True))
@@ -70,12 +71,13 @@ def list_(project, policy_paths, packs, output):
 @policy_option
 @pack_option
 @click.option("--rego", "show_rego", is_flag=True, help="Show the Rego the policy runs as (compiled, for YAML).")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", help="Output format.")
-def show(policy_id, project, policy_paths, packs, show_rego, output):
+@output_option(dest="output")
+@set_option
+def show(policy_id, project, policy_paths, packs, show_rego, output, overrides):
     """Show one policy: its metadata, and its definition (YAML) or source (Rego)."""
     from engine.errors import UsageError
 
-    policy_set = _policy_set(project, policy_paths, packs)
+    policy_set = _policy_set(project, policy_paths, packs, overrides)
     found = policy_set.get(policy_id)
     if found is None:
         from difflib import get_close_matches
@@ -107,10 +109,10 @@ def show(policy_id, project, policy_paths, packs, show_rego, output):
     click.echo("\n".join(lines))
     click.echo()
     if found.language == "yaml" and not show_rego:
-        from engine.policy.fmt import _dump, _order
+        from engine.policy.fmt import show_text
 
         click.echo("Definition:")
-        click.echo(_dump(_order(found.definition, top=True)).rstrip())
+        click.echo(show_text(found.definition).rstrip())
     else:
         for name, text in found.modules.items():
             click.echo(f"# --- {name}")
@@ -145,7 +147,7 @@ def compile_(file, params):
 
 @policy.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=False))
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+@output_option(dest="output")
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
 def lint(paths, output, strict):
     """Check policies (and *_test.yaml files) under PATHS for problems, all at once.
@@ -195,7 +197,8 @@ def fmt(paths, check, show_diff):
     """Format the YAML policies under PATHS canonically (key order, layout), in place.
 
     Meaning never changes: the result is parsed back and compared before a file is written.
-    Rego files and *_test.yaml files are left alone.
+    Comments, quotes and folded text are kept. Rego files, *_test.yaml files and YAML that is
+    not a policy (framework catalogs, cards, configs) are left alone.
 
     Exit codes: 0 done (or, with --check, all formatted), 1 --check found unformatted files,
     2 a file could not be formatted (it is named).
@@ -205,14 +208,17 @@ def fmt(paths, check, show_diff):
     from engine.errors import GavelError
     from engine.fsutil import atomic_write
     from engine.policy import policy_files
-    from engine.policy.fmt import format_text
+    from engine.policy.fmt import NotAPolicy, format_text
 
     files = [f for p in paths for f in policy_files(Path(p)) if f.suffix in (".yaml", ".yml")]
-    changed, failed = [], []
+    changed, failed, others = [], [], []
     for file in files:
         text = file.read_text(encoding="utf-8")
         try:
             formatted = format_text(text, file.as_posix())
+        except NotAPolicy:  # a framework catalog, a card, a config: not ours to format
+            others.append(file)
+            continue
         except GavelError as exc:
             click.echo(f"Error: {exc}", err=True)
             failed.append(file)
@@ -229,7 +235,8 @@ def fmt(paths, check, show_diff):
             atomic_write(file, formatted)
             click.echo(f"reformatted {file.as_posix()}")
     verb = "would be reformatted" if check or show_diff else "reformatted"
-    click.echo(f"{len(changed)} file(s) {verb}, {len(files) - len(changed) - len(failed)} unchanged", err=True)
+    click.echo(f"{len(changed)} file(s) {verb}, {len(files) - len(changed) - len(failed) - len(others)} unchanged"
+               + (f", {len(others)} not policies (left alone)" if others else ""), err=True)
     if failed:
         sys.exit(2)
     sys.exit(1 if changed and (check or show_diff) else 0)

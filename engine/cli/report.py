@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from engine.cli.options import report_outputs_option
+
 
 @click.group()
 def report():
@@ -12,10 +14,10 @@ def report():
 
 @report.command()
 @click.argument("report_file", metavar="REPORT.json", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT[=PATH]",
-              help="Output: text, json, junit, sarif, github, markdown, html; =PATH writes a file (repeatable).")
+@report_outputs_option
 @click.option("-v", "--verbose", is_flag=True, help="Text output: show passing and skipped findings too.")
-def convert(report_file, outputs, verbose):
+@click.option("--path-prefix", metavar="DIR", help="The project's folder in the repository (default: as saved).")
+def convert(report_file, outputs, verbose, path_prefix):
     """Render REPORT.json (written by `gavel check -o json=...`) in other formats.
 
     \b
@@ -38,13 +40,17 @@ def convert(report_file, outputs, verbose):
         raise UsageError(f"cannot read report: {exc}", file=report_file) from None
     if not text.lstrip().startswith("{"):
         raise UsageError("not a JSON report (write one with `gavel check -o json=PATH`)", file=report_file)
-    write_outputs(load_report(text, file=report_file), list(outputs) or ["text"], verbose=verbose)
+    saved = load_report(text, file=report_file)
+    if path_prefix is not None:
+        from engine.cli.options import set_path_prefix
+
+        set_path_prefix(saved, None, path_prefix)
+    write_outputs(saved, list(outputs) or ["text"], verbose=verbose)
 
 
 @report.command()
 @click.argument("shard_files", metavar="SHARD.json...", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT[=PATH]",
-              help="Output: text, json, junit, sarif, github, markdown, html; =PATH writes a file (repeatable).")
+@report_outputs_option
 @click.option("--history-path", metavar="FILE", help="Also record the merged run in this audit history.")
 @click.option("-v", "--verbose", is_flag=True, help="Text output: show passing and skipped findings too.")
 def merge(shard_files, outputs, history_path, verbose):
@@ -54,7 +60,7 @@ def merge(shard_files, outputs, history_path, verbose):
     \b
     Examples:
       gavel report merge shards/*.json -o json=out/report.json -o sarif=out/gavel.sarif
-      gavel report merge shard-1.json shard-2.json --history-path .gavel/history.db
+      gavel report merge shard-1.json shard-2.json --history-path .gavel-history/history.db
     """
     import sys
     from pathlib import Path

@@ -72,8 +72,9 @@ def _q(text: str) -> str:
 def _dot(g: nx.DiGraph) -> str:
     lines = ["digraph lineage {", "  rankdir=LR;", "  node [fontname=Helvetica];"]
     for node, data in g.nodes(data=True):
-        label = node + (f"\\n[{data['tags']}]" if data["tags"] else "")
-        lines.append(f"  {_q(node)} [shape={_SHAPES[data['type']]}, label={_q(label)}];")
+        # The line break is DOT's own escape (\n inside the quotes); everything else is escaped text.
+        label = _q(node)[:-1] + (r"\n" + _q(f"[{data['tags']}]")[1:] if data["tags"] else '"')
+        lines.append(f"  {_q(node)} [shape={_SHAPES[data['type']]}, label={label}];")
     for u, v, data in g.edges(data=True):
         lines.append(f"  {_q(u)} -> {_q(v)} [label={_q(data['kind'])}];")
     lines.append("}")

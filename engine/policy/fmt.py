@@ -1,15 +1,24 @@
-"""``gavel policy fmt``: write YAML policies in one canonical layout.
+"""``gavel policy fmt``: write YAML policies in one canonical layout, keeping what people wrote.
 
-Keys in a fixed order (id, title, severity, level, target, frameworks, tags, description,
-remediation, params, when, assert, message; in conditions: field, the operator, description),
-two-space indentation, short lists of scalars inline, long text folded. Formatting never
-changes meaning: the result is parsed back and compared with the original before it is used.
+A round trip through ruamel.yaml (made for exactly this: it keeps comments, quotes, folded text
+and the flow or block style of each collection), plus a few canonical rules:
 
-PyYAML does not keep comments, so a file with comments inside the policy is refused (move them
-into ``description``); a comment header at the top of the file is kept.
+- top-level keys in a fixed order (id, title, severity, level, target, frameworks, tags,
+  description, remediation, params, when, assert, message); in a condition, ``field`` first and
+  ``description`` last;
+- two-space indentation, list items indented under their key;
+- inline (``[a, b]``, ``{field: x, equals: y}``) or block collections stay as written, except an
+  inline one whose line would pass 120 columns, which becomes a block (ruamel writes an inline
+  collection on one line, so a hand-wrapped long one cannot stay wrapped).
+
+Formatting never changes meaning: the result is parsed back (PyYAML, safe) and compared with
+the original before it is used. Only policy files are touched (a mapping, or a list of them,
+with ``id`` and ``assert``): catalogs, packs, tests, cards and configs are left alone.
 """
 
 from __future__ import annotations
+
+import io
 
 import yaml
 
@@ -18,71 +27,76 @@ from engine.evidence.loader import parse
 
 TOP_ORDER = ("id", "title", "severity", "level", "target", "frameworks", "tags", "description", "remediation",
              "params", "when", "assert", "message")
-WIDTH = 100
+WIDTH = 120
 
 
-class _Dumper(yaml.SafeDumper):
-    def increase_indent(self, flow=False, indentless=False):  # lists indented under their key
-        return super().increase_indent(flow, False)
+class NotAPolicy(PolicyError):
+    """The file is YAML but not a policy (a catalog, a pack, a card, a config): fmt leaves it alone."""
 
 
-def _str(dumper, value: str):
-    if "\n" in value.rstrip("\n"):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    if value.endswith("\n") or len(value) > WIDTH - 12:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=">")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+def is_policy(data) -> bool:
+    """A YAML policy document: a mapping (or a non-empty list of them) with ``id`` and ``assert``."""
+    items = data if isinstance(data, list) else [data]
+    return bool(items) and all(isinstance(i, dict) and "id" in i and "assert" in i for i in items)
 
 
-class _Flow(list):
-    """A short list of scalars, written inline: ``[a, b]``."""
+def _yaml():
+    from ruamel.yaml import YAML
+
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.width = 4096  # never re-wrap what people wrapped; long inline collections become blocks instead
+    rt.indent(mapping=2, sequence=4, offset=2)
+    return rt
 
 
-def _flow(dumper, value):
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
+def _reorder(node, keys: list) -> None:
+    for key in keys:
+        node.move_to_end(key)
 
 
-class _FlowMap(dict):
-    """A short mapping of scalars, written inline: ``{field: x, equals: y}``."""
+def _inline_length(node) -> int:
+    """The length of ``node`` written inline (flow style)."""
+    return len(yaml.safe_dump(_plain(node), default_flow_style=True, width=10**6).strip())
 
 
-def _flow_map(dumper, value):
-    return dumper.represent_mapping("tag:yaml.org,2002:map", value.items(), flow_style=True)
-
-
-_Dumper.add_representer(str, _str)
-_Dumper.add_representer(_Flow, _flow)
-_Dumper.add_representer(_FlowMap, _flow_map)
-
-
-def _short(value) -> bool:
-    return len(yaml.safe_dump(value, default_flow_style=True, width=10_000)) < WIDTH - 30
-
-
-def _order(node, *, top: bool = False):
+def _plain(node):
     if isinstance(node, dict):
-        if top:
-            keys = [k for k in TOP_ORDER if k in node] + [k for k in node if k not in TOP_ORDER]
-        elif "field" in node:
-            keys = ["field"] + [k for k in node if k not in ("field", "description")]
-            keys += ["description"] if "description" in node else []
-        else:
-            keys = list(node)
-        out = {k: _order(node[k]) for k in keys}
-        flat = all(_scalar(v) or isinstance(v, _Flow | _FlowMap) for v in out.values())
-        if not top and out and flat and _short(dict(node)) and not any("\n" in str(v) for v in out.values()):
-            return _FlowMap(out)
-        return out
+        return {str(k): _plain(v) for k, v in node.items()}
     if isinstance(node, list):
-        items = [_order(v) for v in node]
-        if items and all(_scalar(v) for v in items) and _short(list(node)):
-            return _Flow(items)
-        return items
-    return node
+        return [_plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, str):  # ruamel's quoted-string subclasses: as plain text
+        return str(node)
+    if isinstance(node, int | float):
+        return float(node) if isinstance(node, float) else int(node)
+    return str(node)
 
 
-def _scalar(value) -> bool:
-    return isinstance(value, str | int | float | bool) or value is None
+def _is_flow(node) -> bool:
+    return bool(getattr(node, "fa", None) and node.fa.flow_style())
+
+
+def _canonical(node, *, indent: int, top: bool = False) -> None:
+    """Apply the canonical rules in place; ``indent`` is the column the node's lines start at."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, CommentedMap):
+        if top:
+            _reorder(node, [k for k in TOP_ORDER if k in node] + [k for k in node if k not in TOP_ORDER])
+        elif "field" in node:
+            _reorder(node, ["field", *[k for k in node if k not in ("field", "description")]]
+                     + (["description"] if "description" in node else []))
+        for key, value in node.items():
+            if _is_flow(value) and indent + len(str(key)) + 2 + _inline_length(value) > WIDTH:
+                value.fa.set_block_style()
+            _canonical(value, indent=indent + 2)
+    elif isinstance(node, CommentedSeq):
+        for value in node:
+            if _is_flow(value) and indent + 4 + _inline_length(value) > WIDTH:
+                value.fa.set_block_style()
+            _canonical(value, indent=indent + 4)
 
 
 def format_text(text: str, display: str) -> str:
@@ -91,49 +105,27 @@ def format_text(text: str, display: str) -> str:
         doc = parse(text, display)
     except Exception as exc:  # EvidenceError: report it as a policy problem
         raise PolicyError(getattr(exc, "message", str(exc)), file=display, line=getattr(exc, "line", None)) from None
-    header, body_comment = _comments(text)
-    if body_comment:
-        raise PolicyError("has comments inside the policy, which formatting would drop; move them into "
-                          "'description' or above the first line", file=display, line=body_comment)
     data = doc.data
-    if isinstance(data, list):
-        ordered = [_order(item, top=True) for item in data]
-        body = "\n".join(_dump([item]) for item in ordered)  # a blank line between policies
-    else:
-        body = _dump(_order(data, top=True))
-    out = header + body
+    if not is_policy(data):
+        raise NotAPolicy("not a YAML policy (a mapping with id and assert, or a list of them): left as is",
+                         file=display)
+    rt = _yaml()
+    try:
+        tree = rt.load(text)
+    except Exception as exc:  # ruamel refuses something PyYAML accepted: leave the file alone
+        raise PolicyError(f"cannot be formatted safely ({type(exc).__name__}): left as is", file=display) from None
+    for item in tree if isinstance(tree, list) else [tree]:
+        _canonical(item, indent=2 if isinstance(tree, list) else 0, top=True)
+    buffer = io.StringIO()
+    rt.dump(tree, buffer)
+    out = buffer.getvalue()
     if parse(out, display).data != data:  # never change meaning
         raise PolicyError("formatting would change the policy's meaning; left as is", file=display)
     return out
 
 
-def _dump(data) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=WIDTH, indent=2,
-                     default_flow_style=False)
-
-
-def _comments(text: str) -> tuple[str, int | None]:
-    """The comment header (leading comment and blank lines) and the line of the first comment after it."""
-    lines = text.splitlines(keepends=True)
-    i = 0
-    while i < len(lines) and (lines[i].lstrip().startswith("#") or not lines[i].strip()):
-        i += 1
-    header = "".join(lines[:i]).rstrip("\n")
-    header = header + "\n" if header else ""
-    if "#" not in "".join(lines[i:]):
-        return header, None
-    for index, line in enumerate(lines[i:], start=i):
-        if "#" in line and _has_comment(text, index):
-            return header, index + 1
-    return header, None
-
-
-def _has_comment(text: str, index: int) -> bool:
-    """Whether line ``index`` (0-based) holds a YAML comment (not a ``#`` inside a string)."""
-    line = text.splitlines()[index]
-    for pos, char in enumerate(line):
-        if char == "#" and (pos == 0 or line[pos - 1] in " \t"):
-            prefix = line[:pos]
-            if prefix.count('"') % 2 == 0 and prefix.count("'") % 2 == 0:
-                return True
-    return False
+def show_text(definition: dict) -> str:
+    """A parsed policy as YAML for display (``gavel policy show``): top-level keys in canonical order."""
+    ordered = {k: definition[k] for k in TOP_ORDER if k in definition}
+    ordered.update({k: v for k, v in definition.items() if k not in ordered})
+    return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=100, indent=2)

@@ -19,8 +19,9 @@ from functools import cache, lru_cache
 from html import escape
 from pathlib import Path
 
-from engine.findings import SEVERITIES, STATUSES, Finding, Report
+from engine.findings import Report
 from engine.report import baseline_summary
+from engine.report.paths import repo_path, where
 
 FRAMEWORKS = ("EU AI Act", "NIST AI RMF", "ISO/IEC 42001", "GDPR", "ISO/IEC 23894", "OECD AI")
 _KEYWORDS = ("Art.", "Article", "Annex", "Recital", "Section", "Clause", "§")
@@ -98,9 +99,9 @@ def _summary(report: Report) -> list[str]:
     out += [f'<div class="card {k}"><b>{v}</b>{_e(k)}</div>' for k, v in s.by_status.items()]
     out.append("</div>")
     if any(s.failed_by_severity.values()):
-        out.append('<table style="width:auto;margin-top:10px"><tr><th>failures by severity</th>'
+        out.append('<div class="scroll"><table style="width:auto;margin-top:10px"><tr><th>failures by severity</th>'
                    + "".join(f'<th class="num">{_e(k)}</th>' for k in s.failed_by_severity) + "</tr><tr><td></td>"
-                   + "".join(f'<td class="num">{v}</td>' for v in s.failed_by_severity.values()) + "</tr></table>")
+                   + "".join(f'<td class="num">{v}</td>' for v in s.failed_by_severity.values()) + "</tr></table></div>")
     baseline = baseline_summary(report)
     if baseline:
         out.append(f"<p><b>Baseline</b> {_e(baseline)}</p>")
@@ -130,7 +131,7 @@ def _coverage(report: Report) -> list[str]:
     out = ['<section id="coverage"><h2>Framework coverage</h2>',
            '<p class="muted">Each control a policy cites: the findings that checked it. '
            "A control fails when any finding on it fails or errs. Click a row to filter the findings.</p>",
-           '<table><thead><tr><th>control</th><th>result</th><th>policies</th>'
+           '<div class="scroll"><table><thead><tr><th>control</th><th>result</th><th>policies</th>'
            + "".join(f'<th class="num">{c}</th>' for c in cols) + "</tr></thead><tbody>"]
     for name in sorted(by_framework):
         refs = sorted(by_framework[name], key=lambda cr: _natural(cr[0]))
@@ -145,7 +146,7 @@ def _coverage(report: Report) -> list[str]:
             out.append(f'<tr class="control" data-control="{_e(ref)}"><td>&nbsp;&nbsp;{_e(control or ref)}</td>'
                        f"<td>{_badge(_result(c))}</td><td>{_e(', '.join(sorted(policies_of[ref])))}</td>"
                        + "".join(f'<td class="num">{c[s]}</td>' for s in cols) + "</tr>")
-    out += ["</tbody></table>", "</section>"]
+    out += ["</tbody></table></div>", "</section>"]
     return out
 
 
@@ -171,8 +172,15 @@ def _natural(text: str) -> list:
     return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", text)]
 
 
+_STATUS_ORDER = ("error", "fail", "warn", "waived", "pass", "skip")
+_SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+NOSCRIPT_ROWS = 200
+WAIVED_ROWS = 500  # problems listed in the page itself for readers without script
+
+
 def _findings(report: Report) -> list[str]:
-    subjects = sorted({f"{f.subject.kind}/{f.subject.id}" for f in report.findings})
+    """The findings: filters, a sortable table that the script fills page by page from the data
+    embedded once as compact JSON (10,000 subjects stay a few MB and load at once)."""
     refs = sorted({ref for f in report.findings for ref in f.frameworks} | {r for p in report.policies
                                                                            for r in p.frameworks})
     names = sorted({split_framework(r)[0] for r in refs})
@@ -180,14 +188,13 @@ def _findings(report: Report) -> list[str]:
     sev_count = Counter(f.severity for f in report.findings)
     out = ['<section id="findings"><h2>Findings</h2>', '<form id="filters" class="filters" onsubmit="return false">']
     out.append("<fieldset><legend>status</legend>" + "".join(
-        f'<label><input type="checkbox" name="status" value="{s}" checked> {s} ({status_count[s]})</label>'
-        for s in STATUSES) + "</fieldset>")
+        f'<label><input type="checkbox" name="status" value="{s}"{"" if s in ("pass", "skip") else " checked"}> '
+        f"{s} ({status_count[s]})</label>" for s in _STATUS_ORDER) + "</fieldset>")
     out.append("<fieldset><legend>severity</legend>" + "".join(
         f'<label><input type="checkbox" name="severity" value="{s}" checked> {s} ({sev_count[s]})</label>'
-        for s in reversed(SEVERITIES)) + "</fieldset>")
-    out.append('<fieldset><legend>subject</legend><input type="search" id="f-subject" list="subjects" '
-               'placeholder="kind/id, or part of it" aria-label="subject"><datalist id="subjects">'
-               + "".join(f'<option value="{_e(s)}">' for s in subjects) + "</datalist></fieldset>")
+        for s in _SEVERITY_ORDER) + "</fieldset>")
+    out.append('<fieldset><legend>subject</legend><input type="search" id="f-subject" '
+               'placeholder="kind/id, or part of it" aria-label="subject"></fieldset>')
     options = ['<option value="">all frameworks</option>']
     for name in names:
         options.append(f'<optgroup label="{_e(name)}"><option value="{_e(name)}">{_e(name)} (all)</option>'
@@ -196,51 +203,89 @@ def _findings(report: Report) -> list[str]:
     out.append('<fieldset><legend>framework</legend><select id="f-framework" aria-label="framework">'
                + "".join(options) + "</select></fieldset>")
     out.append('<fieldset><legend>text</legend><input type="search" id="f-text" placeholder="search" '
-               'aria-label="text"> <button type="button" id="f-reset">reset</button></fieldset>')
+               'aria-label="text"></fieldset>')
+    out.append('<fieldset><legend>sort</legend><select id="f-sort" aria-label="sort">'
+               + "".join(f'<option value="{k}">{label}</option>' for k, label in _SORTS) + "</select> "
+               '<button type="button" id="f-reset">reset</button></fieldset>')
     out.append("</form>")
-    out.append(f'<div id="shown">{len(report.findings)} findings</div>')
-    out.append('<table><thead><tr><th>status</th><th>severity</th><th>subject</th><th>policy</th>'
-               "<th>finding</th></tr></thead><tbody>")
-    for f in report.findings:
-        out.append(_row(f))
-    out += ["</tbody></table>", "</section>"]
+    problems = sum(status_count[s] for s in ("error", "fail", "warn", "waived"))
+    out.append(f'<div id="shown">{problems} problems of {len(report.findings)} findings</div>')
+    out.append('<table id="results"><thead><tr>' + "".join(
+        f'<th><button type="button" class="sort" data-sort="{k}">{k}</button></th>'
+        for k in ("status", "severity", "subject", "policy", "finding")) + "</tr></thead><tbody></tbody></table>")
+    out.append('<nav id="pager"><button type="button" id="prev">previous</button> <span id="page"></span> '
+               '<button type="button" id="next">next</button></nav>')
+    out += _noscript(report)
+    data = json.dumps(_data(report), ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+    # Inside a script element "</script" or "<!--" would end or confuse it; "<" only occurs inside
+    # JSON strings, where "\\u003c" is the same character.
+    out.append('<script type="application/json" id="gavel-data">' + data.replace("<", "\\u003c") + "</script>")
+    out.append("</section>")
     return out
 
 
-def _row(f: Finding) -> str:
-    s = f.subject
-    subject = f"{s.kind}/{s.id}"
-    fw = sorted(set(f.frameworks) | {split_framework(r)[0] for r in f.frameworks})
-    body = [f"<dt>policy</dt><dd><code>{_e(f.policy)}</code>: {_e(f.title)}</dd>"]
-    if s.source:
-        where = f"{s.source.file}{':' + str(s.source.line) if s.source.line else ''}"
-        body.append(f"<dt>source</dt><dd><code>{_e(where)}</code></dd>")
-    path_svgs = _lineage_svgs(f.evidence)
-    if path_svgs:
-        body.append("<dt>lineage path</dt><dd>" + "".join(path_svgs) + "</dd>")
-    if f.evidence is not None:
-        body.append("<dt>evidence</dt><dd><pre>"
-                    + _e(json.dumps(f.evidence, indent=2, sort_keys=True, ensure_ascii=False)) + "</pre></dd>")
-    if f.remediation:
-        body.append(f"<dt>remediation</dt><dd>{_e(f.remediation)}</dd>")
-    if f.frameworks:
-        body.append(f"<dt>frameworks</dt><dd>{_e(', '.join(f.frameworks))}</dd>")
-    if f.waiver:
-        w = f.waiver
-        body.append(f"<dt>waiver</dt><dd>{_e(w.get('id', ''))} {_e(w.get('reason', ''))} "
-                    f"(owner {_e(w.get('owner', '?'))}, approver {_e(w.get('approver', '?'))}, "
-                    f"expires {_e(w.get('expires', '?'))})</dd>")
-    return (f'<tr class="finding" data-status="{f.status}" data-severity="{f.severity}" '
-            f'data-subject="{_e(subject)}" data-frameworks="{_e("|".join(fw))}">'
-            f'<td><span class="badge {f.status}">{f.status}</span></td>'
-            f'<td class="sev {f.severity}">{f.severity}</td><td>{_e(subject)}</td><td><code>{_e(f.policy)}</code></td>'
-            f'<td><details class="finding"><summary>{_e(f.message or f.title)}</summary><dl class="body">'
-            + "".join(body) + "</dl></details></td></tr>")
+_SORTS = (("status", "problems first"), ("severity", "severity"), ("subject", "subject"), ("policy", "policy"),
+          ("finding", "message"))
 
 
-def _lineage_svgs(evidence) -> list[str]:
-    """Pictures of ``evidence.path`` and of every ``{..., "path": [...]}`` in a list (``paths``,
-    ``tagged_sources``, ...)."""
+def _data(report: Report) -> dict:
+    """The findings as compact JSON: tables of policies, subjects and messages, and one short
+    array per finding: ``[status, severity, policy, subject, message, evidence, waiver, paths,
+    frameworks]`` (indexes into the tables; trailing empty fields left out)."""
+    policies: dict[str, int] = {}
+    policy_rows: list[list] = []
+    subjects: dict[tuple, int] = {}
+    subject_rows: list[list] = []
+    messages: dict[str, int] = {}
+    rows = []
+    for f in report.findings:
+        p = policies.get(f.policy)
+        if p is None:
+            p = policies[f.policy] = len(policy_rows)
+            policy_rows.append([f.policy, f.title, f.remediation, f.frameworks, _fw_names(tuple(f.frameworks))])
+        s = f.subject
+        key = (s.kind, s.id, s.source.file if s.source else None, s.source.line if s.source else None)
+        si = subjects.get(key)
+        if si is None:
+            si = subjects[key] = len(subject_rows)
+            subject_rows.append([f"{s.kind}/{s.id}", where(report, s.source) or ""])
+        text = f.message or f.title
+        m = messages.get(text)
+        if m is None:
+            m = messages[text] = len(messages)
+        row = [_STATUS_ORDER.index(f.status), _SEVERITY_ORDER.index(f.severity), p, si, m]
+        extra = [f.evidence, f.waiver, lineage_paths(f.evidence) or None,
+                 f.frameworks if f.frameworks != policy_rows[p][3] else None]
+        while extra and extra[-1] is None:
+            extra.pop()
+        rows.append(row + extra)
+    return {"statuses": _STATUS_ORDER, "severities": _SEVERITY_ORDER, "policies": policy_rows,
+            "subjects": subject_rows, "messages": list(messages), "findings": rows}
+
+
+@lru_cache(maxsize=4096)
+def _fw_names(frameworks: tuple[str, ...]) -> list[str]:
+    return sorted({split_framework(r)[0] for r in frameworks})
+
+
+def _noscript(report: Report) -> list[str]:
+    """Without script: the most serious problems as a plain table (the JSON report has all)."""
+    problems = sorted((f for f in report.findings if f.status in ("error", "fail", "warn", "waived")),
+                      key=lambda f: (_STATUS_ORDER.index(f.status), _SEVERITY_ORDER.index(f.severity),
+                                     f.subject.kind, f.subject.id, f.policy))
+    out = ["<noscript><p>The filters need script; here are the first "
+           f"{min(len(problems), NOSCRIPT_ROWS)} of {len(problems)} problems.</p><table><tbody>"]
+    out += [f'<tr><td>{_e(f.status)}</td><td>{_e(f.severity)}</td><td>{_e(f.subject.kind)}/{_e(f.subject.id)}</td>'
+            f"<td><code>{_e(f.policy)}</code></td><td>{_e(f.message or f.title)}</td></tr>"
+            for f in problems[:NOSCRIPT_ROWS]]
+    out.append("</tbody></table></noscript>")
+    return out
+
+
+def lineage_paths(evidence) -> list[list[str]]:
+    """The lineage paths a finding's evidence holds: ``evidence.path`` and every ``{..., "path":
+    [...]}`` in a list (``paths``, ``tagged_sources``, ...), each once (at most 20); the page
+    draws each as a picture."""
     if not isinstance(evidence, dict):
         return []
     paths: list[list] = []
@@ -256,53 +301,11 @@ def _lineage_svgs(evidence) -> list[str]:
             elif isinstance(item, dict) and _is_path(item.get("path")):
                 paths.append(item["path"])
     unique = list(dict.fromkeys(tuple(str(n) for n in p) for p in paths))
-    return [path_svg(list(p)) for p in unique[:20]]
+    return [list(p) for p in unique[:20]]
 
 
 def _is_path(value) -> bool:
     return isinstance(value, list) and len(value) >= 2 and all(isinstance(n, str | int) for n in value)
-
-
-def path_svg(nodes: list[str], *, max_width: int = 640) -> str:
-    """The path from source (first, red) to subject (last, blue) as inline SVG: left to right when it
-    fits in ``max_width`` pixels, else top to bottom."""
-    char, pad, height, gap = 7.2, 10, 28, 34
-    widths = [int(len(n) * char + 2 * pad) for n in nodes]
-    across = sum(widths) + gap * (len(nodes) - 1) + 4 <= max_width
-    if across:
-        width, total_h = sum(widths) + gap * (len(nodes) - 1) + 4, height + 4
-    else:
-        vgap = 22
-        width, total_h = max(widths) + 4, len(nodes) * height + (len(nodes) - 1) * vgap + 4
-    out = [f'<div class="lineage"><svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
-           f'height="{total_h}" viewBox="0 0 {width} {total_h}" font-family="ui-monospace,monospace" '
-           f'font-size="12"><title>{_e(" -> ".join(nodes))}</title>']
-    y = 2
-    x = 2 if across else 2 + (max(widths) - widths[0]) / 2  # a vertical path is centred
-    for i, (node, w) in enumerate(zip(nodes, widths, strict=True)):
-        fill = "#ffebee" if i == 0 else ("#e3f2fd" if i == len(nodes) - 1 else "#f5f5f5")
-        stroke = "#c62828" if i == 0 else ("#1565c0" if i == len(nodes) - 1 else "#9e9e9e")
-        out.append(f'<rect x="{x}" y="{y}" width="{w}" height="{height}" rx="5" fill="{fill}" stroke="{stroke}"/>'
-                   f'<text x="{x + w / 2:.1f}" y="{y + height / 2 + 4}" text-anchor="middle">{_e(node)}</text>')
-        if i == len(nodes) - 1:
-            break
-        if across:
-            x += w
-            mid = y + height / 2
-            out.append(f'<line x1="{x + 2}" y1="{mid}" x2="{x + gap - 8}" y2="{mid}" stroke="#616161" '
-                       f'stroke-width="1.5"/><polygon points="{x + gap - 2},{mid} {x + gap - 9},{mid - 4} '
-                       f'{x + gap - 9},{mid + 4}" fill="#616161"/>')
-            x += gap
-        else:
-            cx = 2 + max(widths) / 2
-            x = 2 + (max(widths) - widths[i + 1]) / 2
-            top = y + height
-            out.append(f'<line x1="{cx}" y1="{top + 2}" x2="{cx}" y2="{top + vgap - 7}" stroke="#616161" '
-                       f'stroke-width="1.5"/><polygon points="{cx},{top + vgap - 1} {cx - 4},{top + vgap - 8} '
-                       f'{cx + 4},{top + vgap - 8}" fill="#616161"/>')
-            y = top + vgap
-    out.append("</svg></div>")
-    return "".join(out)
 
 
 def _waivers(report: Report) -> list[str]:
@@ -315,19 +318,22 @@ def _waivers(report: Report) -> list[str]:
         out.append(f"<p>From <code>{_e(info['file'])}</code>"
                    + (f" (SHA-256 <code>{_e(info['sha256'])}</code>)" if info.get("sha256") else "") + ".</p>")
     if waived:
-        out.append("<h3>Waived findings</h3><table><thead><tr><th>subject</th><th>policy</th><th>waiver</th>"
+        out.append("<h3>Waived findings</h3><div class=\"scroll\"><table><thead><tr><th>subject</th><th>policy</th><th>waiver</th>"
                    "<th>owner</th><th>approver</th><th>expires</th><th>reason</th></tr></thead><tbody>")
-        for f in waived:
+        for f in waived[:WAIVED_ROWS]:
             w = f.waiver or {}
             out.append(f"<tr><td>{_e(f.subject.kind)}/{_e(f.subject.id)}</td><td><code>{_e(f.policy)}</code></td>"
                        f"<td>{_e(w.get('id', ''))}</td><td>{_e(w.get('owner', ''))}</td><td>{_e(w.get('approver', ''))}"
                        f"</td><td>{_e(w.get('expires', ''))}</td><td>{_e(w.get('reason', ''))}</td></tr>")
-        out.append("</tbody></table>")
+        out.append("</tbody></table></div>")
+        if len(waived) > WAIVED_ROWS:
+            out.append(f"<p>… and {len(waived) - WAIVED_ROWS} more waived findings: tick <i>waived</i> in the "
+                       "findings to see them all.</p>")
     for title, key in (("Expired waivers (no longer applied)", "expired"), ("Stale waivers (match nothing)", "stale")):
         if info.get(key):
             out.append(f"<h3>{title}</h3><ul>")
             out += [f"<li><b>{_e(w['key'])}</b>: <code>{_e(w['policy'])}</code> on <code>{_e(w['subject'])}</code>, "
-                    f"expires {_e(w['expires'])}, owner {_e(w['owner'])} ({_e(w['file'])}:{_e(w['line'])})</li>"
+                    f"expires {_e(w['expires'])}, owner {_e(w['owner'])} ({_e(repo_path(report, w['file']))}:{_e(w['line'])})</li>"
                     for w in info[key]]
             out.append("</ul>")
     out.append("</section>")
@@ -337,10 +343,10 @@ def _waivers(report: Report) -> list[str]:
 def _inputs(report: Report) -> list[str]:
     out = ['<section id="inputs"><details><summary><b>Inputs and policies</b> '
            f"({len(report.inputs)} files, {len(report.policies)} policies, with SHA-256)</summary>",
-           "<table><thead><tr><th>kind</th><th>path</th><th>SHA-256</th></tr></thead><tbody>"]
+           '<div class="scroll"><table><thead><tr><th>kind</th><th>path</th><th>SHA-256</th></tr></thead><tbody>']
     out += [f"<tr><td>{_e(i.kind)}</td><td><code>{_e(i.path)}</code></td><td><code>{_e(i.sha256)}</code></td></tr>"
             for i in report.inputs]
     out += [f"<tr><td>policy</td><td><code>{_e(p.id)}</code> ({_e(p.source.file if p.source else '')})</td>"
             f"<td><code>{_e(p.sha256)}</code></td></tr>" for p in report.policies]
-    out += ["</tbody></table></details></section>"]
+    out += ["</tbody></table></div></details></section>"]
     return out

@@ -1,4 +1,9 @@
-"""Text for people at a terminal: problems grouped by subject, then a summary and the verdict."""
+"""Text for people at a terminal: problems grouped by subject, then a summary and the verdict.
+
+Every string that comes from evidence is shown with its control characters escaped, and no
+line starts like a CI runner command (``::stop-commands::``): the text output is printed in CI
+logs, where GitHub Actions would obey it (engine/report/escape.py).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from collections import Counter, defaultdict
 
 from engine.findings import SEVERITY_RANK, Report
 from engine.report import baseline_summary
+from engine.report.escape import command_safe, printable
+from engine.report.paths import where
 
 _MARK = {"fail": "FAIL", "error": "ERROR", "warn": "WARN", "waived": "WAIVED", "skip": "skip", "pass": "pass"}
 
@@ -18,33 +25,32 @@ def render(report: Report, *, verbose: bool = False, color: bool = False, **_opt
             groups[(f.subject.kind, f.subject.id)].append(f)
     lines: list[str] = []
     for (kind, sid), findings in sorted(groups.items()):
-        source = findings[0].subject.source
-        where = f"  ({source.file}{':' + str(source.line) if source and source.line else ''})" if source else ""
-        lines.append(f"{kind} {sid}{where}")
+        located = where(report, findings[0].subject.source)
+        lines.append(f"{kind} {printable(sid)}" + (f"  ({printable(located)})" if located else ""))
         findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.policy, f.message))
         for f in findings:
             mark = _paint(f"{_MARK[f.status]:<6}", f.status, color)
-            lines.append(f"  {mark} {f.severity:<8} {f.policy}: {f.message or f.title}")
+            lines.append(f"  {mark} {f.severity:<8} {printable(f.policy)}: {printable(f.message or f.title)}")
             if f.status in ("fail", "error") and f.evidence and isinstance(f.evidence, dict):
                 for failed in f.evidence.get("failed", [])[:5]:
-                    lines.append(f"         - {_failed_condition(failed)}")
+                    lines.append(f"         - {printable(_failed_condition(failed))}")
             if f.status == "waived" and f.waiver:
-                lines.append(f"         waived by {f.waiver.get('owner', '?')} until {f.waiver.get('expires', '?')}: "
-                             f"{f.waiver.get('reason', '')}")
+                lines.append(printable(f"         waived by {f.waiver.get('owner', '?')} until "
+                                       f"{f.waiver.get('expires', '?')}: {f.waiver.get('reason', '')}"))
         lines.append("")
     lines.extend(_summary(report, color))
-    return "\n".join(lines) + "\n"
+    return "\n".join(command_safe(line) for line in lines) + "\n"
 
 
 def _trail(report: Report) -> list[str]:
     """Expired waivers and the baseline comparison (stale waivers are ``gavel-waivers`` warnings)."""
     out = []
     for waiver in report.extra.get("waivers", {}).get("expired", []):
-        out.append(f"Expired waiver {waiver.get('key')}: {waiver.get('policy')} on {waiver.get('subject')} "
-                   f"ended {waiver.get('expires')}; the finding counts again")
+        out.append(printable(f"Expired waiver {waiver.get('key')}: {waiver.get('policy')} on {waiver.get('subject')} "
+                             f"ended {waiver.get('expires')}; the finding counts again"))
     baseline = baseline_summary(report)
     if baseline:
-        out.append(f"Baseline {baseline}")
+        out.append(f"Baseline {printable(baseline)}")
     return out + ([""] if out else [])
 
 
@@ -63,7 +69,7 @@ def _summary(report: Report, color: bool) -> list[str]:
     g = report.gate
     verdict = "PASSED" if g.passed else ("FAILED (soft-fail: exit 0)" if g.soft_fail else "FAILED")
     out.append(_paint(f"Gate {verdict} (fail-on {g.fail_on})", "pass" if g.passed else "fail", color))
-    out.extend(f"  - {reason}" for reason in g.reasons)
+    out.extend(f"  - {printable(reason)}" for reason in g.reasons)
     return out
 
 

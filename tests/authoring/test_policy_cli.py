@@ -125,7 +125,7 @@ def test_fmt_is_canonical_idempotent_and_keeps_meaning(gavel, tmp_path):
     assert gavel("policy", "fmt", tmp_path).exit_code == 0
     out = file.read_text()
     assert out.startswith("# header comment\nid: t\ntitle: T\nseverity: high\ntarget: model\nassert:\n")
-    assert "- {field: subject.dpia.status, equals: approved}" in out
+    assert "  all:\n    - field: subject.dpia.status\n      equals: approved\n" in out  # field first, indented
     assert yaml.safe_load(out) == yaml.safe_load(messy.replace("frontier: 1\n", ""))
     assert gavel("policy", "fmt", "--check", tmp_path).exit_code == 0
     assert format_text(out, "p.yaml") == out
@@ -140,11 +140,25 @@ def test_fmt_round_trips_every_example(file):
     assert format_text(out, file.name) == out
 
 
-def test_fmt_refuses_comments_inside(gavel, tmp_path):
-    (tmp_path / "c.yaml").write_text("id: c  # the id\ntitle: C\nseverity: low\ntarget: model\n"
-                                     "assert: {field: id, exists: true}\n")
-    result = gavel("policy", "fmt", tmp_path)
-    assert result.exit_code == 2 and "c.yaml:1" in result.output and "comments" in result.output
+def test_fmt_keeps_comments_quotes_and_layout(gavel, tmp_path):
+    text = ("id: c  # the id\ntitle: 'C'\nseverity: low\ntarget: model\n"
+            "assert: {field: id, exists: true}   # inline stays inline\n")
+    (tmp_path / "c.yaml").write_text(text)
+    assert gavel("policy", "fmt", "--check", tmp_path).exit_code == 0
+    assert (tmp_path / "c.yaml").read_text() == text
+
+
+def test_fmt_is_clean_on_every_shipped_policy_and_leaves_other_yaml_alone(gavel, tmp_path):
+    result = gavel("policy", "fmt", "--check", REPO / "policies", REPO / "examples")
+    assert result.exit_code == 0, result.output
+    assert "0 file(s) would be reformatted" in result.output and "not policies (left alone)" in result.output
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text((REPO / "policies/_frameworks/gdpr.yaml").read_text() + "extra:   [a,b]\n")
+    card = tmp_path / "card.yaml"
+    card.write_text("id: m1\nname:   M\n")
+    before = catalog.read_bytes(), card.read_bytes()
+    assert gavel("policy", "fmt", tmp_path).exit_code == 0
+    assert (catalog.read_bytes(), card.read_bytes()) == before
 
 
 def test_fmt_diff(gavel, tmp_path):

@@ -11,7 +11,7 @@ def test_wheel_carries_policies_and_schemas(tmp_path):
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
                            capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
-    (wheel,) = tmp_path.glob("gavel-*.whl")
+    (wheel,) = tmp_path.glob("gavel_governance-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "engine/_bundled/schemas/model-card.schema.json" in names
     assert "engine/_bundled/schemas/report.schema.json" in names
