@@ -229,7 +229,9 @@ def load_rego(text: str, display: str, *, params: dict, pack: str | None, define
     if not isinstance(custom, dict):
         raise PolicyError("METADATA 'custom' must be a mapping", file=display, line=module.metadata_line)
     if not module.rules:
-        if custom.get("id"):  # declared a policy, defines no verdict: a typo must not drop it silently
+        # Declared a policy but defines no verdict: a typo must not drop it silently. Shared
+        # libraries (package gavel.lib.*) declare an id only to take parameters.
+        if custom.get("id") and not module.package.startswith("gavel.lib."):
             raise PolicyError(_no_verdict_message(str(custom["id"]), module.defines), file=display,
                               line=module.metadata_line)
         return None
