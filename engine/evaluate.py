@@ -180,8 +180,14 @@ def verdicts(policy: Policy, ref: SubjectRef, result: Any) -> list[Finding]:
     if isinstance(result, EngineError):
         return [Finding(**base, status="error", message=f"policy could not be evaluated: {result}",
                                         evidence=None)]
-    if result is None:
-        result = {}
+    if not isinstance(result, dict):  # missing from the engine's answer, or not a verdict: never a pass
+        what = "missing from the engine's result" if result is None else f"not a verdict object ({type(result).__name__})"
+        return [Finding(**base, status="error", message=f"policy could not be evaluated: its verdict is {what}",
+                        evidence=None)]
+    absent = [key for key in [*policy.rules, *(["applicable"] if policy.has_applicable else [])] if key not in result]
+    if absent:  # the wrapper always defines these: an absent one means a foreign or broken answer
+        return [Finding(**base, status="error", evidence=None,
+                        message=f"policy could not be evaluated: the engine's result lacks {', '.join(absent)}")]
     if policy.has_applicable and result.get("applicable") is False:
         return [Finding(**base, status="skip", message="not applicable", evidence=None)]
     out = []
