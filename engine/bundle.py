@@ -49,17 +49,16 @@ class Bundle:
 
 def module_files(policy_set) -> dict[str, str]:
     """Every Rego module of a run (with the ``gavel_eval`` wrapper), by its path in the bundle."""
-    from engine.evaluate import WRAPPER, wrapper_module
+    from engine.evaluate import opa_modules
 
     compiled = {name for p in policy_set.policies if p.language == "yaml" for name in p.modules}
     files: dict[str, str] = {}
-    for name, text in policy_set.modules().items():
+    for name, text in opa_modules(policy_set).items():
         match = _PACKAGE.search(text)
         if name in compiled and match:
             files[match.group(1).replace(".", "/") + ".rego"] = text
         else:
             files[_path_for(text, name, files)] = text
-    files[f"{WRAPPER}/{WRAPPER}.rego"] = wrapper_module(policy_set)
     return files
 
 

@@ -72,15 +72,28 @@ def wrapper_module(policy_set: PolicySet, *, inline_yaml: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def library_modules() -> dict[str, str]:
+    """Gavel's own Rego library, loaded on every engine: ``gavel.fmt`` (numbers in messages)."""
+    from engine.resources import read_library
+
+    return {"gavel/fmt.rego": read_library("fmt.rego")}
+
+
 def engine_modules(policy_set: PolicySet, *, inline_yaml: bool = True) -> dict[str, str]:
     """What the embedded engine loads: libraries, policies, the wrapper (with the YAML policies
     inside, unless a tool needs their own modules, e.g. for coverage) and the data markers."""
     yaml_modules = {name for p in policy_set.policies if p.language == "yaml" for name in p.modules}
-    modules = {name: text for name, text in policy_set.modules().items()
-               if not (inline_yaml and name in yaml_modules)}
+    modules = {**library_modules(), **{name: text for name, text in policy_set.modules().items()
+                                       if not (inline_yaml and name in yaml_modules)}}
     modules[f"{WRAPPER}.rego"] = wrapper_module(policy_set, inline_yaml=inline_yaml)
     modules.update(DATA_MARKERS)
     return modules
+
+
+def opa_modules(policy_set: PolicySet) -> dict[str, str]:
+    """What a real OPA gets (a server, a bundle, the in-process oracle): every policy in its own
+    package, Gavel's library and the wrapper."""
+    return {**library_modules(), **policy_set.modules(), f"{WRAPPER}.rego": wrapper_module(policy_set)}
 
 
 @dataclass
@@ -159,7 +172,7 @@ def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embed
     if backend.name == "embedded":
         modules = engine_modules(policy_set, inline_yaml=inline_yaml)
     else:  # a real OPA gets every policy in its own package too, like a bundle
-        modules = {**policy_set.modules(), f"{WRAPPER}.rego": wrapper_module(policy_set)}
+        modules = opa_modules(policy_set)
     backend.load(modules, {"gavel": {**data, "params": policy_set.params}})
     if workers <= 0:
         workers = min(os.cpu_count() or 1, 8)
