@@ -7,10 +7,16 @@ import rego.v1
 # engines write the same text: integers in full; others in plain notation with up to six
 # decimals from 0.0001 up to 1e15, else with six significant digits ("2.43902e-9").
 
-# value(x): a number as number(x), anything else as sprintf "%v" does.
+# value(x): a string as it is, a number as number(x), anything else as JSON (sprintf "%v" of an
+# object escapes non-ASCII on OPA and not on regorus).
+value(x) := x if is_string(x)
+
 value(x) := number(x) if is_number(x)
 
-value(x) := sprintf("%v", [x]) if not is_number(x)
+value(x) := json.marshal(x) if {
+	not is_string(x)
+	not is_number(x)
+}
 
 number(x) := concat("", [_sign(x), format_int(abs(x), 10)]) if {
 	x == floor(x)

@@ -24,6 +24,7 @@
 #     ratio_pattern: "(?i)ratio|disparate_impact"
 package gavel.packs.eu_ai_act.fairness_metrics
 
+import data.gavel.fmt
 import rego.v1
 
 params := data.gavel.params["aia-fairness-metrics"]
@@ -35,7 +36,7 @@ metrics := object.get(input.subject, ["metrics", "fairness"], [])
 deny contains {"msg": msg, "field": "metrics.fairness"} if {
 	applicable
 	count(metrics) < params.min_metrics
-	msg := sprintf("%s is high risk but reports %d fairness metric(s) (at least %d required)", [input.id, count(metrics), params.min_metrics])
+	msg := sprintf("%s is high risk but reports %d fairness metric(s) (at least %s required)", [input.id, count(metrics), fmt.value(params.min_metrics)])
 }
 
 deny contains {"msg": msg, "field": sprintf("metrics.fairness[%d]", [i]), "metric": m.name, "value": m.value, "bound": bound} if {
@@ -43,18 +44,18 @@ deny contains {"msg": msg, "field": sprintf("metrics.fairness[%d]", [i]), "metri
 	some i, m in metrics
 	[ok, bound] := judge(m)
 	not ok
-	msg := sprintf("%s: fairness metric %s%s = %v is out of bounds (%s)", [input.id, m.name, slice(m), m.value, bound])
+	msg := sprintf("%s: fairness metric %s%s = %s is out of bounds (%s)", [input.id, fmt.value(m.name), slice(m), fmt.value(m.value), bound])
 }
 
-slice(m) := sprintf(" [%s]", [m.slice]) if m.slice
+slice(m) := sprintf(" [%s]", [fmt.value(m.slice)]) if m.slice
 else := ""
 
 # Judge one metric: [within bounds, the bound as text].
-judge(m) := [m.value >= m.threshold, sprintf(">= %v", [m.threshold])] if {
+judge(m) := [m.value >= m.threshold, sprintf(">= %s", [fmt.number(m.threshold)])] if {
 	is_number(m.threshold)
 	m.higher_is_better == true
-} else := [m.value <= m.threshold, sprintf("<= %v", [m.threshold])] if {
+} else := [m.value <= m.threshold, sprintf("<= %s", [fmt.number(m.threshold)])] if {
 	is_number(m.threshold)
-} else := [m.value >= params.min_ratio, sprintf(">= %v", [params.min_ratio])] if {
+} else := [m.value >= params.min_ratio, sprintf(">= %s", [fmt.value(params.min_ratio)])] if {
 	regex.match(params.ratio_pattern, m.name)
-} else := [abs(m.value) <= params.max_disparity, sprintf("|value| <= %v", [params.max_disparity])]
+} else := [abs(m.value) <= params.max_disparity, sprintf("|value| <= %s", [fmt.value(params.max_disparity)])]
