@@ -38,6 +38,7 @@ class Config:
     policy_paths: list[str] = field(default_factory=list)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     disable: list[str] = field(default_factory=list)
+    allow_builtins: list[str] = field(default_factory=list)  # I/O builtins the policy set may call
     lineage: dict[str, Any] = field(default_factory=dict)
     privacy: dict[str, Any] = field(default_factory=dict)
     waivers: str | None = None
@@ -165,6 +166,7 @@ def _from_dict(data: dict, *, root: Path, file: str | None, doc: Document) -> Co
         policy_paths=list(pol.get("paths", [])),
         params=dict(pol.get("params", {})),
         disable=list(pol.get("disable", [])),
+        allow_builtins=list(pol.get("allow_builtins", [])),
         lineage=dict(data.get("lineage", {})),
         privacy=dict(data.get("privacy", {})),
         waivers=data.get("waivers"),

@@ -168,15 +168,57 @@ def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embed
     ``inline_yaml=False`` keeps each YAML policy in its own package (slower; for coverage)."""
     from engine.engines import engines
 
+    if engine == "embedded":  # builtins regorus lacks are refused here only: a real OPA has them
+        check_embedded_builtins(policy_set)
     backend = engines.get_or_raise(engine)(**(options or {}))
     if backend.name == "embedded":
         modules = engine_modules(policy_set, inline_yaml=inline_yaml)
     else:  # a real OPA gets every policy in its own package too, like a bundle
         modules = opa_modules(policy_set)
     backend.load(modules, {"gavel": {**data, "params": policy_set.params}})
+    if backend.name == "embedded":
+        check_safety(backend.native)
     if workers <= 0:
         workers = min(os.cpu_count() or 1, 8)
     return Prepared(policy_set, backend, workers)
+
+
+def check_safety(native=None, modules: dict[str, str] | None = None) -> None:
+    """Raise ``PolicyError`` (exit 2, naming file and line) for a module with an unsafe variable.
+
+    regorus checks every module when it first evaluates anything, and otherwise reports the
+    error on each evaluation: every policy on every subject an ``error`` instead of one refusal
+    at load. ``native`` is a loaded ``regorus.Engine``; else ``modules`` are loaded into a new one.
+    """
+    from engine.engines.embedded import _policy_error, regorus_module
+
+    if native is None:
+        native = regorus_module().Engine()
+        for name, text in (modules or {}).items():
+            try:
+                native.add_policy(name, text)
+            except BaseException as exc:  # noqa: BLE001 - RuntimeError or a Rust panic
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise
+                raise _policy_error(exc, name) from None
+    try:
+        native.eval_query_as_json("true")
+    except BaseException as exc:  # noqa: BLE001 - RuntimeError or a Rust panic
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        raise _policy_error(exc, "<policies>") from None
+
+
+def check_embedded_builtins(policy_set: PolicySet) -> None:
+    """Raise ``PolicyError`` (exit 2) naming file and line when a Rego module calls a builtin the
+    embedded engine lacks; the message points to ``--engine opa``."""
+    from engine.policy.rego import check_builtins, parse_module, user_functions
+
+    rego = {name: text for name, text in policy_set.modules().items()
+            if name in policy_set.libraries or any(p.language == "rego" and name in p.modules for p in policy_set.policies)}
+    defined = user_functions(list(rego.values()))
+    for name, text in rego.items():
+        check_builtins(parse_module(text, name), text, name, defined)
 
 
 def verdicts(policy: Policy, ref: SubjectRef, result: Any) -> list[Finding]:

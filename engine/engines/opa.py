@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from typing import Any
 from urllib.parse import urlparse
 
@@ -67,24 +69,26 @@ class OpaEngine:
         self.timeout = float(timeout) if timeout else DEFAULT_TIMEOUT
         if self.timeout <= 0:
             raise UsageError("--timeout must be positive")
+        # --timeout bounds the whole run (push and every query), not one request: a server that
+        # trickles its answers cannot keep a CI job alive past it.
+        self.deadline = time.monotonic() + self.timeout
         if client is None:
             from opa_client.opa import OpaClient
 
-            retries = 2
             client = OpaClient(host=parsed.hostname, port=parsed.port or (443 if parsed.scheme == "https" else 8181),
-                               ssl=parsed.scheme == "https", token=token or None, retries=retries,
-                               timeout=self.timeout / (retries + 1))
+                               ssl=parsed.scheme == "https", token=token or None, retries=2, timeout=self.timeout)
         self.client = client
         self.pushed: list[str] = []
         self.namespace = ""  # set by load()
 
     # -- errors -------------------------------------------------------------------------------
     def _call(self, what: str, fn, *args, **kwargs):
-        """Run one client call; turn transport and server failures into ``EngineError``."""
+        """Run one client call within the run's deadline; turn transport and server failures into
+        ``EngineError``."""
         import requests
 
         try:
-            return fn(*args, **kwargs)
+            return self._before_deadline(what, fn, *args, **kwargs)
         except requests.exceptions.HTTPError as exc:
             raise self._http_error(what, exc.response) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
@@ -95,6 +99,35 @@ class OpaEngine:
             raise EngineError(f"OPA server {self.url}: {what}: the answer is not OPA's JSON ({exc})") from None
         except requests.exceptions.RequestException as exc:
             raise EngineError(f"OPA server {self.url}: {what} failed: {exc}") from None
+
+    def _before_deadline(self, what: str, fn, *args, **kwargs):
+        """``fn(*args)``, or ``EngineError`` once the deadline passes: requests' own timeout bounds
+        each read, not a whole answer, so the call runs in a thread the run stops waiting for."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._late(what)
+        if hasattr(self.client, "timeout"):
+            self.client.timeout = remaining
+        box: dict[str, Any] = {}
+
+        def run():
+            try:
+                box["value"] = fn(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                box["error"] = exc
+
+        thread = threading.Thread(target=run, name="gavel-opa-call", daemon=True)
+        thread.start()
+        thread.join(remaining)
+        if thread.is_alive():
+            raise self._late(what)
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    def _late(self, what: str) -> EngineError:
+        return EngineError(f"OPA server {self.url} timed out ({what}): the run did not finish within --timeout "
+                           f"{self.timeout:g}s; raise --timeout for a large inventory, or check the server")
 
     def _http_error(self, what: str, response) -> EngineError:
         status = getattr(response, "status_code", "?")
@@ -175,7 +208,7 @@ class OpaEngine:
             for pid in left:
                 try:
                     self._delete_policy(pid)
-                except EngineError:
+                except _Refused:
                     failed.append(pid)
             if len(failed) == len(left):
                 raise EngineError(f"OPA server {self.url}: cannot remove the old policy set {namespace} "
@@ -218,16 +251,15 @@ class OpaEngine:
         from opa_client.errors import DeletePolicyError
 
         try:
-            self._call(f"removing the stale module {pid}", self.client.delete_policy, pid)
+            self._call(f"removing the module {pid}", self.client.delete_policy, pid)
         except DeletePolicyError as exc:
-            raise EngineError(f"OPA server {self.url}: cannot remove the stale module {pid}: {exc.message}") from None
+            raise _Refused(f"OPA server {self.url}: cannot remove the module {pid}: {exc.message}") from None
 
     # -- evaluate -----------------------------------------------------------------------------
     def evaluate(self, rule: str, inputs: list[str]) -> list[Any]:
-        rule = rule_path(rule, self.namespace)
         head, _, name = rule.rpartition(".")
-        out: list[Any] = []
-        if head == rule_path("data.gavel_eval", self.namespace) and len(inputs) > 1:
+        if head == "data.gavel_eval":  # the wrapper's rules: in batches, through gavel_batch
+            out: list[Any] = []
             for start in range(0, len(inputs), BATCH_SIZE):
                 chunk = inputs[start : start + BATCH_SIZE]
                 values = self._batch(name, chunk)
@@ -236,15 +268,24 @@ class OpaEngine:
         return [self._one(rule, doc) for doc in inputs]
 
     def _batch(self, name: str, chunk: list[str]) -> list[Any] | None:
-        """The decisions for a chunk in one request, or None when the batch failed on one of them."""
+        """The decisions for a chunk in one request, or None when the batch failed on one of them.
+
+        An undefined batch means this policy set is no longer on the server (a restart, or someone
+        removed it): every further query would be undefined too, so the run stops (exit 2) instead
+        of reporting an error for each policy and subject.
+        """
         body = {"rule": name, "docs": [json.loads(doc) for doc in chunk]}
         answer = self._query(rule_path(f"data.{BATCH_PACKAGE}.results", self.namespace), body)
+        if isinstance(answer, _Undefined):
+            raise EngineError(f"OPA server {self.url}: the policy set {self.namespace} is no longer on the server "
+                              "(did OPA restart, or did something delete it?); run again to push it")
         if isinstance(answer, EngineError) or not isinstance(answer, list) or len(answer) != len(chunk):
             return None
         return answer
 
     def _one(self, rule: str, document: str) -> Any:
-        return self._query(rule, json.loads(document))
+        value = self._query(rule_path(rule, self.namespace), json.loads(document))
+        return EngineError(str(value)) if isinstance(value, _Undefined) else value
 
     def _query(self, rule: str, input_data: Any) -> Any:
         """The value of ``rule`` for ``input_data``; an ``EngineError`` value when evaluation failed."""
@@ -256,7 +297,7 @@ class OpaEngine:
         if not isinstance(answer, dict):
             raise EngineError(f"OPA server {self.url}: querying {rule}: unexpected answer {str(answer)[:100]}")
         if "result" not in answer:
-            return EngineError(f"{rule} is undefined on the OPA server (is the policy set pushed?)")
+            return _Undefined(f"{plain(rule, self.namespace)} is undefined on the OPA server")
         return answer["result"]
 
     def _raw_query(self, package: str, name: str, input_data: Any) -> dict:
@@ -273,6 +314,14 @@ class OpaEngine:
 def project_package(name: str) -> str:
     """The package of ``gavel opa push --name NAME``'s stable decisions."""
     return "gavel_projects." + (re.sub(r"[^A-Za-z0-9_]", "_", name) or "default")
+
+
+class _Refused(EngineError):
+    """OPA refused to delete a module (others still call into it)."""
+
+
+class _Undefined(str):
+    """The answer of a query whose document is undefined (OPA answers ``{}``)."""
 
 
 class _EvalError(Exception):

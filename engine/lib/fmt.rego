@@ -8,12 +8,14 @@ import rego.v1
 # decimals from 0.0001 up to 1e15, else with six significant digits ("2.43902e-9").
 
 # value(x): a string as it is, a number as number(x), anything else as JSON (sprintf "%v" of an
-# object escapes non-ASCII on OPA and not on regorus).
+# object escapes non-ASCII on OPA and not on regorus; OPA's JSON escapes <, >, & and U+2028/9,
+# regorus's does not: unescaped here). Numbers inside lists and objects still print as each
+# engine writes JSON (docs/opa.md).
 value(x) := x if is_string(x)
 
 value(x) := number(x) if is_number(x)
 
-value(x) := json.marshal(x) if {
+value(x) := replace(replace(replace(replace(replace(json.marshal(x), `\u003c`, "<"), `\u003e`, ">"), `\u0026`, "&"), `\u2028`, "\u2028"), `\u2029`, "\u2029") if {
 	not is_string(x)
 	not is_number(x)
 }

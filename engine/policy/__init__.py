@@ -16,9 +16,10 @@ from engine import schemas
 from engine.errors import EvidenceError, PolicyError, UsageError
 from engine.evidence.loader import Document, parse, read_text
 from engine.findings import Source
+from engine.policy.capabilities import check_capabilities
 from engine.policy.compile import compile_policy
 from engine.policy.model import KINDS, Policy, PolicySet
-from engine.policy.rego import check_builtins, parse_module, user_functions
+from engine.policy.rego import parse_module, user_functions
 from engine.resources import policies_dir
 
 __all__ = ["Policy", "PolicySet", "load_policies", "load_paths", "pack_names", "policy_files"]
@@ -61,6 +62,7 @@ def load_policies(config) -> PolicySet:
         policy_set.policies = [
             p for p in policy_set.policies if not any(fnmatch.fnmatchcase(p.id, pat) for pat in config.disable)
         ]
+    check_capabilities(policy_set.modules(), allowed=config.allow_builtins)  # on every engine, bundles too
     return policy_set
 
 
@@ -176,8 +178,7 @@ def yaml_policies(doc: Document, *, params: dict, pack: str | None = None) -> li
 
 def load_rego(text: str, display: str, *, params: dict, pack: str | None, defined: set[str]) -> Policy | None:
     """A Rego policy, or ``None`` for a library module (no deny/warn/violation rules)."""
-    module = parse_module(text, display)
-    check_builtins(module, text, display, defined)
+    module = parse_module(text, display)  # builtins regorus lacks: checked by prepare(), embedded only
     if not module.rules:
         return None
     meta = module.metadata
