@@ -461,3 +461,27 @@ def test_a_restarted_real_opa_stops_the_run(gavel, real_opa):
     prepared.engine.remove(prepared.engine.namespace)  # what a restart does to pushed policies
     with pytest.raises(EngineError, match="no longer on the server"):
         prepared.engine.evaluate("data.gavel_eval.model", ['{"kind": "model"}'] * 3)
+
+
+def test_a_failed_push_leaves_the_server_as_it_was(gavel, fake_opa, tmp_path):
+    p, _ = two_projects(None, tmp_path)
+    assert gavel("opa", "push", p, "--opa-url", fake_opa.url, "--name", "p").exit_code == 0
+    before = (dict(fake_opa.policies), json.loads(json.dumps(fake_opa.data)))
+    (p / "policies" / "zz_lib.rego").write_text("package zz\n\n# OPA rejects this module: BROKEN\nx := 1\n")
+    (p / "models" / "m2.yaml").write_text((p / "models" / "m.yaml").read_text().replace("id: m", "id: m2"))
+    result = gavel("opa", "push", p, "--opa-url", fake_opa.url, "--name", "p")
+    assert result.exit_code == 2 and "zz_lib.rego" in result.output, result.output
+    assert (fake_opa.policies, fake_opa.data) == before  # all or nothing: the pointer and the set untouched
+
+
+def test_a_new_push_replaces_the_old_set_behind_one_pointer(gavel, fake_opa, tmp_path):
+    p, _ = two_projects(None, tmp_path)
+    assert gavel("opa", "push", p, "--opa-url", fake_opa.url, "--name", "p").exit_code == 0
+    old = {k for k in fake_opa.policies if k != "gavel/projects/p"}
+    (p / "models" / "m2.yaml").write_text((p / "models" / "m.yaml").read_text().replace("id: m", "id: m2"))
+    result = gavel("opa", "push", p, "--opa-url", fake_opa.url, "--name", "p")
+    assert result.exit_code == 0 and "replacing" in result.output, result.output
+    new = {k for k in fake_opa.policies if k != "gavel/projects/p"}
+    assert old.isdisjoint(new) and len(fake_opa.data["gavel_sets"]) == 1  # the old set is gone
+    pointer = fake_opa.policies["gavel/projects/p"]
+    assert "package gavel_projects.p" in pointer and next(iter(fake_opa.data["gavel_sets"])) in pointer
