@@ -197,7 +197,7 @@ def test_the_example_repository_judges_the_same():
     assert_same(subjects)
 
 
-SLOW = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SLOW = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @SLOW
@@ -212,7 +212,7 @@ def test_cards_generated_from_the_schemas_judge_the_same(docs):
     assert_same(docs)
 
 
-@pytest.mark.parametrize("value", ["\u00a0", "x\u00a0", "TODOé", "é", "👍🏽", "ß", "İ", 1e-8, 0.1, 2**53 + 1, None])
+@pytest.mark.parametrize("value", ["x\u00a0", "TODOé", "👍🏽", "İ", 1e-8, 2**53 + 1, None])
 def test_each_edge_value_in_each_string_field_judges_the_same(value):
     """Every field of every example subject set, one at a time, to a known divergent value."""
     _, subjects = example_inventory()
