@@ -7,6 +7,8 @@ Layout (``opa run --server --bundle bundle.tar.gz`` serves it; any bundle server
     gavel/yaml/<policy>.rego       each YAML policy, compiled
     <package path>/<file>.rego     each Rego policy and library, as written
     gavel_eval/gavel_eval.rego     one decision per subject kind: data.gavel_eval.<kind>
+    gavel/fmt/fmt.rego             Gavel's library (numbers in messages)
+    <package path>/<x>_test.rego   the Rego unit tests: ``opa test -b bundle.tar.gz`` runs them
 
 The archive is deterministic: the same inputs give the same bytes (sorted entries, zero
 mtimes and owners), so its digest can be pinned and compared.
@@ -49,17 +51,32 @@ class Bundle:
 
 def module_files(policy_set) -> dict[str, str]:
     """Every Rego module of a run (with the ``gavel_eval`` wrapper), by its path in the bundle."""
-    from engine.evaluate import WRAPPER, wrapper_module
+    from engine.evaluate import opa_modules
 
     compiled = {name for p in policy_set.policies if p.language == "yaml" for name in p.modules}
     files: dict[str, str] = {}
-    for name, text in policy_set.modules().items():
+    for name, text in opa_modules(policy_set).items():
         match = _PACKAGE.search(text)
         if name in compiled and match:
             files[match.group(1).replace(".", "/") + ".rego"] = text
         else:
             files[_path_for(text, name, files)] = text
-    files[f"{WRAPPER}/{WRAPPER}.rego"] = wrapper_module(policy_set)
+    return files
+
+
+def test_files(config, *, taken: dict) -> dict[str, str]:
+    """The Rego unit tests (``*_test.rego``) beside the policies, so ``opa test -b bundle.tar.gz``
+    runs them against the compiled policy set."""
+    from engine.policy import pack_path
+
+    folders = [pack_path(name) for name in config.packs] + [config.path(p) for p in config.policy_paths]
+    files: dict[str, str] = {}
+    for folder in folders:
+        found = [folder] if folder.is_file() else sorted(folder.rglob("*_test.rego")) if folder.is_dir() else []
+        for path in found:
+            if path.name.endswith("_test.rego"):
+                text = path.read_text(encoding="utf-8")
+                files[_path_for(text, path.name, {**taken, **files})] = text
     return files
 
 
@@ -94,13 +111,16 @@ def build_bundle(config, *, revision: str | None = None, now: str | None = None)
     from engine import __version__
     from engine.check import resolve_now
     from engine.context import inventory_data
+    from engine.evaluate import check_safety, opa_modules
     from engine.inventory import build_inventory
     from engine.policy import load_policies
 
     now = resolve_now(now or config.now)
     policy_set = load_policies(config)
+    check_safety(modules=opa_modules(policy_set))  # OPA would reject the bundle: refuse it here (exit 2)
     inv = build_inventory(config, now=now)
     modules = module_files(policy_set)
+    modules.update(test_files(config, taken=modules))
     data = {"gavel": {"inventory": inventory_data(inv), "params": policy_set.params}}
     files = {path: text.encode("utf-8") for path, text in modules.items()}
     files["data.json"] = (json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")

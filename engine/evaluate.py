@@ -83,15 +83,29 @@ def wrapper_parts(policy_set: PolicySet, *, inline_yaml: bool = False) -> tuple[
     return "\n".join(lines) + "\n", texts
 
 
+def library_modules() -> dict[str, str]:
+    """Gavel's own Rego library, loaded on every engine: ``gavel.fmt`` (numbers in messages)."""
+    from engine.resources import read_library
+
+    return {"gavel/fmt.rego": read_library("fmt.rego")}
+
+
 def engine_modules(policy_set: PolicySet, *, inline_yaml: bool = True, wrapper: str | None = None) -> dict[str, str]:
     """What the embedded engine loads: libraries, policies, the wrapper (with the YAML policies
     inside, unless a tool needs their own modules, e.g. for coverage) and the data markers."""
     yaml_modules = {name for p in policy_set.policies if p.language == "yaml" for name in p.modules}
-    modules = {name: text for name, text in policy_set.modules().items()
-               if not (inline_yaml and name in yaml_modules)}
+    modules = {**library_modules(), **{name: text for name, text in policy_set.modules().items()
+                                       if not (inline_yaml and name in yaml_modules)}}
     modules[f"{WRAPPER}.rego"] = wrapper if wrapper is not None else wrapper_module(policy_set, inline_yaml=inline_yaml)
     modules.update(DATA_MARKERS)
     return modules
+
+
+def opa_modules(policy_set: PolicySet, *, wrapper: str | None = None) -> dict[str, str]:
+    """What a real OPA gets (a server, a bundle, the in-process oracle): every policy in its own
+    package, Gavel's library and the wrapper."""
+    return {**library_modules(), **policy_set.modules(),
+            f"{WRAPPER}.rego": wrapper if wrapper is not None else wrapper_module(policy_set)}
 
 
 @dataclass
@@ -238,6 +252,8 @@ def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embed
     ``cache`` (a ``DecisionCache``) is used on engines whose identity Gavel can key on (embedded)."""
     from engine.engines import engines
 
+    if engine == "embedded":  # builtins regorus lacks are refused here only: a real OPA has them
+        check_embedded_builtins(policy_set)
     # Policy sets come from ``load_paths``, which refused recursion already (embedded: skip a re-check).
     backend = engines.get_or_raise(engine)(**{"checked": True, **(options or {})})
     if backend.name == "embedded":
@@ -245,8 +261,10 @@ def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embed
         modules = engine_modules(policy_set, inline_yaml=inline_yaml, wrapper=wrapper)
     else:  # a real OPA gets every policy in its own package too, like a bundle
         wrapper, texts = wrapper_parts(policy_set)
-        modules = {**policy_set.modules(), f"{WRAPPER}.rego": wrapper}
+        modules = opa_modules(policy_set, wrapper=wrapper)
     backend.load(modules, {"gavel": {**data, "params": policy_set.params}})
+    if backend.name == "embedded":
+        backend.check_safety()
     if workers <= 0:
         workers = min(os.cpu_count() or 1, 8)
     keys = None
@@ -259,6 +277,44 @@ def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embed
         else:
             keys = DecisionKeys(policy_set, texts, identity=identity, modules=modules, data=data)
     return Prepared(policy_set, backend, workers, cache, keys)
+
+
+def check_safety(native=None, modules: dict[str, str] | None = None) -> None:
+    """Raise ``PolicyError`` (exit 2, naming file and line) for a module with an unsafe variable.
+
+    regorus checks every module when it first evaluates anything, and otherwise reports the
+    error on each evaluation: every policy on every subject an ``error`` instead of one refusal
+    at load. ``native`` is a loaded ``regorus.Engine``; else ``modules`` are loaded into a new one.
+    """
+    from engine.engines.embedded import _policy_error, regorus_module
+
+    if native is None:
+        native = regorus_module().Engine()
+        for name, text in (modules or {}).items():
+            try:
+                native.add_policy(name, text)
+            except BaseException as exc:  # noqa: BLE001 - RuntimeError or a Rust panic
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise
+                raise _policy_error(exc, name) from None
+    try:
+        native.eval_query_as_json("true")
+    except BaseException as exc:  # noqa: BLE001 - RuntimeError or a Rust panic
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        raise _policy_error(exc, "<policies>") from None
+
+
+def check_embedded_builtins(policy_set: PolicySet) -> None:
+    """Raise ``PolicyError`` (exit 2) naming file and line when a Rego module calls a builtin the
+    embedded engine lacks; the message points to ``--engine opa``."""
+    from engine.policy.rego import check_embedded_available, parse_module, user_functions
+
+    rego = {name: text for name, text in policy_set.modules().items()
+            if name in policy_set.libraries or any(p.language == "rego" and name in p.modules for p in policy_set.policies)}
+    defined = user_functions(list(rego.values()))
+    for name, text in rego.items():
+        check_embedded_available(parse_module(text, name), text, name, defined)
 
 
 def verdicts(policy: Policy, ref: SubjectRef, result: Any) -> list[Finding]:
@@ -275,8 +331,14 @@ def verdicts(policy: Policy, ref: SubjectRef, result: Any) -> list[Finding]:
     if isinstance(result, EngineError):
         return [Finding(**base, status="error", message=f"policy could not be evaluated: {result}",
                                         evidence=None)]
-    if result is None:
-        result = {}
+    if not isinstance(result, dict):  # missing from the engine's answer, or not a verdict: never a pass
+        what = "missing from the engine's result" if result is None else f"not a verdict object ({type(result).__name__})"
+        return [Finding(**base, status="error", message=f"policy could not be evaluated: its verdict is {what}",
+                        evidence=None)]
+    absent = [key for key in [*policy.rules, *(["applicable"] if policy.has_applicable else [])] if key not in result]
+    if absent:  # the wrapper always defines these: an absent one means a foreign or broken answer
+        return [Finding(**base, status="error", evidence=None,
+                        message=f"policy could not be evaluated: the engine's result lacks {', '.join(absent)}")]
     if policy.has_applicable and result.get("applicable") is False:
         return [Finding(**base, status="skip", message="not applicable", evidence=None)]
     out = []

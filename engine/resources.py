@@ -23,3 +23,9 @@ def schema_path(name: str) -> Path:
 
 def policies_dir() -> Path:
     return data_dir("policies")
+
+
+@cache
+def read_library(name: str) -> str:
+    """A Rego module of Gavel's own library (``engine/lib/``), loaded with every policy set."""
+    return (_PACKAGE / "lib" / name).read_text(encoding="utf-8")

@@ -348,7 +348,9 @@ class _Runner:
         if self.coverage_enabled:
             native.set_enable_coverage(True)
         try:
-            for name, text in policy_set.modules().items():
+            from engine.evaluate import library_modules
+
+            for name, text in {**library_modules(), **policy_set.modules()}.items():
                 _add_policy(native, name, text, _policy_error)
             native.add_data_json(json.dumps({"gavel": {"inventory": {"models": {}, "datasets": {}},
                                                        "params": policy_set.params}}))

@@ -27,6 +27,7 @@ COMMANDS = {
     "check": "engine.cli.check:check",
     "policy": "engine.cli.policy:policy",
     "explain": "engine.cli.explain:explain",
+    "input": "engine.cli.input:input_command",
     "test": "engine.cli.test:test",
     "lineage": "engine.cli.lineage:lineage",
     "budget": "engine.cli.budget:budget",

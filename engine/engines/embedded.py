@@ -63,6 +63,13 @@ class EmbeddedEngine:
         self._child: _Child | None = None
         prepare_engine(self._engine)
 
+    def check_safety(self) -> None:
+        """Evaluate nothing once, in this process, so regorus reports an unsafe variable (or another
+        compile error) at load, naming the file: exit 2, not an error on every policy and subject."""
+        from engine.evaluate import check_safety
+
+        check_safety(self._engine)
+
     @property
     def native(self):
         """The underlying ``regorus.Engine`` (coverage, prints), for tools built on this engine.

@@ -223,6 +223,7 @@ def load_rego(text: str, display: str, *, params: dict, pack: str | None, define
               tree=None, allow: list[str] | None = None) -> Policy | None:
     """A Rego policy, or ``None`` for a library module (no deny/warn/violation rules)."""
     module = parse_module(text, display, tree)
+    # Refused builtins (I/O, clock) on every engine; builtins regorus lacks: prepare(), embedded only.
     check_builtins(module, text, display, defined, allow or ())
     meta = module.metadata
     custom = meta.get("custom") or {}

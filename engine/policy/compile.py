@@ -266,7 +266,8 @@ def template(message: str, params: dict[str, Any]) -> str:
         else:
             path = parse_path(expr, lambda m: PolicyError(m))
             fmt += "%v"
-            args.append(f'object.get(input, {json.dumps(path)}, "<missing>")')
+            # numbers through gavel.fmt: regorus and OPA print them differently (docs/opa.md)
+            args.append(f'data.gavel.fmt.value(object.get(input, {json.dumps(path)}, "<missing>"))')
         last = match.end()
     fmt += message[last:].replace("%", "%%")
     if not args:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import GavelError
+from engine.policy import portability
 from engine.policy.model import KINDS
 
 INPUT_ROOTS = ("kind", "id", "source", "subject", "lineage", "privacy", "now")
@@ -106,6 +107,7 @@ class _Linter:
         except GavelError as exc:
             self.add(shown, None, "error", "syntax", exc.message)
             return
+        self.problems += portability.problems(shown, text, rego=path.suffix == ".rego")  # regorus vs OPA
         if path.suffix == ".rego":
             self.rego.append((shown, text))
         else:

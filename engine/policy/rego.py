@@ -105,15 +105,23 @@ def user_functions(texts: list[str]) -> set[str]:
     return names
 
 
-def check_builtins(module: RegoModule, text: str, file: str, defined: set[str], allow: Iterable[str] = ()) -> None:
-    """Fail at load time when the module calls a builtin that is refused (I/O, clock) or that the
-    embedded engine does not have."""
+def builtin_calls(module: RegoModule, text: str, defined: set[str]) -> dict[str, int]:
+    """The builtins ``module`` calls (name → first line), without its own or imported functions."""
     aliases = {alias or target.rsplit(".", 1)[-1] for target, alias in _IMPORT.findall(text)}
     own = defined | module.defines
-    calls = {name: line for name, line in module.calls.items()
-             if not (name.split(".", 1)[0] in ("data", "input") or name.split(".", 1)[0] in aliases
-                     or name in own or (name.split(".", 1)[0] in own and "." not in name))}
-    check_calls(calls, file, allow)
+    return {name: line for name, line in module.calls.items()
+            if not (name.split(".", 1)[0] in ("data", "input") or name.split(".", 1)[0] in aliases
+                    or name in own or (name.split(".", 1)[0] in own and "." not in name))}
+
+
+def check_builtins(module: RegoModule, text: str, file: str, defined: set[str], allow: Iterable[str] = ()) -> None:
+    """Fail at load time, on every engine, when the module calls a refused builtin (I/O, clock)."""
+    check_calls(builtin_calls(module, text, defined), file, allow)
+
+
+def check_embedded_available(module: RegoModule, text: str, file: str, defined: set[str]) -> None:
+    """Fail when the module calls a builtin the embedded engine does not have (a real OPA may)."""
+    calls = builtin_calls(module, text, defined)
     for name, line in sorted(calls.items(), key=lambda item: (item[1], item[0])):
         if not builtin_available(name):
             raise PolicyError(

@@ -25,6 +25,7 @@
 #     ratio_pattern: "(?i)ratio|disparate_impact"
 package gavel.packs.eu_ai_act.fairness_metrics
 
+import data.gavel.fmt
 import rego.v1
 
 params := data.gavel.params["aia-fairness-metrics"]
@@ -36,7 +37,7 @@ metrics := object.get(input.subject, ["metrics", "fairness"], [])
 deny contains {"msg": msg, "field": "metrics.fairness"} if {
 	applicable
 	count(metrics) < params.min_metrics
-	msg := sprintf("%s is high risk but reports %d fairness metric(s) (at least %d required)", [input.id, count(metrics), params.min_metrics])
+	msg := sprintf("%s is high risk but reports %d fairness metric(s) (at least %s required)", [input.id, count(metrics), fmt.value(params.min_metrics)])
 }
 
 deny contains {"msg": msg, "field": sprintf("metrics.fairness[%d]", [i]), "metric": m.name, "value": m.value, "bound": bound} if {
@@ -45,10 +46,10 @@ deny contains {"msg": msg, "field": sprintf("metrics.fairness[%d]", [i]), "metri
 	missed := [text | some [ok, text] in bounds(m); not ok]
 	count(missed) > 0
 	bound := concat(" and ", missed)
-	msg := sprintf("%s: fairness metric %s%s = %v is out of bounds (%s)", [input.id, m.name, slice(m), m.value, bound])
+	msg := sprintf("%s: fairness metric %s%s = %s is out of bounds (%s)", [input.id, fmt.value(m.name), slice(m), fmt.value(m.value), bound])
 }
 
-slice(m) := sprintf(" [%s]", [m.slice]) if m.slice
+slice(m) := sprintf(" [%s]", [fmt.value(m.slice)]) if m.slice
 else := ""
 
 # The bounds one metric must meet, each as [within, the bound as text]: always the policy's own;
@@ -56,10 +57,10 @@ else := ""
 bounds(m) := [policy_bound(m), card_bound(m)] if is_number(m.threshold)
 else := [policy_bound(m)]
 
-policy_bound(m) := [m.value >= params.min_ratio, sprintf(">= %v", [params.min_ratio])] if {
+policy_bound(m) := [m.value >= params.min_ratio, sprintf(">= %s", [fmt.value(params.min_ratio)])] if {
 	regex.match(params.ratio_pattern, m.name)
-} else := [abs(m.value) <= params.max_disparity, sprintf("|value| <= %v", [params.max_disparity])]
+} else := [abs(m.value) <= params.max_disparity, sprintf("|value| <= %s", [fmt.value(params.max_disparity)])]
 
-card_bound(m) := [m.value >= m.threshold, sprintf("card threshold >= %v", [m.threshold])] if {
+card_bound(m) := [m.value >= m.threshold, sprintf("card threshold >= %s", [fmt.number(m.threshold)])] if {
 	m.higher_is_better == true
-} else := [m.value <= m.threshold, sprintf("card threshold <= %v", [m.threshold])]
+} else := [m.value <= m.threshold, sprintf("card threshold <= %s", [fmt.number(m.threshold)])]

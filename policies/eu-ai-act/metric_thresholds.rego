@@ -15,6 +15,7 @@
 #     stages: [validation, staging, production]
 package gavel.packs.eu_ai_act.metric_thresholds
 
+import data.gavel.fmt
 import rego.v1
 
 params := data.gavel.params["aia-metric-thresholds-met"]
@@ -31,7 +32,7 @@ deny contains {"msg": msg, "field": sprintf("metrics.%s[%d]", [group, i]), "valu
 	hib := object.get(m, "higher_is_better", higher)
 	not meets(m.value, m.threshold, hib)
 	op := {true: ">=", false: "<="}[hib]
-	msg := sprintf("%s: %s metric %s = %v misses its threshold (%s %v)", [input.id, group, m.name, m.value, op, m.threshold])
+	msg := sprintf("%s: %s metric %s = %s misses its threshold (%s %s)", [input.id, group, fmt.value(m.name), fmt.value(m.value), op, fmt.value(m.threshold)])
 }
 
 meets(value, threshold, true) if value >= threshold

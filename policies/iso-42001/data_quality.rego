@@ -15,6 +15,7 @@
 #     max_age_days: 180
 package gavel.packs.iso_42001.data_quality
 
+import data.gavel.fmt
 import rego.v1
 
 params := data.gavel.params["iso-data-quality"]
@@ -29,7 +30,7 @@ applicable if count(users) > 0
 deny contains {"msg": msg, "field": "quality.last_checked"} if {
 	applicable
 	not recent
-	msg := sprintf("%s trains %s but has no quality check in the last %d days (last: %v)", [input.id, concat(", ", sort(users)), params.max_age_days, object.get(input.subject, ["quality", "last_checked"], "never")])
+	msg := sprintf("%s trains %s but has no quality check in the last %s days (last: %s)", [input.id, concat(", ", sort(users)), fmt.value(params.max_age_days), fmt.value(object.get(input.subject, ["quality", "last_checked"], "never"))])
 }
 
 deny contains {"msg": msg, "field": "quality.checks"} if {

@@ -12,6 +12,7 @@
 #   remediation: Lower delta_budget (and the delta of releases) below 1/records, e.g. to 1/(100 n).
 package gavel.privacy.delta_records
 
+import data.gavel.fmt
 import rego.v1
 
 applicable if input.subject.records > 0
@@ -20,8 +21,8 @@ deny contains {"msg": msg} if {
 	n := input.subject.records
 	n > 0
 	input.subject.delta_budget >= 1 / n
-	msg := sprintf("%s: delta_budget %g is not below 1/n = %g (%v records)", [
-		input.id, input.subject.delta_budget, 1 / n, n,
+	msg := sprintf("%s: delta_budget %s is not below 1/n = %s (%s records)", [
+		input.id, fmt.number(input.subject.delta_budget), fmt.number(1 / n), fmt.number(n),
 	])
 }
 
@@ -30,7 +31,7 @@ deny contains {"msg": msg, "spend": spend.id, "line": spend.line} if {
 	n > 0
 	some spend in input.subject.spends
 	spend.delta >= 1 / n
-	msg := sprintf("%s: spend %s (ledger line %v) has delta %g, not below 1/n = %g (%v records)", [
-		input.id, spend.id, spend.line, spend.delta, 1 / n, n,
+	msg := sprintf("%s: spend %s (ledger line %s) has delta %s, not below 1/n = %s (%s records)", [
+		input.id, fmt.value(spend.id), fmt.value(spend.line), fmt.number(spend.delta), fmt.number(1 / n), fmt.number(n),
 	])
 }

@@ -13,6 +13,7 @@
 #     allowed_mechanisms.
 package gavel.privacy.mechanism_allowed
 
+import data.gavel.fmt
 import rego.v1
 
 applicable if input.subject.allowed_mechanisms
@@ -21,7 +22,7 @@ deny contains {"msg": msg, "spend": spend.id, "line": spend.line} if {
 	allowed := input.subject.allowed_mechanisms
 	some spend in input.subject.spends
 	not spend.mechanism in allowed
-	msg := sprintf("%s: spend %s (ledger line %v) used mechanism '%s', not one of %s", [
-		input.id, spend.id, spend.line, spend.mechanism, concat(", ", allowed),
+	msg := sprintf("%s: spend %s (ledger line %s) used mechanism '%s', not one of %s", [
+		input.id, fmt.value(spend.id), fmt.value(spend.line), fmt.value(spend.mechanism), concat(", ", allowed),
 	])
 }

@@ -14,6 +14,7 @@
 #     correct the epsilon the model card declares to the one the ledger records.
 package gavel.privacy.model_epsilon
 
+import data.gavel.fmt
 import rego.v1
 
 applicable if input.subject.differential_privacy.epsilon
@@ -30,8 +31,8 @@ deny contains {"msg": msg} if {
 	dp := input.subject.differential_privacy
 	spends := object.get(input.privacy, "spends", [])
 	not _any_match(spends, dp)
-	msg := sprintf("%s declares differential privacy with epsilon %v%s, but no spend in the privacy ledger records it%s", [
-		input.id, dp.epsilon, _on_dataset(dp), _recorded(spends),
+	msg := sprintf("%s declares differential privacy with epsilon %s%s, but no spend in the privacy ledger records it%s", [
+		input.id, fmt.value(dp.epsilon), _on_dataset(dp), _recorded(spends),
 	])
 }
 
@@ -40,11 +41,11 @@ _any_match(spends, dp) if {
 	matches(spend, dp)
 }
 
-_on_dataset(dp) := sprintf(" on %s", [dp.dataset]) if {
+_on_dataset(dp) := sprintf(" on %s", [fmt.value(dp.dataset)]) if {
 	dp.dataset
 } else := ""
 
 _recorded(spends) := sprintf(" (the ledger records %s for this model)", [concat(", ", recorded)]) if {
-	recorded := [sprintf("epsilon %v on %s, line %v", [s.epsilon, s.dataset, s.line]) | some s in spends]
+	recorded := [sprintf("epsilon %s on %s, line %s", [fmt.value(s.epsilon), fmt.value(s.dataset), fmt.value(s.line)]) | some s in spends]
 	count(recorded) > 0
 } else := ""

@@ -11,16 +11,17 @@
 #   remediation: Plan the remaining releases of the period with the budget owner (`gavel budget status DATASET`).
 package gavel.privacy.nearly_exhausted
 
+import data.gavel.fmt
 import rego.v1
 
 warn contains {"msg": msg} if {
 	not input.subject.exceeded
 	input.subject.used >= input.subject.warn_at
-	msg := sprintf("%s has used %v%% of its privacy budget in %s (epsilon %v of %v left)", [
+	msg := sprintf("%s has used %s%% of its privacy budget in %s (epsilon %s of %s left)", [
 		input.id,
-		round(input.subject.used * 100),
-		input.subject.window.label,
-		input.subject.remaining.epsilon,
-		input.subject.epsilon_budget,
+		fmt.number(round(input.subject.used * 100)),
+		fmt.value(input.subject.window.label),
+		fmt.value(input.subject.remaining.epsilon),
+		fmt.value(input.subject.epsilon_budget),
 	])
 }

@@ -13,6 +13,7 @@
 #     `gavel budget spend` refuses releases over the cap.
 package gavel.privacy.release_cap
 
+import data.gavel.fmt
 import rego.v1
 
 applicable if input.subject.max_epsilon_per_query
@@ -21,7 +22,7 @@ deny contains {"msg": msg, "spend": spend.id, "line": spend.line} if {
 	cap := input.subject.max_epsilon_per_query
 	some spend in input.subject.spends
 	spend.epsilon > cap
-	msg := sprintf("%s: spend %s (ledger line %v) used epsilon %v, over the per-release cap of %v", [
-		input.id, spend.id, spend.line, spend.epsilon, cap,
+	msg := sprintf("%s: spend %s (ledger line %s) used epsilon %s, over the per-release cap of %s", [
+		input.id, fmt.value(spend.id), fmt.value(spend.line), fmt.value(spend.epsilon), fmt.value(cap),
 	])
 }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from engine.bundle import read_bundle, roots
 
 from .conftest import EXAMPLES
@@ -20,8 +22,9 @@ def test_layout_manifest_and_data(gavel, tmp_path):
     _, files = build(gavel, tmp_path, "--revision", "v42")
     manifest = json.loads(files[".manifest"])
     assert manifest["revision"] == "v42"
-    assert manifest["roots"] == ["examples/ai_disclosure", "examples/human_oversight", "examples/monitoring",
-                                 "examples/training_data", "gavel", "gavel_eval"]
+    assert manifest["roots"] == ["examples/ai_disclosure", "examples/human_oversight", "examples/human_oversight_test",
+                                 "examples/monitoring", "examples/training_data", "examples/training_data_test",
+                                 "gavel", "gavel_eval"]
     assert {p["id"] for p in manifest["metadata"]["gavel"]["policies"]} >= {"high-risk-dpia-approved", "ai-disclosure"}
     data = json.loads(files["data.json"])
     assert set(data) == {"gavel"}
@@ -79,7 +82,15 @@ def test_roots_are_not_nested():
     assert roots(texts) == ["a/b", "gavel", "gavel_eval"]
 
 
-def test_broken_policy_stops_the_build(gavel, tmp_path):
+def test_unsafe_variable_stops_the_build(gavel, tmp_path):
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "bad.rego").write_text("package bad\nimport rego.v1\n\ndeny contains 1 if { y > 1 }\n")
+    result = gavel("bundle", "build", tmp_path, "-o", tmp_path / "b.tar.gz")
+    assert result.exit_code == 2 and "bad.rego:4" in result.output and "`y` is unsafe" in result.output, result.output
+    assert not (tmp_path / "b.tar.gz").exists()
+
+
+def test_recursion_stops_the_build(gavel, tmp_path):
     (tmp_path / "policies").mkdir()
     # (crypto.sha256, used here before, is now an extension builtin of the embedded engine)
     (tmp_path / "policies" / "bad.rego").write_text(
@@ -87,3 +98,36 @@ def test_broken_policy_stops_the_build(gavel, tmp_path):
     result = gavel("bundle", "build", tmp_path, "-o", tmp_path / "b.tar.gz")
     assert result.exit_code == 2 and "recursion: bad.f -> bad.f" in result.output
     assert not (tmp_path / "b.tar.gz").exists()
+
+
+def test_a_builtin_regorus_lacks_is_fine_in_a_bundle(gavel, tmp_path):
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "m.yaml").write_text("id: m\nname: M\nversion: '1'\nowner: t\nrisk_level: low\nlifecycle_stage: production\n")
+    (tmp_path / "policies" / "hash.rego").write_text(
+        "package hashed\nimport rego.v1\n\ndeny contains h if { h := io.jwt.decode(input.id); h == \"x\" }\n")
+    result = gavel("bundle", "build", tmp_path, "-o", tmp_path / "b.tar.gz")
+    assert result.exit_code == 0, result.output
+    checked = gavel("check", tmp_path)  # the embedded engine refuses it, pointing at OPA
+    assert checked.exit_code == 2 and "io.jwt.decode" in checked.output and "--engine opa" in checked.output
+
+
+def test_the_bundle_carries_the_rego_tests_and_opa_runs_them(gavel, tmp_path):
+    import shutil
+    import subprocess
+
+    from engine.bundle import read_bundle
+
+    bundle = tmp_path / "b.tar.gz"
+    assert gavel("bundle", "build", EXAMPLES, "-o", bundle).exit_code == 0
+    files = read_bundle(bundle.read_bytes())
+    tests = sorted(name for name in files if name.endswith("_test.rego"))
+    assert tests, sorted(files)
+    opa = shutil.which("opa")
+    if not opa:
+        pytest.skip("no `opa` binary on PATH to run `opa test` on the bundle")
+    run = subprocess.run([opa, "test", "-b", str(bundle), "--format", "json"], capture_output=True, text=True, timeout=120)
+    results = json.loads(run.stdout)  # (opa exits 1 when a todo_ test is skipped: read the results)
+    assert len(results) >= len(tests), run.stderr
+    assert [r["name"] for r in results if r.get("fail") or r.get("error")] == []
+    assert sum(1 for r in results if not r.get("skip")) > 40

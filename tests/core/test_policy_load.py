@@ -61,8 +61,6 @@ def test_library_modules_are_not_policies(tmp_path):
         ({"a.yaml": "id: p\ntitle: T\nseverity: high\ntarget: model\nassert: {field: x, exists: true}\n",
           "b.yaml": "id: p\ntitle: T\nseverity: high\ntarget: model\nassert: {field: x, exists: true}\n"},
          1, "duplicate policy id 'p'"),
-        ({"jwt.rego": "package t.jwt\n\nimport rego.v1\n\ndeny contains 1 if {\n\tio.jwt.decode(input.t)\n}\n"},
-         6, "builtin 'io.jwt.decode' is not available in the embedded Rego engine"),
         ({"m.rego": "# METADATA\n# custom:\n#   severity: huge\npackage t.m\n\nimport rego.v1\n\ndeny contains 1 if true\n"},
          1, "unknown severity 'huge'"),
         ({"nopkg.rego": "import rego.v1\n\ndeny contains 1 if true\n"}, 1, "Missing package declaration"),
@@ -73,6 +71,19 @@ def test_broken_policies_raise_with_file_and_line(tmp_path, files, line, fragmen
         load(tmp_path, files)
     assert fragment in str(err.value)
     assert err.value.line == line
+
+
+def test_a_builtin_regorus_lacks_is_refused_by_the_embedded_engine_only(tmp_path):
+    from engine.evaluate import check_embedded_builtins, prepare
+
+    jwt = "package t.jwt\n\nimport rego.v1\n\ndeny contains 1 if {\n\tio.jwt.decode(input.t)\n}\n"
+    policy_set = load(tmp_path, {"jwt.rego": jwt})  # loads: a real OPA has the builtin
+    with pytest.raises(PolicyError) as err:
+        prepare(policy_set, data={}, workers=1)
+    assert "builtin 'io.jwt.decode' is not available in the embedded Rego engine" in str(err.value)
+    assert "--engine opa" in str(err.value) and err.value.line == 6
+    with pytest.raises(PolicyError):
+        check_embedded_builtins(policy_set)
 
 
 def test_rego_syntax_error_is_reported_at_load(tmp_path):
