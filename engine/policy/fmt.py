@@ -45,6 +45,9 @@ def _yaml():
 
     rt = YAML(typ="rt")
     rt.preserve_quotes = True
+    # Escapes stay escapes: a regex that spells out Unicode spaces must not become invisible
+    # characters in the file (policies are ASCII; other text round-trips as \u escapes).
+    rt.allow_unicode = False
     rt.width = 4096  # never re-wrap what people wrapped; long inline collections become blocks instead
     rt.indent(mapping=2, sequence=4, offset=2)
     return rt
