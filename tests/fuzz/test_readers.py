@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from engine.cli import main
 from tests.conftest import EXAMPLES
 from tests.fuzz.hostile import dump_json, json_data, mutation
+from tests.privacy.chained import chain
 
 EXAMPLES_PER_READER = int(os.environ.get("GAVEL_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(max_examples=EXAMPLES_PER_READER, deadline=timedelta(seconds=20), database=None,
@@ -86,12 +87,12 @@ privacy_budget:
   epsilon_budget: 1.0
   period: {kind: calendar, unit: month}
 """
-LEDGER = "\n".join(json.dumps(e) for e in [
+LEDGER = chain(
     {"id": "sp-1", "time": "2026-11-01T00:00:00Z", "dataset": "raw.customers", "epsilon": 0.5, "mechanism": "laplace",
      "purpose": "monthly histogram", "actor": "a@bank.example"},
     {"id": "sp-2", "time": "2026-11-02T00:00:00Z", "dataset": "raw.customers", "epsilon": 0.75, "delta": 0,
      "mechanism": "laplace", "purpose": "counts", "actor": "a@bank.example"},
-]) + "\n"
+)
 WAIVERS = """\
 version: 1
 waivers:
