@@ -87,6 +87,8 @@ def dependencies(text: str, policy_id: str, package: str = "") -> Dependencies:
             inventory.add(path[2] if path[2:3] in (["models"], ["datasets"]) else "*")
         elif path[:2] == ["gavel", "params"]:
             params = "own" if path[2:3] == [policy_id] and params != "all" else "all"
+        elif path[:2] == ["gavel", "fmt"]:
+            continue  # Gavel's own pure formatting functions: part of its version, in every key
         else:
             foreign = True
     return Dependencies(True, now, tuple(sorted(inventory)), params, foreign)

@@ -157,11 +157,13 @@ def build(config: Config, inv: Inventory) -> None:
         inv.lineage = graph
         if digest:
             found = stored.save(path, digest, graph, inv, inv.problems[problems:], inv.inputs[inputs:])
-            inv.lineage = stored.StoredLineage(found["facts"], found["subject"], lambda: graph)
+            inv.lineage = stored.StoredLineage(found["facts"], found["subject"], lambda: graph, {},
+                                               lambda locations: stored.write(path, {**found, "locations": locations}))
         return
     inv.problems.extend(stored.finding(f) for f in found["problems"])
     inv.inputs.extend(InputDigest(path=p, kind=k, sha256=sha) for p, k, sha in found["inputs"])
-    inv.lineage = stored.StoredLineage(found["facts"], found["subject"], real_graph)
+    inv.lineage = stored.StoredLineage(found["facts"], found["subject"], real_graph, dict(found.get("locations") or {}),
+                                       lambda locations: stored.write(path, {**found, "locations": locations}))
 
 
 def build_graph(config: Config, inv: Inventory) -> LineageGraph:

@@ -87,13 +87,33 @@ def locate(lg, finding: Finding) -> Source | None:
 def locate_findings(lg, findings: list[Finding]) -> list[Finding]:
     """Findings on the ``lineage`` subject anchored where they come from; the rest unchanged.
     Without an anchor, no file at all (a logical location only), never ``.``."""
+    known = getattr(lg, "locations", None)  # a stored lineage result remembers earlier anchors
+    learned: dict = {}
     out = []
     for f in findings:
         s = f.subject
         if s.kind == "lineage" and (s.source is None or s.source.file in (".", "")):
-            # Only problems need an anchor (code scanning and annotations show nothing else), and
-            # locating one may need the whole graph: a warm gate that passes never rebuilds it.
-            anchor = locate(lg, f) if f.status in ("fail", "warn", "error", "waived") else None
+            # Only problems need an anchor (code scanning and annotations show nothing else).
+            # Locating one reads the whole graph, so a warm run reuses the anchor it found before.
+            anchor = None
+            if f.status in ("fail", "warn", "error", "waived"):
+                key = _key(f)
+                if known is not None and key in known:
+                    anchor = Source(*known[key]) if known[key] else None
+                else:
+                    anchor = locate(lg, f)
+                    learned[key] = [anchor.file, anchor.line] if anchor else None
             f = replace(f, subject=replace(s, source=anchor))
         out.append(f)
+    if known is not None and learned:
+        lg.remember(learned)
     return out
+
+
+def _key(finding: Finding) -> str:
+    """What a lineage finding's anchor depends on: its policy, message and evidence."""
+    import hashlib
+    import json
+
+    text = json.dumps([finding.policy, finding.message, finding.evidence], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

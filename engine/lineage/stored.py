@@ -62,11 +62,21 @@ class StoredLineage:
     (``facts(kind, id)``, ``subject()``) from stored facts; builds the real graph only if asked
     anything else."""
 
-    def __init__(self, facts: dict[str, dict[str, Any]], subject: dict[str, Any], build):
+    def __init__(self, facts: dict[str, dict[str, Any]], subject: dict[str, Any], build,
+                 locations: dict[str, Any] | None = None, remember=None):
         self._facts = facts
         self._subject = subject
         self._build = build
         self._graph = None
+        #: Where findings on the lineage subject were anchored before (engine.lineage.locate), by
+        #: a digest of what a finding says; ``remember`` stores new ones with the facts.
+        self.locations = locations if locations is not None else {}
+        self._remember = remember
+
+    def remember(self, locations: dict[str, Any]) -> None:
+        if self._remember is not None and locations:
+            self.locations.update(locations)
+            self._remember(self.locations)
 
     def facts(self, kind: str, id: str) -> dict:
         found = self._facts.get(kind, {}).get(id)
@@ -101,15 +111,19 @@ def load(path: Path, digest: str) -> dict | None:
 
 def save(path: Path, digest: str, graph, inv, problems: list, inputs: list) -> dict:
     """Store what the run reads from ``graph``; returns the facts (so they are computed once)."""
-    from engine import cachefile
-
     facts = {"model": {r.id: graph.facts("model", r.id) for _, r in sorted(inv.models.items())},
              "dataset": {r.id: graph.facts("dataset", r.id) for _, r in sorted(inv.datasets.items())}}
     data = {"format": FORMAT, "key": digest, "facts": facts, "subject": graph.subject(),
             "problems": [f.to_dict() for f in problems],
-            "inputs": [[i.path, i.kind, i.sha256] for i in inputs]}
-    cachefile.write(path, str(FORMAT), json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+            "inputs": [[i.path, i.kind, i.sha256] for i in inputs], "locations": {}}
+    write(path, data)
     return data
+
+
+def write(path: Path, data: dict) -> None:
+    from engine import cachefile
+
+    cachefile.write(path, str(FORMAT), json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str).encode())
 
 
 def finding(data: dict):
