@@ -21,25 +21,40 @@ import rego.v1
 
 params := data.gavel.params["dq-no-critical-failures"]
 
-validations := object.get(input.subject, ["observations", "validations"], [])
+validations := v if {
+	v := object.get(input.subject, ["observations", "validations"], [])
+	is_array(v)
+} else := []
+
+# The latest validation, read defensively: a value of the wrong type never raises in the engine.
+latest := validations[0] if is_object(validations[0])
+
+else := {}
 
 applicable if count(validations) > 0
 
+failed := f if {
+	f := object.get(latest, "failed", [])
+	is_array(f)
+} else := []
+
 critical contains item if {
-	some item in validations[0].failed
-	item.severity in params.severities
+	some item in failed
+	is_object(item)
+	object.get(item, "severity", null) in params.severities
 }
 
 critical contains item if {
-	some item in validations[0].failed
-	item.exception == true
+	some item in failed
+	is_object(item)
+	object.get(item, "exception", false) == true
 }
 
-deny contains {"msg": msg, "field": "observations.validations[0].failed", "source": object.get(validations[0], "source", null)} if {
+deny contains {"msg": msg, "field": "observations.validations[0].failed", "source": object.get(latest, "source", null)} if {
 	applicable
 	count(critical) > 0
-	names := sort({sprintf("%s(%s)", [e.type, object.get(e, "column", "")]) | some e in critical})
+	names := sort({sprintf("%v(%v)", [object.get(e, "type", "?"), object.get(e, "column", "")]) | some e in critical})
 	msg := sprintf("%s: %d critical expectation(s) failed in suite %v: %s", [
-		input.id, count(names), object.get(validations[0], "suite", null), concat(", ", names),
+		input.id, count(names), object.get(latest, "suite", null), concat(", ", names),
 	])
 }

@@ -42,17 +42,31 @@ tagged contains column.name if {
 	some column in object.get(input.subject, "columns", [])
 }
 
-latest := object.get(input.subject, ["observations", "validations"], [])[0]
+validations := v if {
+	v := object.get(input.subject, ["observations", "validations"], [])
+	is_array(v)
+} else := []
 
-covered contains e.column if {
-	some e in object.get(latest, "expectations", [])
-	e.type in params.expectation_types
+# The latest validation, read defensively: a value of the wrong type never raises in the engine.
+latest := validations[0] if is_object(validations[0])
+
+else := {}
+
+expectations := e if {
+	e := object.get(latest, "expectations", [])
+	is_array(e)
+} else := []
+
+covered contains object.get(e, "column", null) if {
+	some e in expectations
+	is_object(e)
+	object.get(e, "type", null) in params.expectation_types
 }
 
 deny contains {"msg": msg, "field": "observations.validations"} if {
 	applicable
 	count(tagged) > 0
-	not latest
+	count(validations) == 0
 	msg := sprintf("%s has %s column(s) %s but no Great Expectations validation", [
 		input.id, concat("/", sort(wanted)), concat(", ", sort(tagged)),
 	])
@@ -60,7 +74,7 @@ deny contains {"msg": msg, "field": "observations.validations"} if {
 
 deny contains {"msg": msg, "field": "observations.validations[0].expectations", "columns": missing} if {
 	applicable
-	latest
+	count(validations) > 0
 	missing := sort(tagged - covered)
 	count(missing) > 0
 	msg := sprintf("%s: %s column(s) without a not-null or format expectation in suite %v: %s", [

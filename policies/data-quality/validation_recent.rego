@@ -31,7 +31,15 @@ users contains m if {
 
 applicable if count(users) > 0
 
-validations := object.get(input.subject, ["observations", "validations"], [])
+validations := v if {
+	v := object.get(input.subject, ["observations", "validations"], [])
+	is_array(v)
+} else := []
+
+# The latest validation, read defensively: a value of the wrong type never raises in the engine.
+latest := validations[0] if is_object(validations[0])
+
+else := {}
 
 deny contains {"msg": msg, "field": "observations.validations"} if {
 	applicable
@@ -41,17 +49,17 @@ deny contains {"msg": msg, "field": "observations.validations"} if {
 
 deny contains {"msg": msg, "field": "observations.validations[0].success", "source": object.get(latest, "source", null)} if {
 	applicable
-	latest := validations[0]
+	count(validations) > 0
 	object.get(latest, "success", false) != true
 	msg := sprintf("%s trains %s but its latest validation (%s, suite %v) failed %d of %v expectations", [
 		input.id, concat(", ", sort(users)), when(latest), object.get(latest, "suite", null),
-		count(object.get(latest, "failed", [])), object.get(latest, ["statistics", "evaluated"], "?"),
+		count_of(object.get(latest, "failed", [])), object.get(latest, ["statistics", "evaluated"], "?"),
 	])
 }
 
 deny contains {"msg": msg, "field": "observations.validations[0].observed_at", "source": object.get(latest, "source", null)} if {
 	applicable
-	latest := validations[0]
+	count(validations) > 0
 	not recent(latest)
 	msg := sprintf("%s trains %s but its latest validation is from %s (at most %d days old required)", [
 		input.id, concat(", ", sort(users)), when(latest), params.max_age_days,
@@ -61,13 +69,17 @@ deny contains {"msg": msg, "field": "observations.validations[0].observed_at", "
 # Calendar days (UTC) from the validation's date to now's date: a validation at 23:59 seven days
 # ago is seven days old, whatever the time of now.
 recent(validation) if {
-	ts := validation.observed_at
+	ts := object.get(validation, "observed_at", null)
 	is_string(ts)
 	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T`, ts)
 	today := time.parse_ns("2006-01-02", substring(input.now, 0, 10))
 	(today - time.parse_ns("2006-01-02", substring(ts, 0, 10))) / 86400000000000 <= params.max_age_days
 }
 
-when(validation) := validation.observed_at if {
-	is_string(validation.observed_at)
+when(validation) := object.get(validation, "observed_at", null) if {
+	is_string(object.get(validation, "observed_at", null))
 } else := "an unknown time"
+
+count_of(x) := count(x) if is_array(x)
+
+else := 0

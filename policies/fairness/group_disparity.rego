@@ -24,13 +24,33 @@ params := data.gavel.params["fair-group-disparity"]
 
 computed := object.get(input.subject, ["observations", "fairness"], [])
 
-applicable if count(computed) > 0
+applicable if {
+	is_array(computed)
+	count(computed) > 0
+}
 
-latest := computed[0]
+# The latest observation and its metrics, read defensively: a value of the wrong type is a
+# finding below, never an engine error (or a silent pass).
+latest := computed[0] if is_object(computed[0])
+
+else := {}
+
+metrics := object.get(latest, "metrics", {}) if is_object(object.get(latest, "metrics", {}))
+
+else := {}
+
+# The well-formed metrics: numbers for difference and ratio, a list of groups.
+judged[name] := metric if {
+	some name, metric in metrics
+	is_object(metric)
+	is_number(object.get(metric, "difference", null))
+	is_number(object.get(metric, "ratio", null))
+	is_array(object.get(metric, "by_group", null))
+}
 
 deny contains {"msg": msg, "field": sprintf("observations.fairness[0].metrics.%s", [name]), "source": object.get(latest, "source", null)} if {
 	applicable
-	some name, metric in latest.metrics
+	some name, metric in judged
 	metric.difference > params.max_difference
 	msg := sprintf("%s: %s differs by %s between groups %s and %s (at most %v)", [
 		input.id, name, fixed(metric.difference), top(metric), bottom(metric), params.max_difference,
@@ -39,7 +59,7 @@ deny contains {"msg": msg, "field": sprintf("observations.fairness[0].metrics.%s
 
 deny contains {"msg": msg, "field": sprintf("observations.fairness[0].metrics.%s", [name]), "source": object.get(latest, "source", null)} if {
 	applicable
-	some name, metric in latest.metrics
+	some name, metric in judged
 	regex.match(params.ratio_pattern, name)
 	metric.ratio < params.min_ratio
 	msg := sprintf("%s: %s of group %s is %s of group %s's (at least %v)", [
@@ -47,29 +67,44 @@ deny contains {"msg": msg, "field": sprintf("observations.fairness[0].metrics.%s
 	])
 }
 
+deny contains {"msg": msg, "field": "observations.fairness[0].metrics", "source": object.get(latest, "source", null)} if {
+	applicable
+	some name, _ in metrics
+	not judged[name]
+	msg := sprintf("%s: %s has no computed difference, ratio and groups", [input.id, name])
+}
+
+deny contains {"msg": msg, "field": "observations.fairness[0].metrics"} if {
+	applicable
+	count(metrics) == 0
+	msg := sprintf("%s: its latest fairness observation has no metrics", [input.id])
+}
+
 # The group (as "sex=F, age=<40") with the highest and the lowest value of the metric.
-top(metric) := label(metric, max(values(metric)))
+top(metric) := label(metric, max(values(metric))) if count(values(metric)) > 0
 
-bottom(metric) := label(metric, min(values(metric)))
+else := "?"
 
-values(metric) := [x.value | some x in metric.by_group; is_number(x.value)]
+bottom(metric) := label(metric, min(values(metric))) if count(values(metric)) > 0
+
+else := "?"
+
+values(metric) := [v | some x in metric.by_group; is_object(x); v := object.get(x, "value", null); is_number(v)]
 
 # The value is one of the groups' own numbers, so == compares a float with itself: safe on every engine.
-label(metric, value) := concat(", ", sort([sprintf("%s=%s", [k, v]) | some k, v in g.group])) if {
-	g := [x | some x in metric.by_group; x.value == value][0]
-}
+label(metric, value) := concat(", ", sort([sprintf("%s=%s", [k, format(v)]) | some k, v in group])) if {
+	g := [x | some x in metric.by_group; is_object(x); object.get(x, "value", null) == value][0]
+	group := object.get(g, "group", {})
+	is_object(group)
+} else := "?"
+
+format(v) := v if is_string(v)
+
+else := sprintf("%v", [v])
 
 # Three decimals, printed the same by every Rego engine (no float formatting verbs).
 fixed(x) := sprintf("%s.%s", [format_int(whole, 10), frac]) if {
 	scaled := round(x * 1000)
 	whole := floor(scaled / 1000)
 	frac := substring(format_int((scaled - whole * 1000) + 1000, 10), 1, 3)
-}
-
-deny contains {"msg": msg, "field": sprintf("observations.fairness[0].metrics.%s", [name]), "source": object.get(latest, "source", null)} if {
-	applicable
-	some name, metric in object.get(latest, "metrics", {})
-	some key in ["difference", "ratio"]
-	not is_number(object.get(metric, key, null))
-	msg := sprintf("%s: %s has no computed %s between groups", [input.id, name, key])
 }

@@ -18,11 +18,24 @@ critical := {f | some f in object.get(input.subject, ["monitoring", "critical_fe
 
 applicable if count(critical) > 0
 
-reports := object.get(input.subject, ["observations", "drift"], [])
+reports := r if {
+	r := object.get(input.subject, ["observations", "drift"], [])
+	is_array(r)
+} else := []
 
-measured := {c.column | some c in reports[0].columns}
+# The latest report, read defensively: a value of the wrong type never raises in the engine.
+latest := reports[0] if is_object(reports[0])
 
-drifted := {c.column | some c in reports[0].columns; c.drifted; c.column in critical}
+else := {}
+
+columns := c if {
+	c := object.get(latest, "columns", [])
+	is_array(c)
+} else := []
+
+measured := {object.get(c, "column", null) | some c in columns; is_object(c)}
+
+drifted := {c.column | some c in columns; is_object(c); object.get(c, "drifted", false) == true; c.column in critical}
 
 deny contains {"msg": msg, "field": "observations.drift"} if {
 	applicable
@@ -30,7 +43,7 @@ deny contains {"msg": msg, "field": "observations.drift"} if {
 	msg := sprintf("%s marks %s critical but has no drift report", [input.id, concat(", ", sort(critical))])
 }
 
-deny contains {"msg": msg, "field": "observations.drift[0].columns", "source": object.get(reports[0], "source", null)} if {
+deny contains {"msg": msg, "field": "observations.drift[0].columns", "source": object.get(latest, "source", null)} if {
 	applicable
 	count(reports) > 0
 	missing := critical - measured
@@ -38,7 +51,7 @@ deny contains {"msg": msg, "field": "observations.drift[0].columns", "source": o
 	msg := sprintf("%s: critical feature(s) %s are not in its latest drift report", [input.id, concat(", ", sort(missing))])
 }
 
-deny contains {"msg": msg, "field": "observations.drift[0].columns", "source": object.get(reports[0], "source", null)} if {
+deny contains {"msg": msg, "field": "observations.drift[0].columns", "source": object.get(latest, "source", null)} if {
 	applicable
 	count(drifted) > 0
 	msg := sprintf("%s: critical feature(s) drifted in its latest report: %s", [input.id, concat(", ", sort(drifted))])

@@ -18,23 +18,36 @@ import rego.v1
 
 params := data.gavel.params["mon-drift-share"]
 
-reports := object.get(input.subject, ["observations", "drift"], [])
+reports := r if {
+	r := object.get(input.subject, ["observations", "drift"], [])
+	is_array(r)
+} else := []
+
+# The latest report, read defensively: a value of the wrong type never raises in the engine.
+latest := reports[0] if is_object(reports[0])
+
+else := {}
+
+columns := c if {
+	c := object.get(latest, "columns", [])
+	is_array(c)
+} else := []
 
 applicable if count(reports) > 0
 
 deny contains {"msg": msg, "field": "observations.drift[0].drift_share", "source": object.get(latest, "source", null)} if {
 	applicable
-	latest := reports[0]
+	is_number(object.get(latest, "drift_share", null))
 	latest.drift_share > params.max_drift_share
-	drifted := sort([c.column | some c in object.get(latest, "columns", []); c.drifted == true])
+	drifted := sort([sprintf("%v", [object.get(c, "column", "?")]) | some c in columns; is_object(c); object.get(c, "drifted", false) == true])
 	msg := sprintf("%s: %s%% of columns drifted in its latest report (at most %s%%): %s", [
 		input.id, format_int(round(latest.drift_share * 100), 10), format_int(round(params.max_drift_share * 100), 10),
 		concat(", ", drifted),
 	])
 }
 
-deny contains {"msg": msg, "field": "observations.drift[0].drift_share", "source": object.get(reports[0], "source", null)} if {
+deny contains {"msg": msg, "field": "observations.drift[0].drift_share", "source": object.get(latest, "source", null)} if {
 	applicable
-	not is_number(object.get(reports[0], "drift_share", null))
+	not is_number(object.get(latest, "drift_share", null))
 	msg := sprintf("%s: its latest drift report gives no share of drifted columns", [input.id])
 }
