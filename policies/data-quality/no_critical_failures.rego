@@ -17,6 +17,7 @@
 #     severities: [critical]
 package gavel.packs.data_quality.no_critical_failures
 
+import data.gavel.fmt
 import rego.v1
 
 params := data.gavel.params["dq-no-critical-failures"]
@@ -53,8 +54,8 @@ critical contains item if {
 deny contains {"msg": msg, "field": "observations.validations[0].failed", "source": object.get(latest, "source", null)} if {
 	applicable
 	count(critical) > 0
-	names := sort({sprintf("%v(%v)", [object.get(e, "type", "?"), object.get(e, "column", "")]) | some e in critical})
-	msg := sprintf("%s: %d critical expectation(s) failed in suite %v: %s", [
-		input.id, count(names), object.get(latest, "suite", null), concat(", ", names),
+	names := sort({sprintf("%s(%s)", [fmt.value(object.get(e, "type", "?")), fmt.value(object.get(e, "column", ""))]) | some e in critical})
+	msg := sprintf("%s: %d critical expectation(s) failed in suite %s: %s", [
+		input.id, count(names), fmt.value(object.get(latest, "suite", null)), concat(", ", names),
 	])
 }

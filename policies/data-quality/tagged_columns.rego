@@ -22,6 +22,7 @@
 #       - expect_column_values_to_be_dateutil_parseable
 package gavel.packs.data_quality.tagged_columns
 
+import data.gavel.fmt
 import rego.v1
 
 params := data.gavel.params["dq-tagged-columns-expected"]
@@ -77,7 +78,7 @@ deny contains {"msg": msg, "field": "observations.validations[0].expectations", 
 	count(validations) > 0
 	missing := sort(tagged - covered)
 	count(missing) > 0
-	msg := sprintf("%s: %s column(s) without a not-null or format expectation in suite %v: %s", [
-		input.id, concat("/", sort(wanted)), object.get(latest, "suite", null), concat(", ", missing),
+	msg := sprintf("%s: %s column(s) without a not-null or format expectation in suite %s: %s", [
+		input.id, concat("/", sort(wanted)), fmt.value(object.get(latest, "suite", null)), concat(", ", missing),
 	])
 }

@@ -19,6 +19,7 @@
 #     stages: [production]
 package gavel.packs.data_quality.validation_recent
 
+import data.gavel.fmt
 import rego.v1
 
 params := data.gavel.params["dq-validation-recent"]
@@ -51,9 +52,9 @@ deny contains {"msg": msg, "field": "observations.validations[0].success", "sour
 	applicable
 	count(validations) > 0
 	object.get(latest, "success", false) != true
-	msg := sprintf("%s trains %s but its latest validation (%s, suite %v) failed %d of %v expectations", [
-		input.id, concat(", ", sort(users)), when(latest), object.get(latest, "suite", null),
-		count_of(object.get(latest, "failed", [])), object.get(latest, ["statistics", "evaluated"], "?"),
+	msg := sprintf("%s trains %s but its latest validation (%s, suite %s) failed %d of %s expectations", [
+		input.id, concat(", ", sort(users)), when(latest), fmt.value(object.get(latest, "suite", null)),
+		count_of(object.get(latest, "failed", [])), fmt.value(object.get(latest, ["statistics", "evaluated"], "?")),
 	])
 }
 

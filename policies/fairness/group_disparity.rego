@@ -18,6 +18,7 @@
 #     ratio_pattern: "(?i)selection_rate|positive_rate|recall|tpr"
 package gavel.packs.fairness.group_disparity
 
+import data.gavel.fmt
 import rego.v1
 
 params := data.gavel.params["fair-group-disparity"]
@@ -52,8 +53,8 @@ deny contains {"msg": msg, "field": sprintf("observations.fairness[0].metrics.%s
 	applicable
 	some name, metric in judged
 	metric.difference > params.max_difference
-	msg := sprintf("%s: %s differs by %s between groups %s and %s (at most %v)", [
-		input.id, name, fixed(metric.difference), top(metric), bottom(metric), params.max_difference,
+	msg := sprintf("%s: %s differs by %s between groups %s and %s (at most %s)", [
+		input.id, name, fixed(metric.difference), top(metric), bottom(metric), fmt.value(params.max_difference),
 	])
 }
 
@@ -62,8 +63,8 @@ deny contains {"msg": msg, "field": sprintf("observations.fairness[0].metrics.%s
 	some name, metric in judged
 	regex.match(params.ratio_pattern, name)
 	metric.ratio < params.min_ratio
-	msg := sprintf("%s: %s of group %s is %s of group %s's (at least %v)", [
-		input.id, name, bottom(metric), fixed(metric.ratio), top(metric), params.min_ratio,
+	msg := sprintf("%s: %s of group %s is %s of group %s's (at least %s)", [
+		input.id, name, bottom(metric), fixed(metric.ratio), top(metric), fmt.value(params.min_ratio),
 	])
 }
 
@@ -98,9 +99,7 @@ label(metric, value) := concat(", ", sort([sprintf("%s=%s", [k, format(v)]) | so
 	is_object(group)
 } else := "?"
 
-format(v) := v if is_string(v)
-
-else := sprintf("%v", [v])
+format(v) := fmt.value(v)
 
 # Three decimals, printed the same by every Rego engine (no float formatting verbs).
 fixed(x) := sprintf("%s.%s", [format_int(whole, 10), frac]) if {

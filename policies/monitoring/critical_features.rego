@@ -12,6 +12,7 @@
 #   remediation: Add the missing columns to the drift report; for a drifted critical feature, investigate and retrain or recalibrate before the model keeps deciding on it.
 package gavel.packs.monitoring.critical_features
 
+import data.gavel.fmt
 import rego.v1
 
 critical := {f | some f in object.get(input.subject, ["monitoring", "critical_features"], [])}

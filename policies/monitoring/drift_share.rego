@@ -14,6 +14,7 @@
 #     max_drift_share: 0.3
 package gavel.packs.monitoring.drift_share
 
+import data.gavel.fmt
 import rego.v1
 
 params := data.gavel.params["mon-drift-share"]
@@ -39,7 +40,7 @@ deny contains {"msg": msg, "field": "observations.drift[0].drift_share", "source
 	applicable
 	is_number(object.get(latest, "drift_share", null))
 	latest.drift_share > params.max_drift_share
-	drifted := sort([sprintf("%v", [object.get(c, "column", "?")]) | some c in columns; is_object(c); object.get(c, "drifted", false) == true])
+	drifted := sort([fmt.value(object.get(c, "column", "?")) | some c in columns; is_object(c); object.get(c, "drifted", false) == true])
 	msg := sprintf("%s: %s%% of columns drifted in its latest report (at most %s%%): %s", [
 		input.id, format_int(round(latest.drift_share * 100), 10), format_int(round(params.max_drift_share * 100), 10),
 		concat(", ", drifted),
