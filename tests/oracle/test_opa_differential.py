@@ -74,7 +74,9 @@ def judged(prepared_set, subjects):
 
 
 def _numbers(value):
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+    if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > 2**53:
+        return float(value)  # past 2**53 an integer is a double on one engine: compare as doubles (docs/opa.md)
+    if isinstance(value, float) and value.is_integer():  # one JSON number, however each engine types it
         return int(value)
     if isinstance(value, dict):
         return {k: _numbers(v) for k, v in value.items()}
