@@ -209,8 +209,11 @@ class EmbeddedEngine:
 
     def __del__(self):
         child = getattr(self, "_child", None)
-        if child is not None and child.owner == os.getpid():
-            _stop(child)
+        try:
+            if child is not None and child.owner == os.getpid():
+                _stop(child)
+        except (AttributeError, TypeError, OSError):  # interpreter shutdown: modules already torn down
+            pass
 
 
 _PARENT_FDS: set[int] = set()  # this process's ends of its evaluation children's pipes
