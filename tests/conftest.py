@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import textwrap
 from pathlib import Path
 
@@ -65,3 +66,10 @@ lifecycle_stage: production
 
 def model_card(id: str = "m1", risk: str = "high", extra: str = "") -> str:
     return MODEL.format(id=id, risk=risk) + textwrap.dedent(extra)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for a server a test starts, or an unreachable URL)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

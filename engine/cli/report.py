@@ -25,22 +25,9 @@ def convert(report_file, outputs, verbose, path_prefix):
       gavel report convert out/report.json -o html=out/report.html -o sarif=out/gavel.sarif
       gavel report convert out/report.json -o markdown        # to standard output
     """
-    from pathlib import Path
-
     from engine.cli.options import write_outputs
-    from engine.errors import UsageError
-    from engine.findings import load_report
 
-    path = Path(report_file)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError("no such report file", file=report_file) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read report: {exc}", file=report_file) from None
-    if not text.lstrip().startswith("{"):
-        raise UsageError("not a JSON report (write one with `gavel check -o json=PATH`)", file=report_file)
-    saved = load_report(text, file=report_file)
+    saved = read_report(report_file, "write one with `gavel check -o json=PATH`")
     if path_prefix is not None:
         from engine.cli.options import set_path_prefix
 
@@ -63,24 +50,12 @@ def merge(shard_files, outputs, history_path, verbose):
       gavel report merge shard-1.json shard-2.json --history-path .gavel-history/history.db
     """
     import sys
-    from pathlib import Path
 
     from engine.cli.options import write_outputs
-    from engine.errors import UsageError
-    from engine.findings import load_report
     from engine.shard import merge_reports
 
-    reports = []
-    for name in shard_files:
-        try:
-            text = Path(name).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UsageError("no such report file", file=name) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read report: {exc}", file=name) from None
-        if not text.lstrip().startswith("{"):
-            raise UsageError("not a JSON report (write shards with `gavel check --shard K/N -o json=PATH`)", file=name)
-        reports.append((name, load_report(text, file=name)))
+    reports = [(name, read_report(name, "write shards with `gavel check --shard K/N -o json=PATH`"))
+               for name in shard_files]
     merged = merge_reports(reports)
     if history_path:
         from engine.history import record_run
@@ -88,3 +63,21 @@ def merge(shard_files, outputs, history_path, verbose):
         record_run(merged, history_path)
     write_outputs(merged, list(outputs) or ["text"], verbose=verbose)
     sys.exit(merged.gate.exit_code)
+
+
+def read_report(name: str, hint: str):
+    """A JSON report Gavel wrote, or a usage error naming the file (exit 2)."""
+    from pathlib import Path
+
+    from engine.errors import UsageError
+    from engine.findings import load_report
+
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError("no such report file", file=name) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read report: {exc}", file=name) from None
+    if not text.lstrip().startswith("{"):
+        raise UsageError(f"not a JSON report ({hint})", file=name)
+    return load_report(text, file=name)

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -23,6 +22,7 @@ import pytest
 
 from engine.engines.opa import BATCH_PACKAGE, OpaEngine, policy_id
 from engine.errors import EngineError, PolicyError, UsageError
+from tests.conftest import free_port
 
 from .conftest import EXAMPLES
 
@@ -245,9 +245,7 @@ def test_garbage_answer_is_an_error(fake_opa):
 
 
 def test_unreachable_server_exits_2_within_the_timeout(gavel):
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     result = check(gavel, f"http://127.0.0.1:{port}")
     assert result.exit_code == 2
     assert f"OPA server http://127.0.0.1:{port} is unreachable" in result.output
@@ -288,9 +286,7 @@ def real_opa():
     binary = shutil.which("opa")
     if not binary:
         pytest.skip("no real OPA: set GAVEL_OPA_URL or put an `opa` binary on PATH")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen([binary, "run", "--server", f"--addr=127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -329,9 +325,7 @@ def test_real_opa_serves_the_bundle(gavel, tmp_path):
         pytest.skip("no `opa` binary on PATH to serve a bundle")
     bundle = tmp_path / "bundle.tar.gz"
     assert gavel("bundle", "build", EXAMPLES, "-o", bundle).exit_code == 0
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen([binary, "run", "--server", f"--addr=127.0.0.1:{port}", "--bundle", str(bundle)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

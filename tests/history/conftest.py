@@ -12,13 +12,14 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port
 
 
 def _binary(name: str) -> str | None:
@@ -27,12 +28,6 @@ def _binary(name: str) -> str | None:
         return found
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return candidates[-1] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +52,7 @@ def postgres_server():
     data, log = base / "data", base / "server.log"
     if owner is not None:
         os.chown(base, owner.pw_uid, owner.pw_gid)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "LC_ALL": "C"}
     try:
         subprocess.run([*prefix, initdb, "-D", str(data), "-A", "trust", "-U", "gavel", "--no-sync", "-E", "UTF8"],

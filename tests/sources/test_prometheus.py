@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -14,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import EXAMPLES, NOW
+from tests.conftest import EXAMPLES, NOW, free_port
 
 parser = pytest.importorskip("prometheus_client.parser", reason="prometheus_client is in the test extras")
 
@@ -87,9 +86,7 @@ def test_same_inputs_same_bytes_but_the_duration(gavel):
 
 
 def test_unreachable_pushgateway_is_exit_2_naming_it(gavel):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nothing listens here once closed
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     result = gavel("check", EXAMPLES, "--now", NOW, "--pushgateway", url, "-o", "json=-")
     assert result.exit_code == 2
@@ -102,9 +99,7 @@ def pushgateway(tmp_path):
     binary = shutil.which("prometheus-pushgateway") or shutil.which("pushgateway")
     if not binary:
         pytest.skip("no Prometheus Pushgateway here (Debian package prometheus-pushgateway; .ci/run installs it)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
