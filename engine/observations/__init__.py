@@ -21,6 +21,7 @@ Fail closed: a file that does not parse, is not the tool's format, or matches no
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,7 +64,7 @@ class Observation:
 def attach(config: Config, inv: Inventory) -> None:
     """Read every configured observation file and attach each result to its card."""
     from engine import schemas
-    from engine.evidence import expand, relative
+    from engine.evidence import expand, outside_problem, relative
     from engine.evidence.loader import Limits, parse, read_text
     from engine.findings import InputDigest
 
@@ -82,25 +83,29 @@ def attach(config: Config, inv: Inventory) -> None:
                                          "that is missing is not a pass)", _config_name(config), line))
         for path in paths:
             display = relative(path, config.root)
+            if config.outside(path):  # a `..` glob or a symlink out of the project
+                inv.problems.append(outside_problem(POLICY, TITLE, "observation", display, path))
+                continue
             try:
                 text = read_text(Path(path), display, limits)
+            except EvidenceError as exc:
+                inv.problems.append(_problem(exc.message, exc.file or display, exc.line))
+                continue
+            inv.inputs.append(InputDigest(path=display, kind="observation",
+                                          sha256=hashlib.sha256(text.encode("utf-8")).hexdigest()))
+            try:
                 doc = parse(text, display, fmt="json", limits=limits)
                 observations = read(doc, source)
             except EvidenceError as exc:
                 inv.problems.append(_problem(exc.message, exc.file or display, exc.line))
                 continue
-            import hashlib
-
-            inv.inputs.append(InputDigest(path=display, kind="observation",
-                                          sha256=hashlib.sha256(text.encode("utf-8")).hexdigest()))
             for item in observations:
                 _attach_one(inv, item, source, doc)
     for kind in ("model", "dataset"):
         for record in inv.records(kind).values():
-            slots = record.data.get("observations")
-            if slots:
-                for items in slots.values():  # newest first; unknown times last
-                    items.sort(key=lambda o: (o.get("observed_at") is None, _desc(o.get("observed_at"))))
+            for items in (record.data.get("observations") or {}).values():
+                # newest first (RFC 3339 UTC times sort as text); an observation without a time last
+                items.sort(key=lambda o: o.get("observed_at") or "", reverse=True)
 
 
 def _attach_one(inv: Inventory, item: Observation, source: dict, doc: Document) -> None:
@@ -124,11 +129,6 @@ def _attach_one(inv: Inventory, item: Observation, source: dict, doc: Document) 
         from engine.observations.fairlearn import card_metrics
 
         record.data.setdefault("metrics", {}).setdefault("fairness", []).extend(card_metrics(data))
-
-
-def _desc(value: str | None) -> str:
-    """A key that sorts RFC 3339 times newest first (they sort as text once normalised to UTC)."""
-    return "".join(chr(0x10FFFF - ord(c)) for c in (value or ""))
 
 
 def _problem(message: str, file: str | None, line: int | None):

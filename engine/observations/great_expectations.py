@@ -24,14 +24,9 @@ from engine.observations import Observation, require, utc
 
 
 def read(doc: Document, source: dict) -> list[Observation]:
-    data = doc.data
-    items = data if isinstance(data, list) else [data]
-    base: tuple = () if not isinstance(data, list) else None  # type: ignore[assignment]
-    out = []
-    for index, item in enumerate(items):
-        loc = () if base is not None else (index,)
-        out.append(_result(doc, item, loc))
-    return out
+    if isinstance(doc.data, list):
+        return [_result(doc, item, (index,)) for index, item in enumerate(doc.data)]
+    return [_result(doc, doc.data, ())]
 
 
 def _result(doc: Document, result, loc: tuple) -> Observation:

@@ -136,6 +136,15 @@ def test_evidently_drift_report_is_judged(gavel, project):
         "obs/drift.json": text,
     }, config=config("evidently", "monitoring"))
     found, _ = verdicts(gavel, root, "2026-12-04T00:00:00Z")
+    # Gavel decides per column whether it drifted; Evidently counts the drifted columns itself
+    from engine.config import load_config
+    from engine.inventory import build_inventory
+
+    drift = build_inventory(load_config(root), now="2026-12-04T00:00:00Z").models["scorer"].data["observations"]["drift"][0]
+    evidently_count = next(r["count"]["value"] for r in json.loads(text)["metric_results"].values()
+                           if r.get("type", "").endswith("CountValue"))
+    assert sum(c["drifted"] for c in drift["columns"]) == evidently_count == 1
+    assert [c["column"] for c in drift["columns"] if c["drifted"]] == ["income"]
     assert found[("mon-drift-report-recent", "scorer")]["status"] == "pass"
     critical = found[("mon-critical-features-stable", "scorer")]
     assert critical["status"] == "fail" and critical["message"].endswith("income")
@@ -232,3 +241,17 @@ def test_bad_observations_config_is_exit_2(gavel, project):
     root = project({"models/m.yaml": model_card("m")}, config=config("tableau", "monitoring"))
     result = gavel("check", root)
     assert result.exit_code == 2 and "observations" in result.stderr and "gavel.yaml" in result.stderr
+
+
+def test_an_observation_file_outside_the_project_is_not_read(gavel, project, tmp_path):
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text(json.dumps({"format": "gavel.fairness/v1", "model": "m", "computed_at": "2026-12-01T00:00:00Z",
+                                   "sensitive_features": ["sex"], "metrics": {"selection_rate": {"by_group": [
+                                       {"group": {"sex": "F"}, "value": 0.5}, {"group": {"sex": "M"}, "value": 0.5}]}}}))
+    root = project({"models/m.yaml": model_card("m")}, config=config("fairlearn", "fairness"))
+    (root / "obs").mkdir()
+    (root / "obs" / "m.json").symlink_to(outside)
+    found, run = verdicts(gavel, root, "2026-12-04T00:00:00Z")
+    errors = [f for f in found.values() if f["policy"] == "gavel-observations"]
+    assert errors and "outside the project" in errors[0]["message"] and run.exit_code == 1
+    assert found[("fair-metrics-computed", "m")]["status"] == "fail"  # nothing was attached
