@@ -29,27 +29,24 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import EvidenceError
-from engine.findings import InputDigest, error_finding
+from engine.findings import InputDigest
 
 if TYPE_CHECKING:
     from engine.config import Config
     from engine.inventory import Inventory, Record
 
-POLICY = "gavel-evidence"
-TITLE = "Evidence file is valid"
-
 
 def read_live(config: Config, inv: Inventory, source: dict) -> list[Record]:
     """The cards of one live source (problems become error findings in ``inv``)."""
+    from engine.evidence import _problem, adapters, read_card
+    from engine.evidence.loader import Limits
+
     uri = source["tracking_uri"]
     try:
         exports = mlflow_exports(uri, source.get("models") or ["*"], timeout=float(source.get("timeout", 10)))
     except LiveSourceError as exc:
-        inv.problems.append(_problem(str(exc), uri))
+        inv.problems.append(_problem("model", EvidenceError(str(exc), file=uri)))
         return []
-    from engine.evidence import adapters, read_card
-    from engine.evidence.loader import Limits
-
     adapt = adapters.get_or_raise("mlflow")
     limits = Limits(max_bytes=config.max_bytes, max_depth=config.max_depth)
     records = []
@@ -57,8 +54,8 @@ def read_live(config: Config, inv: Inventory, source: dict) -> list[Record]:
         text = json.dumps(export, indent=1, sort_keys=True)
         try:
             record = read_card(text, where, "model", _versioned(adapt, export), limits)
-        except EvidenceError as exc:
-            inv.problems.append(_problem(exc.message, where))
+        except EvidenceError as exc:  # its line is in the export Gavel wrote, not in the registry: left out
+            inv.problems.append(_problem("model", EvidenceError(exc.message, file=where)))
             continue
         inv.inputs.append(InputDigest(path=where, kind="model", sha256=hashlib.sha256(text.encode()).hexdigest()))
         records.append(record)
@@ -199,6 +196,3 @@ def _quote(name: str) -> str:
 def _drop_none(body: dict) -> dict:
     return {k: v for k, v in body.items() if v is not None}
 
-
-def _problem(message: str, where: str):
-    return error_finding(policy=POLICY, title=TITLE, message=message, kind="model", id=where, file=where, line=None)
