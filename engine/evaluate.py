@@ -308,13 +308,18 @@ def check_safety(native=None, modules: dict[str, str] | None = None) -> None:
 def check_embedded_builtins(policy_set: PolicySet) -> None:
     """Raise ``PolicyError`` (exit 2) naming file and line when a Rego module calls a builtin the
     embedded engine lacks; the message points to ``--engine opa``."""
-    from engine.policy.rego import check_embedded_available, parse_module, user_functions
+    from engine.policy.rego import builtin_calls, check_embedded_available, parse_module, user_functions
 
     rego = {name: text for name, text in policy_set.modules().items()
             if name in policy_set.libraries or any(p.language == "rego" and name in p.modules for p in policy_set.policies)}
-    defined = user_functions(list(rego.values()))
+    known = policy_set.builtin_calls or {}  # read when the policies loaded; else read them now
+    defined = None
     for name, text in rego.items():
-        check_embedded_available(parse_module(text, name), text, name, defined)
+        calls = known.get(name)
+        if calls is None:
+            defined = defined if defined is not None else user_functions(list(rego.values()))
+            calls = builtin_calls(parse_module(text, name), text, defined)
+        check_embedded_available(calls, name)
 
 
 def verdicts(policy: Policy, ref: SubjectRef, result: Any) -> list[Finding]:

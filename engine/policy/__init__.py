@@ -18,7 +18,7 @@ from engine.evidence.loader import Document, parse, read_text
 from engine.findings import Source
 from engine.policy.compile import compile_policy
 from engine.policy.model import KINDS, Policy, PolicySet
-from engine.policy.rego import check_builtins, parse_module
+from engine.policy.rego import builtin_calls, check_builtins, parse_module
 from engine.policy.regoast import check_recursion, parse_modules
 from engine.resources import policies_dir
 
@@ -90,9 +90,11 @@ def load_paths(
     trees = {tree.file: tree for tree in parse_modules({display: text for _, display, text, _ in rego_texts})}
     check_recursion(list(trees.values()))
     defined = {name for tree in trees.values() for name in tree.rule_names()}
+    calls: dict[str, dict[str, int]] = {}  # module → the builtins it calls, for the engine to check
     for _file, display, text, pack in rego_texts:
-        policy = load_rego(text, display, params=params, pack=pack, defined=defined, tree=trees[display],
-                           allow=allow)
+        module = parse_module(text, display, trees[display])
+        calls[display] = builtin_calls(module, text, defined)
+        policy = load_rego(text, display, params=params, pack=pack, defined=defined, module=module, allow=allow)
         if policy is None:
             libraries[display] = text
             library_params.update(shared_params(text, display))
@@ -104,7 +106,7 @@ def load_paths(
     unknown = sorted(set(params) - set(merged))
     if unknown:
         raise UsageError(f"policies.params names unknown policy '{unknown[0]}'")
-    return PolicySet(sorted(policies, key=lambda p: p.id), libraries, merged, allow)
+    return PolicySet(sorted(policies, key=lambda p: p.id), libraries, merged, allow, calls)
 
 
 #: Rego libraries every pack may import (``import data.gavel.lib.regions``): the one definition of
@@ -220,9 +222,9 @@ def yaml_policies(doc: Document, *, params: dict, pack: str | None = None) -> li
 
 
 def load_rego(text: str, display: str, *, params: dict, pack: str | None, defined: set[str],
-              tree=None, allow: list[str] | None = None) -> Policy | None:
+              module=None, allow: list[str] | None = None) -> Policy | None:
     """A Rego policy, or ``None`` for a library module (no deny/warn/violation rules)."""
-    module = parse_module(text, display, tree)
+    module = module or parse_module(text, display)
     # Refused builtins (I/O, clock) on every engine; builtins regorus lacks: prepare(), embedded only.
     check_builtins(module, text, display, defined, allow or ())
     meta = module.metadata

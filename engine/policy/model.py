@@ -60,6 +60,8 @@ class PolicySet:
     libraries: dict[str, str] = field(default_factory=dict)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     allow_builtins: list[str] = field(default_factory=list)  # see engine.policy.capabilities
+    #: module → the builtins it calls (name → line), read when it loaded; None: not known
+    builtin_calls: dict[str, dict[str, int]] | None = None
 
     def get(self, policy_id: str) -> Policy | None:
         return next((p for p in self.policies if p.id == policy_id), None)

@@ -119,9 +119,9 @@ def check_builtins(module: RegoModule, text: str, file: str, defined: set[str], 
     check_calls(builtin_calls(module, text, defined), file, allow)
 
 
-def check_embedded_available(module: RegoModule, text: str, file: str, defined: set[str]) -> None:
-    """Fail when the module calls a builtin the embedded engine does not have (a real OPA may)."""
-    calls = builtin_calls(module, text, defined)
+def check_embedded_available(calls: dict[str, int], file: str) -> None:
+    """Fail when a module calls (``calls``: builtin → line) a builtin the embedded engine does not
+    have (a real OPA may)."""
     for name, line in sorted(calls.items(), key=lambda item: (item[1], item[0])):
         if not builtin_available(name):
             raise PolicyError(
