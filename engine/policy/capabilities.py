@@ -8,8 +8,8 @@ report. Both kinds are refused when a policy loads, unless the project lists the
 still cannot run (regorus has no network; ``http.send`` there returns undefined, which would
 read as a pass), so it is replaced by one that raises: the verdict is ``error``, never ``pass``.
 
-For OPA, ``opa_capabilities(...)`` gives the builtins to remove from OPA's own capabilities
-file (see https://www.openpolicyagent.org/docs/deployments#capabilities).
+The check runs when policies load, so it holds for ``--engine opa``, ``opa push`` and bundles
+too: an OPA server is never sent a policy that calls a refused builtin.
 """
 
 from __future__ import annotations
@@ -53,12 +53,6 @@ def check_calls(calls: dict[str, int], file: str, allow: Iterable[str] = ()) -> 
                 file=file,
                 line=line,
             )
-
-
-def opa_capabilities(allow: Iterable[str] = ()) -> list[str]:
-    """The refused builtins to leave out of an OPA capabilities file, given what is allowed."""
-    allowed = set(allow)
-    return sorted(name for name in REFUSED if name not in allowed)
 
 
 def unavailable_in_embedded(name: str) -> str:
