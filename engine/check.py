@@ -20,15 +20,21 @@ def resolve_now(value: str | None) -> str:
     """The run's evaluation time as RFC 3339 UTC; fixed per run so reports are reproducible."""
     if not value:
         return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    text = value.strip()
     try:
-        if len(text) == 10:
-            moment = datetime.fromisoformat(text).replace(tzinfo=UTC)
-        else:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            moment = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
+        return utc_rfc3339(value)
     except ValueError:
         raise UsageError(f"--now: not an ISO 8601 date or time: {value!r}") from None
+
+
+def utc_rfc3339(value: str) -> str:
+    """An ISO 8601 date or date-time (no zone: UTC) as RFC 3339 UTC to the second, e.g.
+    ``2026-11-26T00:00:00Z``; ``ValueError`` when it is not one."""
+    text = value.strip()
+    if len(text) == 10:
+        moment = datetime.fromisoformat(text).replace(tzinfo=UTC)
+    else:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 

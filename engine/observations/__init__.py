@@ -146,7 +146,7 @@ def utc(value: Any, doc: Document, loc: tuple) -> str | None:
     A timestamp without a zone is read as UTC (what the tools write: GX and Evidently use UTC);
     one that does not parse is an error naming its field.
     """
-    from datetime import UTC, datetime
+    from engine.check import utc_rfc3339
 
     if value in (None, ""):
         return None
@@ -154,12 +154,10 @@ def utc(value: Any, doc: Document, loc: tuple) -> str | None:
     if len(text) >= 15 and text[8] == "T" and text[:8].isdigit():  # GX run names: 20261204T141915.622398Z
         text = f"{text[:4]}-{text[4:6]}-{text[6:8]}T{text[9:11]}:{text[11:13]}:{text[13:]}"
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return utc_rfc3339(text)
     except ValueError:
         raise EvidenceError(f"field '{'.'.join(map(str, loc))}': {value!r} is not a date-time",
                             file=doc.path, line=doc.line_of(loc)) from None
-    moment = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
-    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def require(condition: bool, message: str, doc: Document, loc: tuple = ()) -> None:
