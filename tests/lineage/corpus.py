@@ -47,3 +47,24 @@ def edges(result, level: str) -> set[str]:
 def pairs(items) -> set[tuple[str, str]]:
     """Edges without their kind: what accuracy counts (a found flow is a found flow)."""
     return {tuple(item.rsplit(" ", 1)[0].split(" -> ")) for item in items}
+
+
+def check(case: dict, result) -> None:
+    """``result`` (an analysed case) against the case's hand-written expectations; every key but
+    ``columns`` and ``tables`` is optional."""
+    assert result.problems == []
+    assert edges(result, "c") == set(case["columns"])
+    assert edges(result, "t") == set(case["tables"])
+    if "indirect" in case:
+        assert edges(result, "i") == set(case["indirect"])
+    if "renames" in case:
+        assert edges(result, "r") == set(case["renames"])
+    if "unresolved" in case:
+        assert len(result.unresolved) == case["unresolved"], result.unresolved
+    if "counts" in case:
+        assert result.counts == case["counts"], (result.counts, result.unresolved)
+    if "reported_tables" in case:
+        assert sorted({t for u in result.unresolved for t in u.get("tables", ())}) == case["reported_tables"]
+    if "lines" in case:
+        assert sorted({e[6] for e in result.edges}) == case["lines"]
+    assert sum(result.counts.values()) == result.statements  # analysed + classified + reported = all

@@ -10,7 +10,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.lineage import lineage
 
-from tests.lineage.corpus import FIXTURES, edges, load, pairs, run
+from tests.lineage.corpus import FIXTURES, check, load, pairs, run
 
 CASES = [case for path in sorted((FIXTURES / "dialects").glob("*.yaml")) for case in load(path)]
 
@@ -23,16 +23,7 @@ def _id(case):
 def test_dialect_case(case):
     if case.get("known_gap"):
         pytest.xfail(case["known_gap"])
-    result = run(case)
-    assert result.problems == []
-    assert edges(result, "c") == set(case["columns"])
-    assert edges(result, "t") == set(case["tables"])
-    if "indirect" in case:
-        assert edges(result, "i") == set(case["indirect"])
-    if "renames" in case:
-        assert edges(result, "r") == set(case["renames"])
-    if "counts" in case:
-        assert result.counts == case["counts"]
+    check(case, run(case))
 
 
 def _single_query(case) -> tuple[str, exp.Query] | None:
