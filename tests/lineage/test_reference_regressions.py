@@ -36,31 +36,37 @@ def verdicts(gavel, root, policy: str) -> dict[str, dict]:
     return {f["subject"]["id"]: f for f in report["findings"] if f["policy"] == policy}
 
 
+#: The issue's repro for item 1: two tagged sources joined into features.f, a model trained on it.
+ITEM_1 = {
+    "datasets/raw.visits.yaml": """\
+        id: raw.visits
+        owner: data
+        tags: [special_category]
+        columns: [{name: person_id, type: int}, {name: ward, type: varchar}]
+    """,
+    "datasets/raw.people.yaml": """\
+        id: raw.people
+        owner: data
+        columns: [{name: person_id, type: int}, {name: email, type: varchar, tags: [confidential]}]
+    """,
+    "sql/f.sql": "INSERT INTO features.f (email, ward) SELECT p.email, v.ward FROM raw.people AS p "
+                 "JOIN raw.visits AS v ON v.person_id = p.person_id;\n",
+    "models/m.yaml": model("m", "training_datasets: [features.f]\ndpia: {status: not_started}\n"),
+}
+
+
 def test_a_second_tag_reaching_a_queued_table_still_flows_on(gavel, project):
     """Item 1: features.f (it has a card, so it is tagged first) gets `confidential` and then
     `special_category` while queued; the second tag was recorded on features.f but never sent on
     to the model, which got `skip` from lineage-pii-dpia."""
     root = project({
-        "datasets/raw.visits.yaml": """\
-            id: raw.visits
-            owner: data
-            tags: [special_category]
-            columns: [{name: person_id, type: int}, {name: ward, type: varchar}]
-        """,
-        "datasets/raw.people.yaml": """\
-            id: raw.people
-            owner: data
-            columns: [{name: person_id, type: int}, {name: email, type: varchar, tags: [confidential]}]
-        """,
+        **ITEM_1,
         "datasets/features.f.yaml": """\
             id: features.f
             owner: data
             region: eu
             columns: [{name: email, type: varchar}, {name: ward, type: varchar}]
         """,
-        "sql/f.sql": "INSERT INTO features.f (email, ward) SELECT p.email, v.ward FROM raw.people AS p "
-                     "JOIN raw.visits AS v ON v.person_id = p.person_id;\n",
-        "models/m.yaml": model("m", "training_datasets: [features.f]\ndpia: {status: not_started}\n"),
     }, config=CONFIG)
     found = verdicts(gavel, root, "lineage-pii-dpia")["m"]
     assert found["status"] == "fail", found
@@ -71,22 +77,7 @@ def test_a_second_tag_reaching_a_queued_table_still_flows_on(gavel, project):
 
 def test_the_issue_repro_without_a_card_for_the_feature_table(gavel, project):
     """Item 1 as filed (no card for features.f): the model fails too."""
-    root = project({
-        "datasets/raw.visits.yaml": """\
-            id: raw.visits
-            owner: data
-            tags: [special_category]
-            columns: [{name: person_id, type: int}, {name: ward, type: varchar}]
-        """,
-        "datasets/raw.people.yaml": """\
-            id: raw.people
-            owner: data
-            columns: [{name: person_id, type: int}, {name: email, type: varchar, tags: [confidential]}]
-        """,
-        "sql/f.sql": "INSERT INTO features.f (email, ward) SELECT p.email, v.ward FROM raw.people AS p "
-                     "JOIN raw.visits AS v ON v.person_id = p.person_id;\n",
-        "models/m.yaml": model("m", "training_datasets: [features.f]\ndpia: {status: not_started}\n"),
-    }, config=CONFIG)
+    root = project(ITEM_1, config=CONFIG)
     assert verdicts(gavel, root, "lineage-pii-dpia")["m"]["status"] == "fail"
 
 
