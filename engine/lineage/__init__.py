@@ -134,6 +134,30 @@ class Context:
         return self.lg.add_table(low)
 
 
+#: What the lineage stage reads of a card. The graph is built from cards cut to these fields and
+#: its stored result is keyed on them, so editing anything else in a card (a description, a
+#: metric) reuses the stored result, and a field read here but missing from this list is absent
+#: from the graph, never stale.
+CARD_FIELDS = {"model": ("training_datasets", "evaluation_datasets", "features"),
+               "dataset": ("columns", "tags", "region", "provenance", "legal_basis")}
+COLUMN_FIELDS = ("name", "tags", "type")
+
+
+def lineage_view(inv: Inventory) -> Inventory:
+    """``inv`` with every card cut to :data:`CARD_FIELDS` (problems and inputs are ``inv``'s own lists)."""
+    from engine.inventory import Inventory, Record
+
+    def cut(record: Record) -> Record:
+        data = {k: record.data[k] for k in CARD_FIELDS[record.kind] if k in record.data}
+        if isinstance(data.get("columns"), list):
+            data["columns"] = [{k: c[k] for k in COLUMN_FIELDS if k in c} if isinstance(c, dict) else c
+                               for c in data["columns"]]
+        return Record(kind=record.kind, id=record.id, data=data, source=record.source)
+
+    return Inventory(root=inv.root, models={k: cut(r) for k, r in inv.models.items()},
+                     datasets={k: cut(r) for k, r in inv.datasets.items()}, problems=inv.problems, inputs=inv.inputs)
+
+
 def build(config: Config, inv: Inventory) -> None:
     """Build the lineage graph of ``config.lineage`` into ``inv.lineage`` (see the module docstring),
     or read the stored result of a run with the same inputs."""
@@ -142,7 +166,7 @@ def build(config: Config, inv: Inventory) -> None:
         return
     from engine.lineage import stored
 
-    digest = stored.key(config, inv)
+    digest = stored.key(config, lineage_view(inv))
     path = config.path(config.cache_path) / stored.FILE
     found = stored.load(path, digest) if digest else None
 
@@ -176,7 +200,7 @@ def build_graph(config: Config, inv: Inventory) -> LineageGraph:
     thresholds = gc.get_threshold()
     gc.set_threshold(max(thresholds[0], 50_000), max(thresholds[1], 20), max(thresholds[2], 100))
     try:
-        return _build_graph(config, inv)
+        return _build_graph(config, lineage_view(inv))
     finally:
         gc.set_threshold(*thresholds)
 
