@@ -150,15 +150,25 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _float_sized_int(text: str) -> int:
+    value = int(text)  # more than 4,300 digits: ValueError, reported by _parse_json
+    if len(text) > 308:  # shorter ones always fit a float
+        try:
+            float(value)
+        except OverflowError:
+            raise _JSONRefused(f"number {_clip(text)} is too large", number=text) from None
+    return value
+
+
 #: The one JSON decoder for untrusted files: duplicate keys, NaN/Infinity and numbers that
 #: overflow a float refused.
 json_decoder = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_refuse_constant,
-                                parse_float=_finite_float)
+                                parse_float=_finite_float, parse_int=_float_sized_int)
 
 # Text that may decode to a value JSON data must not hold, which the decoder's hooks do not see:
-# an integer too long for a float, or an escaped UTF-16 surrogate (half of a pair, or alone).
-# Only when this matches is every decoded value walked in Python.
-_SUSPECT_JSON = re.compile(r"\d{309,}|\\[uU][dD][89a-fA-F]")
+# an escaped UTF-16 surrogate (half of a pair, or alone). Only when this matches is every decoded
+# value walked in Python.
+_SUSPECT_JSON = re.compile(r"\\[uU][dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -406,7 +416,7 @@ def _within_depth(data: Any, max_depth: int) -> bool:
 
 def _check_values(doc: Document, max_depth: int, *, suspect: bool) -> None:
     """Refuse nesting past ``max_depth``; when ``suspect`` (JSON text that may hold them), also
-    overflowing integers and lone surrogates, which the JSON parser lets through."""
+    lone surrogates, which the JSON parser lets through, and numbers too large for a float."""
     if not suspect and _within_depth(doc.data, max_depth):
         return
     stack: list[tuple[Any, int, tuple]] = [(doc.data, 1, ())]
