@@ -174,6 +174,23 @@ class DecisionCache:
             self.reused += 1
         return value
 
+    def lookup(self, subject: str, contexts: list[str | None]) -> list[Any]:
+        """The cached rule values for each of ``contexts`` (``None`` where there is none, or where
+        the context is ``None``: a policy never cached); one call per subject, not per decision."""
+        entry = self.entries.get(subject)
+        if entry is None:
+            return [None] * len(contexts)
+        found = list(map(entry.get, contexts))
+        if None not in found:  # the usual re-run: every decision cached (counted without a Python loop)
+            self.used.setdefault(subject, {}).update(zip(contexts, found, strict=True))
+            self.reused += len(found)
+            return found
+        hits = [(context, value) for context, value in zip(contexts, found, strict=True) if value is not None]
+        if hits:
+            self.used.setdefault(subject, {}).update(hits)
+            self.reused += len(hits)
+        return found
+
     def put(self, subject: str, context: str, value: Any) -> None:
         self.used.setdefault(subject, {})[context] = value
         self.dirty = True
