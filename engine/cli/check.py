@@ -109,7 +109,11 @@ def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_p
         click.echo(f"decisions: {decisions['reused']} reused from the cache, {len(decisions['computed'])} computed",
                    err=True)
     color = use_color(color)
-    write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose, color=color, step_summary=True)
+    from engine.check import collector_paused
+
+    with collector_paused():  # rendering 500,000 findings: see collector_paused
+        write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose, color=color,
+                      step_summary=True)
     if config.history and shard:
         click.echo("history: a shard is not recorded; record the merged report (`gavel report merge "
                    "--history-path`)", err=True)
