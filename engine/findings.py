@@ -195,25 +195,33 @@ class Report(_Record):
         for people. Findings are written by ``_finding_lines``, which encodes what repeats (a
         policy's metadata, a subject) once: 500,000 findings are mostly the same few hundred parts.
         """
-        lines = ["{"]
-        items = list(self.to_dict_shallow().items())
+        lines = ["{"]  # joined once at the end: the findings are ~200 MB on 10,000 cards, copied once
+        items = list(self.to_dict_shallow(inputs=False).items())
         for index, (key, value) in enumerate(items):
             comma = "," if index < len(items) - 1 else ""
+            if key == "findings" and self.findings:
+                lines.append(f"  {json.dumps(key)}: [")
+                lines += _finding_lines(self.findings)
+                lines.append(f"  ]{comma}")
+                continue
             if key == "findings":
-                body = "[\n" + ",\n".join(_finding_lines(self.findings)) + "\n  ]" if self.findings else "[]"
+                body = "[]"
+            elif key == "inputs":  # one per evidence file (10,000+): json.dumps(indent=2) is pure Python
+                body = _input_lines(self.inputs)
             else:
                 body = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
             lines.append(f"  {json.dumps(key)}: {body}{comma}")
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+        lines.append("}\n")
+        return "\n".join(lines)
 
-    def to_dict_shallow(self) -> dict[str, Any]:
-        """``to_dict()`` without the findings (``None`` in their place)."""
+    def to_dict_shallow(self, *, inputs: bool = True) -> dict[str, Any]:
+        """``to_dict()`` without the findings (``None`` in their place), and without the inputs
+        (``None`` too) when not ``inputs``."""
         return {
             "schema_version": self.schema_version,
             "tool": asdict(self.tool),
             "run": asdict(self.run),
-            "inputs": [asdict(i) for i in self.inputs],
+            "inputs": [asdict(i) for i in self.inputs] if inputs else None,
             "policies": [asdict(p) for p in self.policies],
             "findings": None,
             "summary": asdict(self.summary),
@@ -222,37 +230,55 @@ class Report(_Record):
         }
 
 
-def _finding_lines(findings: list[Finding]):
+def _input_lines(inputs: list[InputDigest]) -> str:
+    """``json.dumps([asdict(i) for i in inputs], indent=2, ensure_ascii=False)`` nested one level
+    deeper, as ``to_json`` writes it (written by hand: the indenting encoder is pure Python)."""
+    if not inputs:
+        return "[]"
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    return "[\n" + ",\n".join(f'    {{\n      "path": {encode(i.path)},\n      "kind": {encode(i.kind)},\n'
+                                f'      "sha256": {encode(i.sha256)}\n    }}' for i in inputs) + "\n  ]"
+
+
+def _finding_lines(findings: list[Finding]) -> list[str]:
     """Each finding as ``json.dumps(f.to_dict(), separators=(", ", ": "))`` would write it,
-    indented by four spaces, with the repeated parts encoded once."""
+    indented by four spaces and followed by a comma (but the last), with the repeated parts
+    encoded once.
+
+    Parts are remembered by value (strings) or by identity (a subject, a frameworks list, an
+    evidence object: findings of one subject, one policy or one cached decision share them); the
+    findings hold those objects for as long as this runs, so an ``id`` cannot be reused meanwhile."""
     encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    heads: dict[tuple, str] = {}
-    tails: dict[tuple, str] = {}
+    ends: dict[tuple, tuple[str, str]] = {}  # a policy's parts: what comes before the subject, after the evidence
     subjects: dict[int, str] = {}
     messages: dict[str, str] = {}
+    values: dict[int, str] = {id(None): "null"}  # evidence and waivers
+    out = []
     for f in findings:
-        head_key = (f.policy, f.title, f.severity, f.status)
-        head = heads.get(head_key)
-        if head is None:
-            head = heads[head_key] = (f'    {{"policy": {encode(f.policy)}, "title": {encode(f.title)}, '
-                                      f'"severity": {encode(f.severity)}, "status": {encode(f.status)}, "subject": ')
+        key = (f.policy, f.title, f.severity, f.status, id(f.frameworks), f.remediation)
+        end = ends.get(key)
+        if end is None:
+            end = ends[key] = (
+                f'    {{"policy": {encode(f.policy)}, "title": {encode(f.title)}, "severity": {encode(f.severity)}, '
+                f'"status": {encode(f.status)}, "subject": ',
+                f', "frameworks": {encode(f.frameworks)}, "remediation": {encode(f.remediation)}, "waiver": ')
         subject = subjects.get(id(f.subject))
         if subject is None:
             s = f.subject
             source = {"file": s.source.file, "line": s.source.line} if s.source else None
             subject = subjects[id(f.subject)] = encode({"kind": s.kind, "id": s.id, "source": source})
-        tail_key = (f.policy, tuple(f.frameworks), f.remediation)
-        tail = tails.get(tail_key)
-        if tail is None:
-            tail = tails[tail_key] = (f', "frameworks": {encode(f.frameworks)}, '
-                                      f'"remediation": {encode(f.remediation)}, "waiver": ')
         message = messages.get(f.message)
         if message is None:
             message = messages[f.message] = encode(f.message)
-        evidence = "null" if f.evidence is None else encode(f.evidence)
-        waiver = "null" if f.waiver is None else encode(f.waiver)
-        yield f'{head}{subject}, "message": {message}, "evidence": {evidence}{tail}{waiver}}}'
-
+        evidence = values.get(id(f.evidence))
+        if evidence is None:
+            evidence = values[id(f.evidence)] = encode(f.evidence)
+        waiver = values.get(id(f.waiver))
+        if waiver is None:
+            waiver = values[id(f.waiver)] = encode(f.waiver)
+        out.append(f'{end[0]}{subject}, "message": {message}, "evidence": {evidence}{end[1]}{waiver}}},')
+    out[-1] = out[-1][:-1]  # no comma after the last one
+    return out
 
 
 def load_report(text: str | bytes, *, file: str = "<report>") -> Report:
