@@ -245,39 +245,44 @@ def _finding_lines(findings: list[Finding]) -> list[str]:
     indented by four spaces and followed by a comma (but the last), with the repeated parts
     encoded once.
 
-    Parts are remembered by value (strings) or by identity (a subject, a frameworks list, an
-    evidence object: findings of one subject, one policy or one cached decision share them); the
-    findings hold those objects for as long as this runs, so an ``id`` cannot be reused meanwhile."""
+    Parts are remembered by value (messages) or by identity (a policy's fields, an evidence
+    object: findings of one policy or one cached decision share them); the findings hold those
+    objects for as long as this runs, so an ``id`` cannot be reused meanwhile."""
     encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    ends: dict[tuple, tuple[str, str]] = {}  # a policy's parts: what comes before the subject, after the evidence
-    subjects: dict[int, str] = {}
+    # (policy, status) -> the policy fields it was made from, what comes before the subject and
+    # what comes after the evidence; reused while those fields are the very same objects.
+    ends: dict[tuple[str, str], tuple] = {}
     messages: dict[str, str] = {}
-    values: dict[int, str] = {id(None): "null"}  # evidence and waivers
+    evidences: dict[int, str] = {}
+    last_subject: SubjectRef | None = None
+    subject = ""
     out = []
     for f in findings:
-        key = (f.policy, f.title, f.severity, f.status, id(f.frameworks), f.remediation)
-        end = ends.get(key)
-        if end is None:
-            end = ends[key] = (
+        end = ends.get((f.policy, f.status))
+        if end is None or not (end[0] is f.title and end[1] is f.severity and end[2] is f.frameworks
+                               and end[3] is f.remediation):
+            end = ends[(f.policy, f.status)] = (
+                f.title, f.severity, f.frameworks, f.remediation,
                 f'    {{"policy": {encode(f.policy)}, "title": {encode(f.title)}, "severity": {encode(f.severity)}, '
                 f'"status": {encode(f.status)}, "subject": ',
                 f', "frameworks": {encode(f.frameworks)}, "remediation": {encode(f.remediation)}, "waiver": ')
-        subject = subjects.get(id(f.subject))
-        if subject is None:
-            s = f.subject
+        if f.subject is not last_subject:  # sorted findings: one subject's come together
+            last_subject = s = f.subject
             source = {"file": s.source.file, "line": s.source.line} if s.source else None
-            subject = subjects[id(f.subject)] = encode({"kind": s.kind, "id": s.id, "source": source})
+            subject = encode({"kind": s.kind, "id": s.id, "source": source})
         message = messages.get(f.message)
         if message is None:
             message = messages[f.message] = encode(f.message)
-        evidence = values.get(id(f.evidence))
-        if evidence is None:
-            evidence = values[id(f.evidence)] = encode(f.evidence)
-        waiver = values.get(id(f.waiver))
-        if waiver is None:
-            waiver = values[id(f.waiver)] = encode(f.waiver)
-        out.append(f'{end[0]}{subject}, "message": {message}, "evidence": {evidence}{end[1]}{waiver}}},')
-    out[-1] = out[-1][:-1]  # no comma after the last one
+        if f.evidence is None:
+            evidence = "null"
+        else:
+            evidence = evidences.get(id(f.evidence))
+            if evidence is None:
+                evidence = evidences[id(f.evidence)] = encode(f.evidence)
+        waiver = "null" if f.waiver is None else encode(f.waiver)
+        out.append(f'{end[4]}{subject}, "message": {message}, "evidence": {evidence}{end[5]}{waiver}}},')
+    if out:
+        out[-1] = out[-1][:-1]  # no comma after the last one
     return out
 
 
