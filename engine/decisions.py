@@ -163,14 +163,6 @@ class DecisionCache:
             return  # a policy's rule values are an object: anything else is not a cache we wrote
         self.entries = subjects
 
-    def get(self, subject: str, context: str) -> Any:
-        """The cached rule values, or ``None``."""
-        value = self.entries.get(subject, {}).get(context)
-        if value is not None:
-            self.used.setdefault(subject, {})[context] = value
-            self.reused += 1
-        return value
-
     def lookup(self, subject: str, contexts: list[str | None]) -> list[Any]:
         """The cached rule values for each of ``contexts`` (``None`` where there is none, or where
         the context is ``None``: a policy never cached); one call per subject, not per decision."""
