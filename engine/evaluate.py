@@ -335,9 +335,15 @@ def check_embedded_builtins(policy_set: PolicySet) -> None:
         check_embedded_available(calls, name)
 
 
+def verdicts(policy: Policy, ref: SubjectRef, result: Any) -> list[Finding]:
+    """Map one policy's rule values for one subject to findings (pass, fail, warn, skip, error)."""
+    return [Finding(policy.id, policy.title, policy.severity, status, ref, message, evidence, policy.frameworks,
+                    policy.remediation) for status, message, evidence in outcomes(policy, result)]
+
+
 def outcomes(policy: Policy, result: Any) -> list[tuple[str, str, Any]]:
-    """Map one policy's rule values for one subject to its findings' ``(status, message, evidence)``
-    (pass, fail, warn, skip, error; the rest of a finding is the policy's and the subject's)."""
+    """``verdicts`` without the parts of a finding that are the policy's and the subject's: each
+    finding's ``(status, message, evidence)``."""
     if isinstance(result, EngineError):
         return [("error", f"policy could not be evaluated: {result}", None)]
     if not isinstance(result, dict):  # missing from the engine's answer, or not a verdict: never a pass
