@@ -75,7 +75,11 @@ def load_plain(path: Path, stamp: str) -> Any | None:
 def save_plain(path: Path, stamp: str, data: Any) -> None:
     """Write plain ``data`` (dicts, lists, strings, numbers, booleans, None) for ``load_plain``;
     an object reached twice is written once and read back as one shared object."""
-    write(path, _plain(stamp), marshal.dumps(data))
+    try:
+        payload = marshal.dumps(data)
+    except ValueError:  # nested deeper than marshal goes, or not plain data: no cache, never an error
+        return
+    write(path, _plain(stamp), payload)
 
 
 def _plain(stamp: str) -> str:

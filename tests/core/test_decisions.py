@@ -360,3 +360,25 @@ def test_equal_decisions_are_stored_once(repo):
 ])
 def test_what_a_policy_reads(text, expected):
     assert dependencies(text, "p", "pkg") == expected
+
+
+def test_plain_cache_files_refuse_what_they_cannot_hold(tmp_path, monkeypatch):
+    """``save_plain`` writes nothing (and raises nothing) for data marshal refuses; ``load_plain``
+    gives None for a payload that verifies but does not decode."""
+    from engine import cachefile
+
+    monkeypatch.setenv("GAVEL_CACHE_KEY", "test-secret")
+    path = tmp_path / "c.bin"
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    cachefile.save_plain(path, "s", {"a": deep})
+    assert not path.exists()
+    cachefile.save_plain(path, "s", {"a": object()})
+    assert not path.exists()
+    cachefile.save_plain(path, "s", {"a": [1, "x", None]})
+    assert cachefile.load_plain(path, "s") == {"a": [1, "x", None]}
+    assert cachefile.load_plain(path, "other stamp") is None
+    stamp = cachefile._plain("s")
+    cachefile.write(path, stamp, b"\xff not marshal")
+    assert cachefile.load_plain(path, "s") is None
