@@ -62,12 +62,14 @@ def expand(root: Path, patterns: list[str], exclude: list[str] = ()) -> list[Pat
 
 def relative(path: Path, root: Path) -> str:
     """``path`` as shown to users: relative to the project root when it is under it."""
-    for candidate in (path, path.resolve()):  # resolve() only when needed: it costs a syscall per part
-        try:
-            return candidate.relative_to(root).as_posix()
-        except ValueError:
-            continue
-    return path.as_posix()
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        pass
+    try:  # resolve() only when needed: it costs a syscall per part
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def load_evidence(config: Config, inv: Inventory) -> None:
@@ -80,6 +82,7 @@ def load_evidence(config: Config, inv: Inventory) -> None:
     jobs: list[tuple[str, str, str]] = []  # (display path, kind, format)
     seen: set[Path] = set()
     records: list[Record] = []
+    outside = config.outside_check()
     for index, source in enumerate(config.evidence):
         if source.live is not None:
             from engine.evidence.live import read_live
@@ -94,7 +97,7 @@ def load_evidence(config: Config, inv: Inventory) -> None:
             if path in seen:
                 continue
             seen.add(path)
-            if config.outside(path):
+            if outside(path):
                 inv.problems.append(outside_problem("gavel-evidence", "Evidence file is valid", source.kind,
                                                     relative(path, config.root), path))
                 continue
