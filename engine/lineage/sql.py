@@ -826,6 +826,25 @@ def statement_kind(e: exp.Expr) -> str:
     return _KIND_NAMES.get(e.key, e.key.upper())
 
 
+def _output_names(query: exp.Query) -> list[str]:
+    """The output names of ``query`` as written (its first branch), or ``[]`` if one is not a plain
+    name (a star, an expression without an alias: qualification decides those)."""
+    node = query
+    while isinstance(node, (exp.SetOperation, exp.Subquery)):
+        node = node.this
+    if not isinstance(node, exp.Select):
+        return []
+    names = []
+    for projection in node.expressions:
+        if isinstance(projection, exp.Alias):
+            names.append(projection.alias)
+        elif isinstance(projection, exp.Column) and not isinstance(projection.this, exp.Star):
+            names.append(projection.name)
+        else:
+            return []
+    return names
+
+
 def _into(e: exp.Expr) -> exp.Into | None:
     """The ``INTO`` of ``SELECT ... INTO t`` (in the first branch of a set operation)."""
     node = e
@@ -855,15 +874,52 @@ class Analyzer:
         self.deps: dict[str, str] = {}
         return self.result
 
-    def analyze(self, text: str) -> FileResult:
+    def analyze(self, text: str, statements: list[Statement] | None = None) -> FileResult:
+        """The lineage of ``text``; ``statements``: its :func:`split`, when already parsed (a worker
+        parses its files before it analyses them, see :func:`engine.lineage.analyze_files`)."""
         result = self._start()
         with _quiet_sqlglot():
-            for statement in split(text, self.dialect):
+            for statement in split(text, self.dialect) if statements is None else statements:
                 self._one(statement, text, 0)
         if self.temps:
             result.edges = contract_temporary(result.edges, self.temps)
         result.deps = dict(sorted(self.deps.items()))
         return result
+
+    def predict(self, statements: list[Statement]) -> list[list]:
+        """A guess, from the parse alone, at the tables ``statements`` will add to the catalog:
+        ``[name, [columns]]`` for each ``CREATE TABLE`` / ``VIEW`` whose columns are written out (a
+        column list, or a query whose projections all have names). A parallel worker grows its
+        catalog with the guesses of the files before its own; the guess is never trusted: a result
+        computed on a wrong one reads a stale table and is analysed again in order (``deps``)."""
+        self._start()
+        out = []
+        for st in statements:
+            e = st.expression
+            try:
+                if isinstance(e, exp.Use):
+                    self._use(e)
+                elif isinstance(e, exp.Create):
+                    guess = self._predict_create(e)
+                    if guess is not None:
+                        out.append(guess)
+            except Exception:  # noqa: BLE001 - only a guess: the analysis reports what is wrong
+                continue
+        return out
+
+    def _predict_create(self, e: exp.Create) -> list | None:
+        kind = str(e.args.get("kind") or "").upper()
+        if "TABLE" not in kind and "VIEW" not in kind or e.args.get("clone") is not None:
+            return None
+        this, columns = e.this, []
+        if isinstance(this, exp.Schema):
+            columns = [c.name for c in this.expressions if isinstance(c, exp.ColumnDef | exp.Identifier)]
+            this = this.this
+        if not isinstance(this, exp.Table):
+            return None
+        if not columns and isinstance(e.expression, exp.Query):
+            columns = _output_names(e.expression)
+        return [self._target(this), [c.lower() for c in columns]] if columns else None
 
     def _one(self, st: Statement, text: str, base: int, *, nested: bool = False) -> None:
         """Analyse, classify or report one statement (``base``: lines before ``text`` in the file)."""
