@@ -242,8 +242,9 @@ def _build_graph(config: Config, inv: Inventory) -> LineageGraph:
 # first parses its block (parsing does not depend on the schema: it is most of a statement's
 # cost, and the trees stay in the worker, since sending them costs more than parsing them) and
 # sends the main process a guess of the tables each file creates (``Analyzer.predict``: the
-# columns a CREATE writes out). A worker then grows its schema with the guesses for every file
-# before its block, and analyses its block in order, its schema growing with its own results. On
+# columns a CREATE writes out, renames). A worker then grows its schema with the guesses for
+# every file before its block, and analyses its block in order, its schema growing with its own
+# results (exact, as in the ordered build). On
 # warehouses whose files redefine the tables later files read, the guesses are what make the
 # results of later blocks right. When most results are rejected anyway, the workers are stopped
 # so they do not take CPU from the ordered build.
@@ -262,7 +263,7 @@ def analyze_files(ctx: Context, items: list[tuple[str, str]], analyzer, digest: 
     stream = None
     if workers > 1 and len(pending) >= PARALLEL_FROM:
         # the tables a cached file creates are known: the workers start from them too
-        known = {i: [[name, columns] for name, columns, _ in ctx.cache.entries[key].get("tables") or ()]
+        known = {i: [["add", name, columns] for name, columns, _ in ctx.cache.entries[key].get("tables") or ()]
                  for i, key in enumerate(keys) if key in ctx.cache.entries}
         stream = _speculate(analyzer, [text for _, text in items], pending, known, workers)
     pending_set = set(pending)
@@ -359,7 +360,7 @@ def _speculate_block(block: list[int], wait: bool, conn) -> None:
     before it (``wait``), then send the result (or ``None``) of each file in order."""
     import gc
 
-    from engine.lineage.sql import _quiet_sqlglot, split
+    from engine.lineage.sql import _quiet_sqlglot, apply_guess, split
 
     gc.freeze()  # the parent's objects are not this worker's garbage: do not walk (and copy) them
     analyzer, texts, known = _SHARED  # type: ignore[misc]
@@ -375,8 +376,7 @@ def _speculate_block(block: list[int], wait: bool, conn) -> None:
     conn.send(guesses)
     before = {**known, **(conn.recv() if wait else {})}
     for index in sorted(i for i in before if i < block[0]):
-        for name, columns in before[index]:
-            analyzer.catalog.add(name, columns)
+        apply_guess(analyzer.catalog, before[index])
     for index in block:
         statements = parsed.pop(index)
         try:

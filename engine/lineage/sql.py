@@ -826,6 +826,17 @@ def statement_kind(e: exp.Expr) -> str:
     return _KIND_NAMES.get(e.key, e.key.upper())
 
 
+def apply_guess(catalog: Catalog, steps: list[list]) -> None:
+    """Replay the steps of :meth:`Analyzer.predict` on ``catalog``."""
+    for step, name, value in steps:
+        if step == "add" or step == "new" and not catalog.columns(name):
+            catalog.add(name, value)
+        elif step == "copy" and catalog.columns(value):
+            catalog.add(name, list(catalog.columns(value) or ()))
+        elif step == "rename" and catalog.columns(name):
+            catalog.add(value, list(catalog.columns(name) or ()))
+
+
 def _output_names(query: exp.Query) -> list[str]:
     """The output names of ``query`` as written (its first branch), or ``[]`` if one is not a plain
     name (a star, an expression without an alias: qualification decides those)."""
@@ -887,39 +898,56 @@ class Analyzer:
         return result
 
     def predict(self, statements: list[Statement]) -> list[list]:
-        """A guess, from the parse alone, at the tables ``statements`` will add to the catalog:
-        ``[name, [columns]]`` for each ``CREATE TABLE`` / ``VIEW`` whose columns are written out (a
-        column list, or a query whose projections all have names). A parallel worker grows its
-        catalog with the guesses of the files before its own; the guess is never trusted: a result
-        computed on a wrong one reads a stale table and is analysed again in order (``deps``)."""
+        """A guess, from the parse alone, at how ``statements`` will change the catalog, as steps
+        :func:`apply_guess` replays on another catalog: ``["add", name, columns]`` (a ``CREATE``
+        whose columns are written out: a column list, or a query whose projections all have
+        names), ``["copy", name, source]`` (``CREATE ... AS SELECT * FROM source``), ``["new", name,
+        columns]`` (an ``INSERT`` that names its columns, which adds a table not known yet) and
+        ``["rename", old, new]``. A parallel worker grows its catalog with the guesses of the files
+        before its own; the guess is never trusted: a result computed on a wrong one reads a stale
+        table and is analysed again in order (``FileResult.deps``)."""
         self._start()
-        out = []
+        out: list[list] = []
         for st in statements:
             e = st.expression
             try:
                 if isinstance(e, exp.Use):
                     self._use(e)
                 elif isinstance(e, exp.Create):
-                    guess = self._predict_create(e)
-                    if guess is not None:
-                        out.append(guess)
+                    out.extend(self._predict_create(e))
+                elif isinstance(e, exp.Insert) and isinstance(e.this, exp.Schema | exp.Table):
+                    columns = [c.name for c in e.this.expressions] if isinstance(e.this, exp.Schema) else \
+                        _output_names(e.expression) if isinstance(e.expression, exp.Query) else []
+                    table = e.this.this if isinstance(e.this, exp.Schema) else e.this
+                    if columns and isinstance(table, exp.Table):
+                        out.append(["new", self._target(table), [c.lower() for c in columns]])
+                elif isinstance(e, exp.Alter) and isinstance(e.this, exp.Table):
+                    for action in e.args.get("actions") or ():
+                        if isinstance(action, exp.AlterRename) and isinstance(action.this, exp.Table) \
+                                and (action.this.args.get("db") or not e.this.args.get("db")):
+                            out.append(["rename", self._target(e.this), self._target(action.this)])
             except Exception:  # noqa: BLE001 - only a guess: the analysis reports what is wrong
                 continue
         return out
 
-    def _predict_create(self, e: exp.Create) -> list | None:
+    def _predict_create(self, e: exp.Create) -> list[list]:
         kind = str(e.args.get("kind") or "").upper()
         if "TABLE" not in kind and "VIEW" not in kind or e.args.get("clone") is not None:
-            return None
+            return []
         this, columns = e.this, []
         if isinstance(this, exp.Schema):
             columns = [c.name for c in this.expressions if isinstance(c, exp.ColumnDef | exp.Identifier)]
             this = this.this
         if not isinstance(this, exp.Table):
-            return None
-        if not columns and isinstance(e.expression, exp.Query):
-            columns = _output_names(e.expression)
-        return [self._target(this), [c.lower() for c in columns]] if columns else None
+            return []
+        query = e.expression
+        if not columns and isinstance(query, exp.Select) and query.is_star and len(query.expressions) == 1 \
+                and isinstance(query.args.get("from_"), exp.From) and not query.args.get("joins") \
+                and isinstance(query.args["from_"].this, exp.Table) and not query.args.get("with_"):
+            return [["copy", self._target(this), self._resolved(query.args["from_"].this)]]
+        if not columns and isinstance(query, exp.Query):
+            columns = _output_names(query)
+        return [["add", self._target(this), [c.lower() for c in columns]]] if columns else []
 
     def _one(self, st: Statement, text: str, base: int, *, nested: bool = False) -> None:
         """Analyse, classify or report one statement (``base``: lines before ``text`` in the file)."""
@@ -1661,7 +1689,7 @@ class Analyzer:
                 self.deps[name] = self.catalog.fingerprint(name)
             if self.db and not t.args.get("db"):
                 qualified = self._resolved_name(f"{self.db}.{t.name}".lower())
-                if qualified not in self.deps:
+                if qualified not in self.deps and qualified not in self.temps:  # a temporary table is the file's own
                     self.deps[qualified] = self.catalog.fingerprint(qualified)
         return names
 

@@ -4,6 +4,7 @@ file reads a table an earlier file (in another worker's run) created."""
 from __future__ import annotations
 
 import json
+import random
 import sys
 from pathlib import Path
 
@@ -116,3 +117,104 @@ def test_independent_files_are_all_taken_from_the_workers(project):
     assert par.parallel_stats == {"taken": 24, "analysed_again": 0}
     assert graph_text(par) == graph_text(seq)
     assert ("s.base.b", "out.t23.b") in par.g.edges
+
+
+def dependent_files(seed: int, files: int, *, stars: bool) -> dict[str, str]:
+    """SQL files whose statements read tables the files before them create and redefine: CREATE with
+    a column list, CREATE AS with named projections, views, INSERT ... SELECT * (expanded through
+    the schema the earlier files made), joins with unqualified columns (resolved through it),
+    renames, a temporary table, ``USE`` and a syntax error. ``stars``: some tables are also created
+    by ``SELECT *``, whose columns only the analysis knows."""
+    rng = random.Random(seed)
+    known = {"s.base": ["id", "a", "b"]}  # the configured schema
+    pool = [f"c{k}" for k in range(12)]
+    out: dict[str, str] = {}
+    for f in range(files):
+        lines = ["USE SCHEMA s;"] if f % 7 == 3 else []
+        for _ in range(rng.randint(2, 5)):
+            target = f"s.t{rng.randrange(10)}"
+            source = rng.choice(sorted(known))
+            columns = known[source]
+            r = rng.random()
+            if r < 0.2 or target == source:
+                new = ["id", *rng.sample(pool, rng.randint(1, 4))]
+                lines.append(f"CREATE OR REPLACE TABLE {target} ({', '.join(c + ' INT' for c in new)});")
+                known[target] = new
+            elif r < 0.4:
+                picks = rng.sample(columns, min(len(columns), rng.randint(1, 4)))
+                new = list(dict.fromkeys(["id", *(f"{c}_{f}" for c in picks)]))
+                projections = ", ".join(["id" if "id" in columns else "1 AS id",
+                                         *(f"{c} + 1 AS {c}_{f}" for c in picks)])
+                lines.append(f"CREATE OR REPLACE TABLE {target} AS SELECT {projections} FROM {source};")
+                known[target] = new
+            elif r < 0.5:
+                kind = "VIEW" if stars else "TABLE"
+                select = "*" if stars else ", ".join(columns)
+                lines.append(f"CREATE OR REPLACE {kind} {target} AS SELECT {select} FROM {source} WHERE 1 = 1;")
+                known[target] = list(columns)
+            elif r < 0.7 and target in known:
+                lines.append(f"INSERT INTO {target} SELECT * FROM {source};")
+            elif r < 0.85 and target in known and len(known) > 1:
+                other = rng.choice(sorted(set(known) - {source}))
+                mine = [c for c in columns if c not in known[other] and c != "id"]
+                theirs = [c for c in known[other] if c not in columns and c != "id"]
+                if mine and theirs and target in known:  # unqualified: only the schema says whose column
+                    lines.append(f"INSERT INTO {target} (id) SELECT {mine[0]} + {theirs[0]} FROM {source} AS x "
+                                 f"JOIN {other} AS y ON x.id = y.id;")
+            elif r < 0.9 and target in known and target != "s.t0":
+                renamed = f"{target}_r{f}"
+                lines.append(f"ALTER TABLE {target} RENAME TO {renamed};")
+                known[renamed] = known.pop(target)
+            else:
+                lines.append(f"CREATE TEMPORARY TABLE tmp{f} AS SELECT id FROM {source};\n"
+                             f"INSERT INTO s.sink{f % 3} SELECT id FROM tmp{f};")
+                known.setdefault(f"s.sink{f % 3}", ["id"])
+        if f == files // 2:
+            lines.append("SELECT FROM WHERE;")  # a syntax error: a problem, with its line, either way
+        out[f"sql/{f:03d}.sql"] = "\n".join(lines) + "\n"
+    return out
+
+
+def accounting(lg) -> list[tuple]:
+    return [(s["statements"], s["analysed"] + s["classified"] + s["reported"]) for s in lg.sources]
+
+
+CONFIG = ("lineage:\n  dialect: snowflake\n  schema: {s.base: [id, a, b]}\n"
+          "  sources:\n    - {type: sql, path: sql/*.sql}\n")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_files_reading_what_earlier_files_create_give_the_sequential_graph(project, seed):
+    root = project(dependent_files(seed, 40, stars=True), config=CONFIG)
+    seq_inv, seq = build(root, 1)
+    par_inv, par = build(root, 2)
+    assert graph_text(par) == graph_text(seq)  # nodes with their columns, edges with file and line
+    assert problems(par_inv) == problems(seq_inv) != []
+    assert accounting(par) == accounting(seq)
+    assert all(total == counted for total, counted in accounting(par))
+    assert seq.statements > 100
+    assert par.parallel_stats["taken"] > 0
+
+
+def test_later_blocks_start_from_the_tables_earlier_blocks_create(project):
+    """Every table's columns are written out: the guesses the workers share are right, so no
+    result of a later block reads a stale table (without them most would be analysed again)."""
+    root = project(dependent_files(4, 40, stars=False), config=CONFIG)
+    seq_inv, seq = build(root, 1)
+    par_inv, par = build(root, 2)
+    assert par.parallel_stats == {"taken": 40, "analysed_again": 0}
+    assert graph_text(par) == graph_text(seq)
+    assert problems(par_inv) == problems(seq_inv)
+    assert accounting(par) == accounting(seq)
+
+
+def test_a_file_that_reads_its_own_temporary_table_after_use_is_a_cache_hit(project):
+    """``deps`` holds only what the file read from before it: its own temporary table is not a
+    dependency, or neither the cache nor a worker's result would ever be taken for the file."""
+    files = {"sql/a.sql": "USE SCHEMA s;\nCREATE TEMPORARY TABLE tmp AS SELECT id FROM s.base;\n"
+                          "INSERT INTO s.out SELECT id FROM tmp;\n"}
+    root = project(files, config=CONFIG)
+    for _ in range(2):
+        lg = build_inventory(load_config(root, overrides=["engine.workers=1"]), now=NOW).lineage
+    assert lg.cache_stats == {"hits": 1, "misses": 0}
+    assert ("s.base.id", "s.out.id") in lg.g.edges
