@@ -249,6 +249,9 @@ def _build_graph(config: Config, inv: Inventory) -> LineageGraph:
 # results of later blocks right. When most results are rejected anyway, the workers are stopped
 # so they do not take CPU from the ordered build.
 PARALLEL_FROM = 16  # files to analyse: below this, forking costs more than it saves
+#: Characters of SQL whose parsed trees the workers keep, together, between the guess and the
+#: analysis (a tree takes ~140 times its text: ~2 GB); past that a worker parses a file twice.
+PARSED_KEPT = 16_000_000
 _SHARED: tuple | None = None
 
 
@@ -329,7 +332,8 @@ def _speculate(analyzer, texts: list[str], pending: list[int], known: dict[int, 
     try:
         for number, block in enumerate(blocks):
             conn, child = fork.Pipe()
-            process = fork.Process(target=_speculate_block, args=(block, number > 0, child), daemon=True)
+            process = fork.Process(target=_speculate_block, args=(block, number > 0, PARSED_KEPT // len(blocks), child),
+                                   daemon=True)
             process.start()
             child.close()  # so that a worker that dies is an EOFError here, not a hang
             conns.append(conn)
@@ -355,32 +359,40 @@ def _speculate(analyzer, texts: list[str], pending: list[int], known: dict[int, 
             conn.close()
 
 
-def _speculate_block(block: list[int], wait: bool, conn) -> None:
+def _speculate_block(block: list[int], wait: bool, keep: int, conn) -> None:
     """A worker: parse ``block``, send the guessed tables of its files, receive those of the files
-    before it (``wait``), then send the result (or ``None``) of each file in order."""
+    before it (``wait``), then send the result (or ``None``) of each file in order. The trees of
+    the first ``keep`` characters of SQL are kept for the analysis; the rest is parsed again then."""
     import gc
 
     from engine.lineage.sql import _quiet_sqlglot, apply_guess, split
 
     gc.freeze()  # the parent's objects are not this worker's garbage: do not walk (and copy) them
     analyzer, texts, known = _SHARED  # type: ignore[misc]
-    parsed: dict[int, list | None] = {}
+    parsed: dict[int, list] = {}
     guesses: dict[int, list] = {}
-    with _quiet_sqlglot():
-        for index in block:
-            try:
-                parsed[index] = split(texts[index], analyzer.dialect)
-                guesses[index] = analyzer.predict(parsed[index])
-            except Exception:  # noqa: BLE001 - the ordered pass analyses it again and reports properly
-                parsed[index] = None
+    gc.disable()  # what is parsed here lives until it is analysed: collecting now finds no garbage
+    try:
+        with _quiet_sqlglot():
+            for index in block:
+                try:
+                    statements = split(texts[index], analyzer.dialect)
+                    guesses[index] = analyzer.predict(statements)
+                except Exception:  # noqa: BLE001 - the ordered pass analyses it again and reports properly
+                    continue
+                if keep > 0:
+                    parsed[index] = statements
+                    keep -= len(texts[index])
+    finally:
+        gc.freeze()
+        gc.enable()
     conn.send(guesses)
     before = {**known, **(conn.recv() if wait else {})}
     for index in sorted(i for i in before if i < block[0]):
         apply_guess(analyzer.catalog, before[index])
     for index in block:
-        statements = parsed.pop(index)
         try:
-            result = analyzer.analyze(texts[index], statements) if statements is not None else None
+            result = analyzer.analyze(texts[index], parsed.pop(index, None))
         except Exception:  # noqa: BLE001 - as above
             result = None
         conn.send(result)
