@@ -250,8 +250,9 @@ def _build_graph(config: Config, inv: Inventory) -> LineageGraph:
 # so they do not take CPU from the ordered build.
 PARALLEL_FROM = 16  # files to analyse: below this, forking costs more than it saves
 #: Characters of SQL whose parsed trees the workers keep, together, between the guess and the
-#: analysis (a tree takes ~140 times its text: ~2 GB); past that a worker parses a file twice.
-PARSED_KEPT = 16_000_000
+#: analysis (a tree takes ~140 times its text, and the garbage of its analysis ~40 times: ~2 GB
+#: in all); past that a worker parses a file twice.
+PARSED_KEPT = 12_000_000
 _SHARED: tuple | None = None
 
 
@@ -391,6 +392,9 @@ def _speculate_block(block: list[int], wait: bool, keep: int, conn) -> None:
     for index in sorted(i for i in before if i < block[0]):
         apply_guess(analyzer.catalog, before[index])
     for index in block:
+        # the cyclic garbage of analysing the kept trees (~30% of their size) is left to the end of
+        # the worker: collecting it costs ~10% of the analysis
+        (gc.disable if index in parsed else gc.enable)()
         try:
             result = analyzer.analyze(texts[index], parsed.pop(index, None))
         except Exception:  # noqa: BLE001 - as above

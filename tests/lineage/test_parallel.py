@@ -183,7 +183,7 @@ CONFIG = ("lineage:\n  dialect: snowflake\n  schema: {s.base: [id, a, b]}\n"
           "  sources:\n    - {type: sql, path: sql/*.sql}\n")
 
 
-@pytest.mark.parametrize(("seed", "kept"), [(1, 16_000_000), (2, 16_000_000), (3, 0)])
+@pytest.mark.parametrize(("seed", "kept"), [(1, 12_000_000), (2, 12_000_000), (3, 0)])
 def test_files_reading_what_earlier_files_create_give_the_sequential_graph(project, monkeypatch, seed, kept):
     monkeypatch.setattr(engine.lineage, "PARSED_KEPT", kept)  # 0: the workers parse each file again
     root = project(dependent_files(seed, 40, stars=True), config=CONFIG)
