@@ -327,10 +327,10 @@ def _speculate(analyzer, texts: list[str], pending: list[int], known: dict[int, 
 
     global _SHARED
     blocks = _blocks(pending, [len(texts[i]) for i in pending], workers)
-    fork = multiprocessing.get_context("fork")
     conns, processes = [], []
     _SHARED = (analyzer, texts, known)
     try:
+        fork = multiprocessing.get_context("fork")  # a ValueError where there is no fork: no workers
         for number, block in enumerate(blocks):
             conn, child = fork.Pipe()
             process = fork.Process(target=_speculate_block, args=(block, number > 0, PARSED_KEPT // len(blocks), child),
@@ -364,6 +364,15 @@ def _speculate_block(block: list[int], wait: bool, keep: int, conn) -> None:
     """A worker: parse ``block``, send the guessed tables of its files, receive those of the files
     before it (``wait``), then send the result (or ``None``) of each file in order. The trees of
     the first ``keep`` characters of SQL are kept for the analysis; the rest is parsed again then."""
+    import contextlib
+
+    # no traceback on the user's terminal: the main process analyses the files it has no result for
+    # itself (and a closed pipe means it stopped the workers)
+    with contextlib.suppress(Exception):
+        _speculate_block_run(block, wait, keep, conn)
+
+
+def _speculate_block_run(block: list[int], wait: bool, keep: int, conn) -> None:
     import gc
 
     from engine.lineage.sql import _quiet_sqlglot, apply_guess, split

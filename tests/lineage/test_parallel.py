@@ -219,3 +219,17 @@ def test_a_file_that_reads_its_own_temporary_table_after_use_is_a_cache_hit(proj
         lg = build_inventory(load_config(root, overrides=["engine.workers=1"]), now=NOW).lineage
     assert lg.cache_stats == {"hits": 1, "misses": 0}
     assert ("s.base.id", "s.out.id") in lg.g.edges
+
+
+def test_a_worker_that_fails_leaves_the_ordered_build_to_the_main_process(project, monkeypatch, capfd):
+    def broken(*args):
+        raise RuntimeError("a worker's bug")
+
+    root = project(dependent_files(5, 20, stars=True), config=CONFIG)
+    seq_inv, seq = build(root, 1)
+    monkeypatch.setattr(engine.lineage, "_speculate_block_run", broken)
+    par_inv, par = build(root, 2)
+    assert par.parallel_stats == {"taken": 0, "analysed_again": 0}
+    assert graph_text(par) == graph_text(seq)
+    assert problems(par_inv) == problems(seq_inv)
+    assert "Traceback" not in capfd.readouterr().err
