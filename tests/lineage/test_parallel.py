@@ -233,3 +233,33 @@ def test_a_worker_that_fails_leaves_the_ordered_build_to_the_main_process(projec
     assert graph_text(par) == graph_text(seq)
     assert problems(par_inv) == problems(seq_inv)
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_an_unqualified_name_an_earlier_file_made_ambiguous_is_analysed_again(project):
+    """``customers`` is ``raw.customers`` until a file creates ``staging.customers`` (by a query no
+    guess can read); a later block's worker, which does not know that table, resolves the name
+    differently, and ``deps`` says so."""
+    files = {f"sql/{k:02d}.sql": f"CREATE TABLE out.t{k:02d} AS SELECT id, email FROM raw.customers;\n"
+             for k in range(24)}
+    files["sql/03.sql"] = "CREATE TABLE staging.customers AS SELECT *, 1 AS x FROM raw.customers;\n"
+    files["sql/20.sql"] = "CREATE TABLE out.t20 AS SELECT id FROM customers;\n"
+    files["sql/21.sql"] = "INSERT INTO out.t21 (id) SELECT c.id FROM customers AS c;\n"
+    config = ("lineage:\n  dialect: snowflake\n  schema: {raw.customers: [id, email]}\n"
+              "  sources:\n    - {type: sql, path: sql/*.sql}\n")
+    root = project(files, config=config)
+    _, seq = build(root, 1)
+    _, par = build(root, 2)
+    assert par.parallel_stats["analysed_again"] > 0
+    assert graph_text(par) == graph_text(seq)
+
+
+def test_a_cached_file_whose_unqualified_name_became_ambiguous_is_analysed_again(project):
+    config = ("lineage:\n  dialect: snowflake\n  schema: {raw.customers: [id, email]}\n"
+              "  sources:\n    - {type: sql, path: sql/*.sql}\n")
+    root = project({"sql/b.sql": "CREATE TABLE out.t AS SELECT id FROM customers;\n"}, config=config)
+    build_inventory(load_config(root, overrides=["engine.workers=1"]), now=NOW)  # fills the cache
+    (root / "sql/a.sql").write_text("CREATE TABLE staging.customers (id INT, x INT);\n")
+    warm = build_inventory(load_config(root, overrides=["engine.workers=1"]), now=NOW).lineage
+    _, cold = build(root, 1)
+    assert warm.cache_stats == {"hits": 0, "misses": 2}
+    assert graph_text(warm) == graph_text(cold)
