@@ -5,7 +5,9 @@ and tag propagation over a 1,000,000-edge graph. Prints figures; not a test.
                                        [--compare 200]
 
 Each build runs in a fresh process (so peak RSS is that build's own): ``cold`` with an empty cache,
-``warm`` with the cache of the cold run, ``one-changed`` after editing one SQL file. ``--compare N``
+``warm`` with the cache of the cold run, ``one-changed`` after editing one SQL file; ``--sequential``
+adds a cold build in one process. Each prints wall time, CPU time (user + sys of the build and its
+workers) and the load average: on a shared machine the CPU time is the comparable figure. ``--compare N``
 also times ``sqlglot.lineage.lineage(None, ...)`` per statement on the first N queries, against the
 scope walk Gavel uses (same edges: tests/lineage/test_sql_equivalence.py).
 """
