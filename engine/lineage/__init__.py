@@ -324,6 +324,8 @@ def _speculate(analyzer, texts: list[str], pending: list[int], known: dict[int, 
     ``None``) per pending text, in order. ``known``: the tables of the files not pending.
     Closing the generator stops the workers."""
     import multiprocessing
+    from collections import deque
+    from multiprocessing.connection import wait
 
     global _SHARED
     blocks = _blocks(pending, [len(texts[i]) for i in pending], workers)
@@ -345,9 +347,22 @@ def _speculate(analyzer, texts: list[str], pending: list[int], known: dict[int, 
             guesses.update(conn.recv())
         for conn, block in zip(conns[1:], blocks[1:], strict=True):
             conn.send({i: tables for i, tables in guesses.items() if i < block[0]})
-        for conn, block in zip(conns, blocks, strict=True):
+        # every worker's results are read as they come (a later block's are kept here until their
+        # turn): a worker whose pipe is full waits, and would wait for all the blocks before its own
+        waiting = [len(block) for block in blocks]
+        kept: list[deque] = [deque() for _ in blocks]
+        for number, block in enumerate(blocks):
             for _ in block:
-                yield conn.recv()
+                while True:
+                    ready = wait([c for c, n in zip(conns, waiting, strict=True) if n],
+                                 timeout=None if not kept[number] else 0)
+                    for conn in ready:
+                        index = conns.index(conn)
+                        kept[index].append(conn.recv())
+                        waiting[index] -= 1
+                    if kept[number] and not ready:
+                        break
+                yield kept[number].popleft()
     except Exception:  # noqa: BLE001 - speculation is an optimisation: the ordered build goes on alone
         return
     finally:
