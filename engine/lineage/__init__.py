@@ -244,10 +244,9 @@ def _build_graph(config: Config, inv: Inventory) -> LineageGraph:
 # sends the main process a guess of the tables each file creates (``Analyzer.predict``: the
 # columns a CREATE writes out, renames). A worker then grows its schema with the guesses for
 # every file before its block, and analyses its block in order, its schema growing with its own
-# results (exact, as in the ordered build). On
-# warehouses whose files redefine the tables later files read, the guesses are what make the
-# results of later blocks right. When most results are rejected anyway, the workers are stopped
-# so they do not take CPU from the ordered build.
+# results (exact, as in the ordered build). On warehouses whose files redefine the tables later
+# files read, the guesses are what make the results of later blocks right. When most results are
+# rejected anyway, the workers are stopped so they do not take CPU from the ordered build.
 PARALLEL_FROM = 16  # files to analyse: below this, forking costs more than it saves
 #: Characters of SQL whose parsed trees the workers keep, together, between the guess and the
 #: analysis (a tree takes ~140 times its text, and the garbage of its analysis ~40 times: ~2 GB
