@@ -329,7 +329,9 @@ def _speculate(analyzer, texts: list[str], pending: list[int], known: dict[int, 
     global _SHARED
     blocks = _blocks(pending, [len(texts[i]) for i in pending], workers)
     conns, processes = [], []
-    _SHARED = (analyzer, texts, known)
+    # the workers fork when the main process reaches the first pending file: the schema they copy
+    # holds what the files before it made
+    _SHARED = (analyzer, texts, {i: steps for i, steps in known.items() if i > blocks[0][0]})
     try:
         fork = multiprocessing.get_context("fork")  # a ValueError where there is no fork: no workers
         for number, block in enumerate(blocks):

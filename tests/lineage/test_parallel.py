@@ -263,3 +263,17 @@ def test_a_cached_file_whose_unqualified_name_became_ambiguous_is_analysed_again
     _, cold = build(root, 1)
     assert warm.cache_stats == {"hits": 0, "misses": 2}
     assert graph_text(warm) == graph_text(cold)
+
+
+def test_a_parallel_build_between_cached_files_is_the_cold_graph(project, monkeypatch):
+    """Files the cache holds and files it lacks alternate: the workers start from the tables the
+    cached ones made, and the graph is the cold sequential one."""
+    root = project(dependent_files(6, 40, stars=True), config=CONFIG)
+    build_inventory(load_config(root, overrides=["engine.workers=1"]), now=NOW)  # fills the cache
+    for k in range(0, 40, 2):
+        path = root / f"sql/{k:03d}.sql"
+        path.write_text(path.read_text() + "-- edited\n")
+    warm = build_inventory(load_config(root, overrides=["engine.workers=2"]), now=NOW).lineage
+    _, cold = build(root, 1)
+    assert warm.cache_stats["hits"] > 0 and warm.parallel_stats["taken"] > 0
+    assert graph_text(warm) == graph_text(cold)
