@@ -62,3 +62,18 @@ def test_what_a_host_froze_stays_frozen(collector):
     with collector_paused():
         pass
     assert gc.get_freeze_count() >= frozen
+
+
+def test_a_lineage_build_collects_its_cyclic_trees_inside_a_paused_check(collector, monkeypatch):
+    # sqlglot trees are cycles (each node points to its parent): with the collector off for the
+    # whole check, a 3,000-statement build kept every tree (peak 659 MB instead of 248 MB).
+    import engine.lineage as lineage
+
+    seen = []
+    monkeypatch.setattr(lineage, "_build_graph", lambda config, inv: seen.append(gc.isenabled()))
+    monkeypatch.setattr(lineage, "lineage_view", lambda inv: inv)
+    gc.enable()
+    with collector_paused():
+        lineage.build_graph(None, None)
+        assert not gc.isenabled(), "paused again after the build"
+    assert seen == [True]
