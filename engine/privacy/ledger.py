@@ -118,6 +118,12 @@ class Ledger:
     chained: int = 0  # entries that carry a hash
     unchained: list[int] = field(default_factory=list)  # lines of entries without one
     head: str = GENESIS  # the hash of the last entry (what the next spend links to)
+    suspect: set[int] = field(default_factory=set)  # lines of chained entries whose hash or link is wrong
+
+    def sealed(self, entry: Entry) -> bool:
+        """``entry`` carries a hash that matches its line and links to the entry before: only such an
+        entry's recorded totals are read (an edited or unchained line's are not evidence of anything)."""
+        return "hash" in entry.data and entry.line not in self.suspect
 
 
 def read_ledger(path: Path, display: str, cache=None) -> Ledger:
@@ -263,8 +269,12 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None) -> None
             if line[-_HASH_TAIL:-66] != _HASH_MEMBER or line[-66:-2] != seal or not line.endswith('"}') or \
                     sha256((line[:-_HASH_TAIL] + "}").encode()).hexdigest() != seal:
                 chain.append(LedgerProblem(number, "entry edited: the line no longer matches its hash", data["dataset"]))
-            if prev is not None and data.get("prev") != prev:
+                ledger.suspect.add(number)
+            if prev is None:  # after an invalid or unchained line: the link cannot be checked
+                ledger.suspect.add(number)
+            elif data.get("prev") != prev:
                 what = "first entry" if prev == GENESIS else "previous entry"
+                ledger.suspect.add(number)
                 chain.append(LedgerProblem(
                     number, f"hash chain broken: the {what} is not the one this entry was appended after "
                             f"(a line deleted, inserted or edited above; prev {str(data.get('prev'))[:12]}, "
