@@ -32,7 +32,7 @@ class PrivacyState:
         if self._by_model is None:
             self._by_model = {}
             for entry in self.ledger.entries:
-                model = entry.data.get("model")
+                model = entry.model
                 if model:
                     self._by_model.setdefault(model, []).append(entry)
         return self._by_model
