@@ -230,3 +230,23 @@ def test_examples_read_recorded_totals(tmp_path):
     result = _run("budget", "status", "--json", "-c", root, "--set", "cache.enabled=false")
     doc = json.loads(result.stdout)
     assert doc["accounting"]["diffprivlib"] == 0 and doc["accounting"]["recorded"] == len(doc["budgets"])
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_entries_decoded_on_demand_are_the_lines_as_written(newline):
+    """An entry decodes its line again when asked for all of it: the same members, whatever the line ends,
+    spacing or characters (a CRLF checkout, a hand-written line, non-ASCII text)."""
+    rows = [{"id": "sp-1", "time": "2026-11-01T00:00:00Z", "dataset": "sales", "epsilon": 0.5, "mechanism": "laplace",
+             "purpose": "Zürich – 東京", "x-note": {"a": [1, 2.5, None, True]}},
+            {"id": "sp-2", "time": "2026-11-02T00:00:00Z", "dataset": "sales", "epsilon": 1e-3, "delta": 0,
+             "mechanism": "laplace"}]
+    lines = chain(*rows).splitlines()
+    lines.append('  {"id" : "sp-3", "time": "2026-11-03T00:00:00Z", "dataset": "sales", "epsilon": 2,'
+                 ' "mechanism": "laplace"}  ')  # by hand: spaced, unchained (an error, still an entry)
+    text = newline.join(lines) + newline
+    ledger = parse_ledger(text.encode(), Path("ledger.jsonl"), "ledger.jsonl")
+    assert not ledger.problems
+    assert [e.data for e in ledger.entries] == [json.loads(line) for line in lines]
+    assert [(e.id, e.epsilon, e.delta, e.model) for e in ledger.entries] == [
+        ("sp-1", 0.5, 0, None), ("sp-2", 1e-3, 0, None), ("sp-3", 2, 0, None)]
+    assert [ledger.sealed(e) for e in ledger.entries] == [True, True, False]
