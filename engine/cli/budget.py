@@ -106,7 +106,7 @@ def status(dataset, project, as_json, now, overrides):
     from engine import privacy
 
     config, inv, now = _load(project, overrides, now)
-    privacy.build(config, inv, now)
+    privacy.build(config, inv, now, lazy=True)
     state = inv.privacy
     if dataset:
         _known_budget(state.budgets, dataset, inv)
@@ -443,7 +443,7 @@ def verify(project, repair, expect_head, overrides):
         if torn is not None:
             click.echo(f"Repaired {display}: removed the incomplete line {torn.line}.", err=True)
     known = set(inv.datasets) | set((config.privacy or {}).get("budgets") or {})
-    ledger, problems = privacy.load_ledger(config, known)
+    ledger, problems = privacy.load_ledger(config, known, lazy=True)
     # every line went through the hand-compiled schema check (``fast_valid``, held to the JSON Schema by
     # property tests) and those it refused through the JSON Schema itself, for the message
     lines = [f"{display}:{p.line}: {p.message}" if p.line else f"{display}: {p.message}"

@@ -70,10 +70,10 @@ class LedgerError(GavelError):
 class Entry:
     """One spend, as written on ``line`` (1-based). (A slotted class: a ledger holds 10⁵ of them.)
 
-    The fields the accounting reads are kept; the whole entry (``data``) is decoded again from its
-    text when first asked for. Holding 10⁵ decoded dicts (with their totals and chain members) cost
-    more than decoding them did: a parse that keeps only these fields and the line's text is about
-    a third faster, and most commands read ``data`` for a few entries only (each dataset's last).
+    Made with its line's ``text``, an entry keeps the fields the accounting reads and decodes the
+    rest (``data``) again when first asked for (``parse_ledger(lazy=True)``): holding 10⁵ decoded
+    dicts (with their totals and chain members) cost more than decoding them did, and `budget status`,
+    `verify` and `spend` read ``data`` for a few entries only (each dataset's last).
     """
 
     __slots__ = ("line", "_data", "_text", "id", "time", "dataset", "epsilon", "delta", "model")
@@ -103,7 +103,8 @@ class Entry:
 
     def view(self) -> dict[str, Any]:
         """The entry for the input document: every field (delta defaulted) plus its line."""
-        out = {k: self.data[k] for k in FIELDS if k in self.data}
+        data = self.data  # once: a property, and this runs for every spend in every subject's facts
+        out = {k: data[k] for k in FIELDS if k in data}
         out.setdefault("delta", 0)
         out["line"] = self.line
         return out
@@ -143,7 +144,7 @@ class Ledger:
         return entry.line not in self.suspect
 
 
-def read_ledger(path: Path, display: str, cache=None) -> Ledger:
+def read_ledger(path: Path, display: str, cache=None, *, lazy: bool = False) -> Ledger:
     """Read and parse the ledger at ``path``; a missing file is an empty ledger (``exists`` False).
 
     With ``cache`` (``engine.privacy.cache.PrivacyCache``), lines the cache knows to be valid
@@ -160,11 +161,11 @@ def read_ledger(path: Path, display: str, cache=None) -> Ledger:
         ledger.problems.append(LedgerProblem(None, f"cannot read the ledger: {exc.strerror or exc}"))
         return ledger
     if cache is None:
-        return parse_ledger(raw, path, display)
+        return parse_ledger(raw, path, display, lazy=lazy)
     from engine.privacy.cache import trusted_mark
 
     mark, digest = trusted_mark(cache.ledger_mark(display), raw)
-    ledger = parse_ledger(raw, path, display, sha256=digest.hexdigest(), known=mark)
+    ledger = parse_ledger(raw, path, display, sha256=digest.hexdigest(), known=mark, lazy=lazy)
     _remember(cache, display, raw, ledger, raw.rfind(b"\n") + 1, mark)
     return ledger
 
@@ -186,13 +187,18 @@ def _remember(cache, display: str, raw: bytes, ledger: Ledger, terminated: int, 
     cache.put_ledger(display, terminated, sha, lines, bad)
 
 
-def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = None, known=None) -> Ledger:
+def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = None, known=None,
+                 lazy: bool = False) -> Ledger:
     """Parse every line; entries are indexed by dataset and checked for order and unique ids.
 
     One pass over the lines with the common case inline (a ledger has 10⁵ lines); any line
     that is not a valid entry goes through ``parse_line`` for the message. ``known`` (a
     ``LedgerMark`` the caller has checked against ``raw``) names lines already known to be valid:
     they are decoded in one batch, without the per-line checks.
+
+    ``lazy``: entries keep only the fields the accounting reads and decode the rest when asked
+    (``Entry``): for commands that read a few entries' ``data`` (`budget status`, `verify`, `spend`).
+    `gavel check` reads every entry's (the spends in each dataset's facts) and keeps them decoded.
     """
     ledger = Ledger(path, display, exists=True, sha256=sha256 or hashlib.sha256(raw).hexdigest())
     try:
@@ -219,7 +225,7 @@ def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = N
     collecting = gc.isenabled()
     gc.disable()  # 10⁵ new dicts and entries, no cycles: the collector would only rescan the heap
     try:
-        _parse_lines(ledger, lines, _decode_known(lines, known) if known is not None else None)
+        _parse_lines(ledger, lines, _decode_known(lines, known) if known is not None else None, lazy)
     finally:
         if collecting:
             gc.enable()
@@ -247,7 +253,7 @@ def _decode_known(lines: list, known) -> list | None:
     return out
 
 
-def _parse_lines(ledger: Ledger, lines: list, known: list | None = None) -> None:
+def _parse_lines(ledger: Ledger, lines: list, known: list | None = None, lazy: bool = False) -> None:
     entries, problems, sequence, by_dataset = ledger.entries, ledger.problems, ledger.sequence, ledger.by_dataset
     first_line: dict[str, int] = {}
     last = ""
@@ -298,7 +304,7 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None) -> None
                             f"(a line deleted, inserted or edited above; prev {str(data.get('prev'))[:12]}, "
                             f"expected {prev[:12]})", data["dataset"]))
             prev = ledger.head = seal
-        entry = Entry(number, data, line)
+        entry = Entry(number, data, line if lazy else None)
         entries.append(entry)
         ident, stamp = entry.id, entry.time
         if ident in first_line:
@@ -509,7 +515,7 @@ def append(path: Path, display: str, decide: Callable[[Ledger], dict[str, Any]],
             _lock(fd, display, timeout)
             if not _same_file(fd, path):  # replaced (git checkout, rename) while we waited: start over
                 continue
-            ledger = parse_ledger(_read_all(fd), path, display)
+            ledger = parse_ledger(_read_all(fd), path, display, lazy=True)
             entry = decide(ledger)
             line = dump_entry(entry, prev=ledger.head)
             if ledger.torn is not None:
@@ -534,7 +540,7 @@ def repair(path: Path, display: str, *, timeout: float = 30.0) -> LedgerProblem 
     fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
     try:
         _lock(fd, display, timeout)
-        ledger = parse_ledger(_read_all(fd), path, display)
+        ledger = parse_ledger(_read_all(fd), path, display, lazy=True)
         if ledger.torn is None:
             return None
         os.ftruncate(fd, ledger.good_end)

@@ -204,7 +204,7 @@ def test_every_member_of_every_line_is_read_back(proj):
                  "mechanism": "laplace", "x-ticket": {"id": 7, "tags": ["a", "é"]}})
     text = chain(*[{k: v for k, v in r.items() if k not in ("prev", "hash")} for r in rows])
     path.write_text(text)
-    ledger = parse_ledger(text.encode(), path, "privacy/ledger.jsonl")
+    ledger = parse_ledger(text.encode(), path, "privacy/ledger.jsonl", lazy=True)
     assert not ledger.problems and not ledger.chain
     assert [e.data for e in ledger.entries] == [json.loads(line) for line in text.splitlines()]
     assert [e.line for e in ledger.entries] == [1, 2, 3, 4]
@@ -244,9 +244,11 @@ def test_entries_decoded_on_demand_are_the_lines_as_written(newline):
     lines.append('  {"id" : "sp-3", "time": "2026-11-03T00:00:00Z", "dataset": "sales", "epsilon": 2,'
                  ' "mechanism": "laplace"}  ')  # by hand: spaced, unchained (an error, still an entry)
     text = newline.join(lines) + newline
-    ledger = parse_ledger(text.encode(), Path("ledger.jsonl"), "ledger.jsonl")
+    ledger = parse_ledger(text.encode(), Path("ledger.jsonl"), "ledger.jsonl", lazy=True)
     assert not ledger.problems
     assert [e.data for e in ledger.entries] == [json.loads(line) for line in lines]
     assert [(e.id, e.epsilon, e.delta, e.model) for e in ledger.entries] == [
         ("sp-1", 0.5, 0, None), ("sp-2", 1e-3, 0, None), ("sp-3", 2, 0, None)]
     assert [ledger.sealed(e) for e in ledger.entries] == [True, True, False]
+    eager = parse_ledger(text.encode(), Path("ledger.jsonl"), "ledger.jsonl")  # as `gavel check` reads it
+    assert [e.data for e in eager.entries] == [e.data for e in ledger.entries]
