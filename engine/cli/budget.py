@@ -106,7 +106,7 @@ def status(dataset, project, as_json, now, overrides):
     from engine import privacy
 
     config, inv, now = _load(project, overrides, now)
-    privacy.build(config, inv, now)
+    privacy.build(config, inv, now, lazy=True)
     state = inv.privacy
     if dataset:
         _known_budget(state.budgets, dataset, inv)
@@ -117,11 +117,43 @@ def status(dataset, project, as_json, now, overrides):
             state.cache.save()
         click.echo(json.dumps(doc, indent=2) if as_json else _dataset_text(doc))
     else:
-        doc = {"now": now, "ledger": _ledger_info(state), "budgets": [state.view(d, spends=False) for d in state.budgets]}
+        doc = {"now": now, "ledger": _ledger_info(state), "budgets": [state.view(d, spends=False) for d in state.budgets],
+               "accounting": _accounting(state)}
         click.echo(json.dumps(doc, indent=2) if as_json else _table(doc))
     for line in problems:
         click.echo(f"Error: {line}", err=True)
     sys.exit(1 if problems else 0)
+
+
+#: where a budget's figures come from, as `status` says it: the totals recorded with the period's last spend,
+#: or diffprivlib's accounting of the period's spends (run now, or earlier and kept in the warm-path cache:
+#: the same figures, so the output does not depend on the cache)
+_SOURCES = {"recorded": "from the totals recorded with their last spend",
+            "diffprivlib": "by diffprivlib (no recorded totals for their current spends)"}
+
+
+def _accounting(state) -> dict:
+    """How many budgets were accounted from recorded totals and how many by diffprivlib, and which: a
+    budget without recorded totals for its current spends is what makes a cold `status` import diffprivlib
+    (and scikit-learn)."""
+    out: dict = {source: 0 for source in _SOURCES}
+    computed = []
+    for dataset in state.budgets:
+        source = _source(state.usage(dataset))
+        out[source] += 1
+        if source == "diffprivlib":
+            computed.append(dataset)
+    out["diffprivlib_datasets"] = computed
+    return out
+
+
+def _source(usage) -> str:
+    return "recorded" if usage.source == "recorded" else "diffprivlib"
+
+
+def _accounting_text(accounting: dict) -> str:
+    parts = [f"{accounting[source]} {text}" for source, text in _SOURCES.items() if accounting[source]]
+    return "accounted: " + ("; ".join(parts) if parts else "no budgets")
 
 
 def _ledger_info(state) -> dict:
@@ -156,6 +188,7 @@ def _table(doc: dict) -> str:
     lines.append("")
     lines.append(f"{len(doc['budgets'])} budget(s); ledger {ledger['path']}: {ledger['entries']} entries; "
                  f"now {doc['now']}")
+    lines.append(_accounting_text(doc["accounting"]))
     return "\n".join(lines)
 
 
@@ -169,8 +202,8 @@ def _dataset_status(state, dataset: str) -> dict:
     for win in history_windows(budget, [e.time for e in entries], state.now):
         usage = account(budget, win.select(entries, state.now), win, state.cache, latest=state.latest(dataset))
         periods.append({"window": win.view(), "spent": {"epsilon": tidy(usage.epsilon), "delta": tidy(usage.delta)},
-                        "spend_count": len(usage.spends), "exceeded": usage.exceeded})
-    return {"now": state.now, "budget": view, "periods": periods}
+                        "spend_count": len(usage.spends), "exceeded": usage.exceeded, "accounted": _source(usage)})
+    return {"now": state.now, "budget": view, "periods": periods, "accounted": _source(state.usage(dataset))}
 
 
 def _dataset_text(doc: dict) -> str:
@@ -195,11 +228,12 @@ def _dataset_text(doc: dict) -> str:
         f"delta {_of(view['spent']['delta'], view['delta_budget'])} ({_percent(view['used'])} used)",
         f"  remaining   epsilon {_num(view['remaining']['epsilon'])}, delta {_num(view['remaining']['delta'])}",
         f"  state       {_state_word(view)}",
+        f"  accounted   {_SOURCES[doc['accounted']]}",
     ]
     if len(doc["periods"]) > 1:
         lines.append("  periods:")
         for p in doc["periods"]:
-            mark = "  EXCEEDED" if p["exceeded"] else ""
+            mark = ("  EXCEEDED" if p["exceeded"] else "") + ("  (diffprivlib)" if p["accounted"] == "diffprivlib" else "")
             lines.append(f"    {p['window']['label']:<10} epsilon {_num(p['spent']['epsilon']):<8} "
                          f"delta {_num(p['spent']['delta']):<8} {p['spend_count']} spend(s){mark}")
     lines.append(f"  spends in {view['window']['label']}:" if view["spends"] else "  no spends in this period")
@@ -409,7 +443,7 @@ def verify(project, repair, expect_head, overrides):
         if torn is not None:
             click.echo(f"Repaired {display}: removed the incomplete line {torn.line}.", err=True)
     known = set(inv.datasets) | set((config.privacy or {}).get("budgets") or {})
-    ledger, problems = privacy.load_ledger(config, known)
+    ledger, problems = privacy.load_ledger(config, known, lazy=True)
     # every line went through the hand-compiled schema check (``fast_valid``, held to the JSON Schema by
     # property tests) and those it refused through the JSON Schema itself, for the message
     lines = [f"{display}:{p.line}: {p.message}" if p.line else f"{display}: {p.message}"

@@ -132,13 +132,14 @@ def _finding(message: str, subject: str, source: Source | None, *, kind: str = "
                          id=subject, file=source.file if source else None, line=source.line if source else None)
 
 
-def load_ledger(config, known: set[str] | None, cache=None) -> tuple[Ledger, list[LedgerProblem]]:
+def load_ledger(config, known: set[str] | None, cache=None, *, lazy: bool = False) -> tuple[Ledger, list[LedgerProblem]]:
     """The ledger and every problem with it: malformed lines, a torn tail, order, ids, unknown datasets.
 
-    ``cache`` (``engine.privacy.cache.PrivacyCache``) lets lines known to be valid skip their checks.
+    ``cache`` (``engine.privacy.cache.PrivacyCache``) lets lines known to be valid skip their checks;
+    ``lazy``: see ``parse_ledger``.
     """
     path, display, explicit = ledger_location(config)
-    ledger = read_ledger(path, display, cache)
+    ledger = read_ledger(path, display, cache, lazy=lazy)
     problems = list(ledger.problems)
     if not ledger.exists and explicit:
         problems.append(LedgerProblem(None, "the ledger named by privacy.ledger in gavel.yaml does not exist "
@@ -149,11 +150,12 @@ def load_ledger(config, known: set[str] | None, cache=None) -> tuple[Ledger, lis
     return ledger, sorted(problems, key=lambda p: (p.line or 0, p.message))
 
 
-def build(config, inv, now: str) -> None:
+def build(config, inv, now: str, *, lazy: bool = False) -> None:
     """Attach the privacy state to ``inv`` (see the module docstring); never raises on bad input.
 
     Every budget's usage is computed here (policies and ``gavel budget status`` read them all), so
     that the warm-path cache (``engine.privacy.cache``) can be saved once, before returning.
+    ``lazy``: see ``parse_ledger`` (`gavel budget status`; `gavel check` reads every entry).
     """
     from engine.privacy.cache import PrivacyCache
     from engine.privacy.facts import PrivacyState
@@ -163,7 +165,7 @@ def build(config, inv, now: str) -> None:
     inv.problems.extend(found.problems)
     known = set(inv.datasets) | set((config.privacy or {}).get("budgets") or {})
     cache = PrivacyCache.open(config)
-    ledger, problems = load_ledger(config, known, cache)
+    ledger, problems = load_ledger(config, known, cache, lazy=lazy)
     if ledger.sha256:
         inv.inputs.append(InputDigest(path=ledger.display, kind="ledger", sha256=ledger.sha256))
     for problem in problems:

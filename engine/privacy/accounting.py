@@ -166,6 +166,10 @@ class Usage:
     remaining_epsilon: float = 0.0
     remaining_delta: float = 0.0
     exceeded: bool = False
+    #: where the figures come from: "recorded" (the totals diffprivlib computed when the period's last
+    #: spend was recorded, read from the ledger), "cache" (the warm-path cache) or "diffprivlib" (computed
+    #: now, which imports diffprivlib and scikit-learn): `gavel budget status` says which
+    source: str = "diffprivlib"
 
     @property
     def used(self) -> float:
@@ -219,6 +223,7 @@ def account(budget: Budget, spends: list, win: Window, cache=None, *, latest=Non
     found = recorded(budget, spends, pairs) if spends and spends[-1] is latest else None
     if found is not None:
         usage.epsilon, usage.delta, usage.exceeded, usage.remaining_epsilon, usage.remaining_delta = found
+        usage.source = "recorded"
         return usage
     if cache is not None:
         from engine.privacy.cache import result_key
@@ -227,6 +232,7 @@ def account(budget: Budget, spends: list, win: Window, cache=None, *, latest=Non
         found = cache.result(key)
         if found is not None:
             usage.epsilon, usage.delta, usage.exceeded, usage.remaining_epsilon, usage.remaining_delta = found
+            usage.source = "cache"
             return usage
         _total(usage, budget, pairs)
         cache.put_result(key, [usage.epsilon, usage.delta, usage.exceeded, usage.remaining_epsilon,

@@ -32,7 +32,7 @@ class PrivacyState:
         if self._by_model is None:
             self._by_model = {}
             for entry in self.ledger.entries:
-                model = entry.data.get("model")
+                model = entry.model
                 if model:
                     self._by_model.setdefault(model, []).append(entry)
         return self._by_model
@@ -58,9 +58,12 @@ class PrivacyState:
         return found
 
     def latest(self, dataset: str) -> Entry | None:
-        """The dataset's last ledger entry: the only one whose recorded totals are read (and verified)."""
+        """The dataset's last ledger entry: the only one whose recorded totals are read (and verified).
+
+        None when that entry's line fails its hash or its link (or has none): its totals are then not
+        read, diffprivlib accounts the budget, and the line is reported as an error as always."""
         entries = self.by_dataset.get(dataset)
-        return entries[-1] if entries else None
+        return entries[-1] if entries and self.ledger.sealed(entries[-1]) else None
 
     def view(self, dataset: str, *, spends: bool = True) -> dict[str, Any]:
         """The budget as policies see it: declaration, period, spent, remaining, spends in the period.

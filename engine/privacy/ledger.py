@@ -68,25 +68,43 @@ class LedgerError(GavelError):
 
 
 class Entry:
-    """One spend, as written on ``line`` (1-based). (A slotted class: a ledger holds 10⁵ of them.)"""
+    """One spend, as written on ``line`` (1-based). (A slotted class: a ledger holds 10⁵ of them.)
 
-    __slots__ = ("line", "data", "id", "time", "dataset", "epsilon", "delta")
+    Made with its line's ``text``, an entry keeps the fields the accounting reads and decodes the
+    rest (``data``) again when first asked for (``parse_ledger(lazy=True)``): holding 10⁵ decoded
+    dicts (with their totals and chain members) cost more than decoding them did, and `budget status`,
+    `verify` and `spend` read ``data`` for a few entries only (each dataset's last).
+    """
 
-    def __init__(self, line: int, data: dict[str, Any]):
+    __slots__ = ("line", "_data", "_text", "id", "time", "dataset", "epsilon", "delta", "model")
+
+    def __init__(self, line: int, data: dict[str, Any], text: str | None = None):
         self.line = line
-        self.data = data
+        self._data = None if text is not None else data
+        self._text = text  # the line, when ``data`` is to be decoded from it again on demand
         self.id: str = data["id"]
         self.time: str = data["time"]
         self.dataset: str = data["dataset"]
         self.epsilon: float = data["epsilon"]
         self.delta: float = data.get("delta", 0)
+        self.model: str | None = data.get("model")
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """Every member of the entry, as written (the same decoder and the same bytes as when it was
+        validated, so the same dict)."""
+        data = self._data
+        if data is None:
+            data = self._data = _decode(self._text)
+        return data
 
     def __repr__(self) -> str:
         return f"Entry(line={self.line}, data={self.data!r})"
 
     def view(self) -> dict[str, Any]:
         """The entry for the input document: every field (delta defaulted) plus its line."""
-        out = {k: self.data[k] for k in FIELDS if k in self.data}
+        data = self.data  # once: a property, and this runs for every spend in every subject's facts
+        out = {k: data[k] for k in FIELDS if k in data}
         out.setdefault("delta", 0)
         out["line"] = self.line
         return out
@@ -118,9 +136,15 @@ class Ledger:
     chained: int = 0  # entries that carry a hash
     unchained: list[int] = field(default_factory=list)  # lines of entries without one
     head: str = GENESIS  # the hash of the last entry (what the next spend links to)
+    suspect: set[int] = field(default_factory=set)  # lines of entries without a hash, or whose hash or link is wrong
+
+    def sealed(self, entry: Entry) -> bool:
+        """``entry`` carries a hash that matches its line and links to the entry before: only such an
+        entry's recorded totals are read (an edited or unchained line's are not evidence of anything)."""
+        return entry.line not in self.suspect
 
 
-def read_ledger(path: Path, display: str, cache=None) -> Ledger:
+def read_ledger(path: Path, display: str, cache=None, *, lazy: bool = False) -> Ledger:
     """Read and parse the ledger at ``path``; a missing file is an empty ledger (``exists`` False).
 
     With ``cache`` (``engine.privacy.cache.PrivacyCache``), lines the cache knows to be valid
@@ -137,11 +161,11 @@ def read_ledger(path: Path, display: str, cache=None) -> Ledger:
         ledger.problems.append(LedgerProblem(None, f"cannot read the ledger: {exc.strerror or exc}"))
         return ledger
     if cache is None:
-        return parse_ledger(raw, path, display)
+        return parse_ledger(raw, path, display, lazy=lazy)
     from engine.privacy.cache import trusted_mark
 
     mark, digest = trusted_mark(cache.ledger_mark(display), raw)
-    ledger = parse_ledger(raw, path, display, sha256=digest.hexdigest(), known=mark)
+    ledger = parse_ledger(raw, path, display, sha256=digest.hexdigest(), known=mark, lazy=lazy)
     _remember(cache, display, raw, ledger, raw.rfind(b"\n") + 1, mark)
     return ledger
 
@@ -163,13 +187,18 @@ def _remember(cache, display: str, raw: bytes, ledger: Ledger, terminated: int, 
     cache.put_ledger(display, terminated, sha, lines, bad)
 
 
-def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = None, known=None) -> Ledger:
+def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = None, known=None,
+                 lazy: bool = False) -> Ledger:
     """Parse every line; entries are indexed by dataset and checked for order and unique ids.
 
     One pass over the lines with the common case inline (a ledger has 10⁵ lines); any line
     that is not a valid entry goes through ``parse_line`` for the message. ``known`` (a
     ``LedgerMark`` the caller has checked against ``raw``) names lines already known to be valid:
     they are decoded in one batch, without the per-line checks.
+
+    ``lazy``: entries keep only the fields the accounting reads and decode the rest when asked
+    (``Entry``): for commands that read a few entries' ``data`` (`budget status`, `verify`, `spend`).
+    `gavel check` reads every entry's (the spends in each dataset's facts) and keeps them decoded.
     """
     ledger = Ledger(path, display, exists=True, sha256=sha256 or hashlib.sha256(raw).hexdigest())
     try:
@@ -196,7 +225,7 @@ def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = N
     collecting = gc.isenabled()
     gc.disable()  # 10⁵ new dicts and entries, no cycles: the collector would only rescan the heap
     try:
-        _parse_lines(ledger, lines, _decode_known(lines, known) if known is not None else None)
+        _parse_lines(ledger, lines, _decode_known(lines, known) if known is not None else None, lazy)
     finally:
         if collecting:
             gc.enable()
@@ -224,7 +253,7 @@ def _decode_known(lines: list, known) -> list | None:
     return out
 
 
-def _parse_lines(ledger: Ledger, lines: list, known: list | None = None) -> None:
+def _parse_lines(ledger: Ledger, lines: list, known: list | None = None, lazy: bool = False) -> None:
     entries, problems, sequence, by_dataset = ledger.entries, ledger.problems, ledger.sequence, ledger.by_dataset
     first_line: dict[str, int] = {}
     last = ""
@@ -255,6 +284,7 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None) -> None
         seal = data.get("hash")
         if seal is None:
             unchained.append(number)
+            ledger.suspect.add(number)
             prev = None
         else:
             ledger.chained += 1
@@ -263,14 +293,18 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None) -> None
             if line[-_HASH_TAIL:-66] != _HASH_MEMBER or line[-66:-2] != seal or not line.endswith('"}') or \
                     sha256((line[:-_HASH_TAIL] + "}").encode()).hexdigest() != seal:
                 chain.append(LedgerProblem(number, "entry edited: the line no longer matches its hash", data["dataset"]))
-            if prev is not None and data.get("prev") != prev:
+                ledger.suspect.add(number)
+            if prev is None:  # after an invalid or unchained line: the link cannot be checked
+                ledger.suspect.add(number)
+            elif data.get("prev") != prev:
                 what = "first entry" if prev == GENESIS else "previous entry"
+                ledger.suspect.add(number)
                 chain.append(LedgerProblem(
                     number, f"hash chain broken: the {what} is not the one this entry was appended after "
                             f"(a line deleted, inserted or edited above; prev {str(data.get('prev'))[:12]}, "
                             f"expected {prev[:12]})", data["dataset"]))
             prev = ledger.head = seal
-        entry = Entry(number, data)
+        entry = Entry(number, data, line if lazy else None)
         entries.append(entry)
         ident, stamp = entry.id, entry.time
         if ident in first_line:
@@ -481,7 +515,7 @@ def append(path: Path, display: str, decide: Callable[[Ledger], dict[str, Any]],
             _lock(fd, display, timeout)
             if not _same_file(fd, path):  # replaced (git checkout, rename) while we waited: start over
                 continue
-            ledger = parse_ledger(_read_all(fd), path, display)
+            ledger = parse_ledger(_read_all(fd), path, display, lazy=True)
             entry = decide(ledger)
             line = dump_entry(entry, prev=ledger.head)
             if ledger.torn is not None:
@@ -506,7 +540,7 @@ def repair(path: Path, display: str, *, timeout: float = 30.0) -> LedgerProblem 
     fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
     try:
         _lock(fd, display, timeout)
-        ledger = parse_ledger(_read_all(fd), path, display)
+        ledger = parse_ledger(_read_all(fd), path, display, lazy=True)
         if ledger.torn is None:
             return None
         os.ftruncate(fd, ledger.good_end)
