@@ -57,17 +57,44 @@ def expand(root: Path, patterns: list[str], exclude: list[str] = ()) -> list[Pat
     for pattern in exclude:
         for name in glob.glob(pattern, root_dir=root, recursive=True):
             found.discard(root / name)
-    return sorted(found)
+    return sorted(found, key=lambda path: path.parts)  # Path's own order, without its slow __lt__
 
 
 def relative(path: Path, root: Path) -> str:
     """``path`` as shown to users: relative to the project root when it is under it."""
-    for candidate in (path, path.resolve()):  # resolve() only when needed: it costs a syscall per part
-        try:
-            return candidate.relative_to(root).as_posix()
-        except ValueError:
-            continue
-    return path.as_posix()
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        pass
+    try:  # resolve() only when needed: it costs a syscall per part
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+class _Outside:
+    """``config.outside(path)`` for many paths: each folder's symlinks are followed once, not once per
+    file (the answer is the same: a path whose last part is no symlink resolves to its resolved
+    folder plus that part)."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.root = os.path.realpath(config.root)
+        self.prefix = self.root if self.root.endswith(os.sep) else self.root + os.sep
+        self.folders: dict[str, str] = {}
+
+    def __call__(self, path: Path) -> bool:
+        if self.config.allow_outside:
+            return False
+        text = os.fspath(self.config.root / path)
+        folder, name = os.path.split(text)
+        if name in ("", ".", "..") or os.path.islink(text):
+            return self.config.outside(path)
+        real = self.folders.get(folder)
+        if real is None:
+            real = self.folders[folder] = os.path.realpath(folder)
+        resolved = os.path.join(real, name)
+        return not (resolved == self.root or resolved.startswith(self.prefix))
 
 
 def load_evidence(config: Config, inv: Inventory) -> None:
@@ -80,6 +107,7 @@ def load_evidence(config: Config, inv: Inventory) -> None:
     jobs: list[tuple[str, str, str]] = []  # (display path, kind, format)
     seen: set[Path] = set()
     records: list[Record] = []
+    outside = _Outside(config)
     for index, source in enumerate(config.evidence):
         if source.live is not None:
             from engine.evidence.live import read_live
@@ -94,7 +122,7 @@ def load_evidence(config: Config, inv: Inventory) -> None:
             if path in seen:
                 continue
             seen.add(path)
-            if config.outside(path):
+            if outside(path):
                 inv.problems.append(outside_problem("gavel-evidence", "Evidence file is valid", source.kind,
                                                     relative(path, config.root), path))
                 continue

@@ -109,3 +109,29 @@ def test_bundle_output_errors_are_clean(gavel, repo, tmp_path, output, message):
     output, message = output.format(dir=tmp_path), message.format(dir=tmp_path)
     result = gavel("bundle", "build", repo, "-o", output)
     assert result.exit_code == 2 and result.stderr == f"Error: {message}\n"
+
+
+def test_the_evidence_stage_answers_outside_like_the_config(repo):
+    """``load_evidence`` resolves each folder once (``_Outside``); its answers must be ``Config.outside``'s."""
+    import os
+
+    from engine.config import load_config
+    from engine.evidence import _Outside
+
+    elsewhere = repo.parent / "outside"
+    (repo / "models" / "deep").mkdir()
+    os.symlink(elsewhere, repo / "models" / "linked-folder")  # a folder symlinked out
+    os.symlink(elsewhere / "b.yaml", repo / "models" / "linked.yaml")  # a file symlinked out
+    os.symlink(repo / "models" / "a.yaml", repo / "models" / "inner.yaml")  # a file symlinked in
+    os.symlink(elsewhere / "missing.yaml", repo / "models" / "dangling.yaml")  # dangling, pointing out
+    os.symlink("../..", repo / "models" / "up")  # a folder symlinked to the parent of the root
+    config = load_config(repo)
+    paths = ["models/a.yaml", "models/deep/x.yaml", "models/linked-folder/b.yaml", "models/linked.yaml",
+             "models/inner.yaml", "models/dangling.yaml", "models/up/outside/b.yaml", "models/up/proj",
+             "models/up/proj/models/a.yaml", "../outside/b.yaml", str(elsewhere / "b.yaml"), "models/..", "."]
+    outside = _Outside(config)
+    answers = [(p, outside(repo / p)) for p in paths]
+    assert answers == [(p, config.outside(repo / p)) for p in paths]
+    assert {p for p, out in answers if out} == {"models/linked-folder/b.yaml", "models/linked.yaml",
+                                                  "models/dangling.yaml", "models/up/outside/b.yaml",
+                                                  "../outside/b.yaml", str(elsewhere / "b.yaml")}

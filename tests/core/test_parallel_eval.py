@@ -112,3 +112,26 @@ def test_an_abandoned_stream_does_not_answer_the_next_request(rego_and_yaml):
     assert next(stream) == expected[0]
     stream.close()  # five answers left unread
     assert engine.evaluate("data.gavel_eval.model", documents[::-1]) == expected[::-1]
+
+
+def test_a_deferred_save_is_written_by_the_wait_and_redone_when_its_child_fails(tmp_path):
+    from engine.check import save_aside
+
+    parent = os.getpid()
+    target = tmp_path / "saved"
+
+    def save():
+        if os.getpid() != parent and target.exists():  # the second child fails (a write error, a crash)
+            raise OSError("disk full")
+        target.write_text(target.read_text() + f"{os.getpid() == parent}\n" if target.exists() else "child\n")
+
+    deferred: list = []
+    save_aside(save, deferred)
+    (wait,) = deferred
+    wait()
+    assert target.read_text() == "child\n"  # written by the child, nothing redone
+    save_aside(save, deferred)
+    deferred[1]()
+    assert target.read_text() == "child\nTrue\n"  # the child failed: the wait saved here
+    save_aside(save, None)  # no deferral: saved at once, here
+    assert target.read_text() == "child\nTrue\nTrue\n"
