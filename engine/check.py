@@ -46,15 +46,16 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = (), s
     ``shard=(K, N)``, those of shard K of N: see ``engine.shard``).
 
     ``stats``, if given, receives ``decisions``: how many were reused from the decision cache and
-    which were computed, as ``(policy, kind, subject id)``. With ``deferred`` (a list), the decision
-    cache is written while the caller renders the report, and a function that waits for the write
-    is appended: the caller calls it when done (see ``save_aside``)."""
+    which were computed, as ``(policy, kind, subject id)``. With ``deferred`` (a list), the caches
+    (evidence, decisions) are written while the run goes on and the caller renders the report, and
+    functions that wait for the writes are appended: the caller calls them when done (see
+    ``save_aside``)."""
     now = resolve_now(now or config.now)
     policy_set = load_policies(config)  # a broken policy stops the run before any evidence is read
     if not policy_set.policies:
         raise UsageError("no policies to run: add policy files under policies/ (or policies.paths) or enable a "
                          "built-in pack (policies.packs, --pack)", file=config.file)
-    inv = build_inventory(config, now=now)
+    inv = build_inventory(config, now=now, aside=None if deferred is None else lambda save: save_aside(save, deferred))
     subjects = build_subjects(inv, now=now)
     if not subjects and not inv.problems:
         raise UsageError("no evidence found: no file matches the evidence globs (see `evidence` in gavel.yaml, or "
