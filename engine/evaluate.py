@@ -413,13 +413,17 @@ def _results_parallel(prepared: Prepared, documents, subjects, indexes: list[int
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             tasks = {pool.submit(_worker, (start, min(start + step, size))): start for start in range(0, size, step)}
-            for task in as_completed(tasks):
-                try:
-                    part = task.result()
-                except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, or an error raised in the worker
-                    start = tasks[task]
-                    part = [(i, _lost(prepared, subjects[i].kind, exc)) for i in indexes[start:start + step]]
-                yield from part
+            try:
+                for task in as_completed(tasks):
+                    try:
+                        part = task.result()
+                    except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, or an error raised in the worker
+                        start = tasks[task]
+                        part = [(i, _lost(prepared, subjects[i].kind, exc)) for i in indexes[start:start + step]]
+                    yield from part
+            except BaseException:  # the caller stopped (an error, Ctrl-C): drop the tasks not started
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     finally:
         _SHARED = None
 
