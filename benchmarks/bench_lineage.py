@@ -5,7 +5,9 @@ and tag propagation over a 1,000,000-edge graph. Prints figures; not a test.
                                        [--compare 200]
 
 Each build runs in a fresh process (so peak RSS is that build's own): ``cold`` with an empty cache,
-``warm`` with the cache of the cold run, ``one-changed`` after editing one SQL file. ``--compare N``
+``warm`` with the cache of the cold run, ``one-changed`` after editing one SQL file; ``--sequential``
+adds a cold build in one process. Each prints wall time, CPU time (user + sys of the build and its
+workers) and the load average: on a shared machine the CPU time is the comparable figure. ``--compare N``
 also times ``sqlglot.lineage.lineage(None, ...)`` per statement on the first N queries, against the
 scope walk Gavel uses (same edges: tests/lineage/test_sql_equivalence.py).
 """
@@ -33,6 +35,16 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_s() -> float:
+    """User + system CPU time of this process and its finished children (the build's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def phase_build(project: str, workers: int = 0) -> dict:
     """One lineage build of ``project`` (run in its own process; ``workers`` 0: one per core)."""
     from engine.config import load_config
@@ -42,14 +54,16 @@ def phase_build(project: str, workers: int = 0) -> dict:
     t0 = time.perf_counter()
     config = load_config(project, overrides=[f"engine.workers={workers}"])
     inv = Inventory(root=config.root)
-    t1 = time.perf_counter()
+    t1, cpu1 = time.perf_counter(), _cpu_s()
     lg = build_graph(config, inv)
-    t2 = time.perf_counter()
+    t2, cpu2 = time.perf_counter(), _cpu_s()
     lg.propagation  # noqa: B018 - tags of every node
     t3 = time.perf_counter()
     stats = lg.stats()
     column_edges = sum(v for k, v in stats["edges"].items() if k in ("direct", "expression", "aggregate", "masked"))
-    return {"config_s": round(t1 - t0, 2), "build_s": round(t2 - t1, 2), "tags_s": round(t3 - t2, 2),
+    return {"config_s": round(t1 - t0, 2), "build_s": round(t2 - t1, 2), "build_cpu_s": round(cpu2 - cpu1, 2),
+            "tags_s": round(t3 - t2, 2), "load": _load(), "workers_peak_rss_mb": round(
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
             "statements": lg.statements, "column_edges": column_edges, "nodes": stats["nodes"],
             "problems": len(inv.problems), "unresolved": len(lg.unresolved), "cache": lg.cache_stats,
             "parallel": getattr(lg, "parallel_stats", None),
@@ -194,21 +208,25 @@ def main() -> None:
     shutil.rmtree(work / ".gavel", ignore_errors=True)
     cold = _child("--phase", "build", "--project", str(work))
     rate = cold["statements"] / cold["build_s"]
-    print(f"cold:  {cold['statements']} statements -> {cold['column_edges']} column edges in {cold['build_s']} s "
-          f"({rate:.0f} statements/s, one process); config {cold['config_s']} s; tags {cold['tags_s']} s; "
-          f"peak RSS {cold['peak_rss_mb']} MB (main process); problems {cold['problems']}, unresolved {cold['unresolved']}; "
-          f"parallel workers' results {cold['parallel']}; {os.cpu_count()} cores, load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"cold:  {cold['statements']} statements -> {cold['column_edges']} column edges in {cold['build_s']} s wall, "
+          f"{cold['build_cpu_s']} s CPU (user + sys, workers included) ({rate:.0f} statements/s); config "
+          f"{cold['config_s']} s; tags {cold['tags_s']} s; peak RSS {cold['peak_rss_mb']} MB main process, "
+          f"{cold['workers_peak_rss_mb']} MB largest worker; problems {cold['problems']}, unresolved "
+          f"{cold['unresolved']}; parallel workers' results {cold['parallel']}; {os.cpu_count()} cores, load "
+          f"average {cold['load']}")
     if args.sequential:
         shutil.rmtree(work / ".gavel", ignore_errors=True)
         one = _child("--phase", "build", "--project", str(work), "--workers", "1")
-        print(f"cold, 1 process: {one['build_s']} s (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
+        print(f"cold, 1 process: {one['build_s']} s wall, {one['build_cpu_s']} s CPU (load average {one['load']}); "
+              f"{one['column_edges']} column edges")
     warm = _child("--phase", "build", "--project", str(work))
-    print(f"warm:  {warm['build_s']} s (cache {warm['cache']}); peak RSS {warm['peak_rss_mb']} MB")
+    print(f"warm:  {warm['build_s']} s wall, {warm['build_cpu_s']} s CPU (cache {warm['cache']}); peak RSS "
+          f"{warm['peak_rss_mb']} MB (load average {warm['load']})")
     first = sorted((work / "sql").glob("*.sql"))[0]
     first.write_text(first.read_text() + "\n-- edited\n")
     changed = _child("--phase", "build", "--project", str(work))
-    print(f"one file changed: {changed['build_s']} s (cache {changed['cache']})")
+    print(f"one file changed: {changed['build_s']} s wall, {changed['build_cpu_s']} s CPU (cache {changed['cache']}; "
+          f"load average {changed['load']})")
     prop = _child("--phase", "propagation", "--edges", str(args.edges))
     print(f"tags:  one pass over all {prop['nodes']} nodes of a {prop['edges']}-edge graph: "
           f"{prop['one_pass_all_nodes_s']} s ({prop['tagged_nodes']} nodes tagged; graph built in "

@@ -15,7 +15,12 @@ outside the project:
 A file whose MAC does not verify (planted, edited, written with another key, or from another Gavel
 version: the ``stamp``) is an empty cache, and the run recomputes everything. Without a usable key
 there is no cache at all. The format: one header line ``gavel-cache 1 <stamp> <mac>``, then the
-JSON payload.
+payload: JSON (``load``/``save``), or ``marshal`` for a large cache read on every run
+(``load_plain``/``save_plain``: the decision cache, 500,000 entries on 10,000 cards).
+
+``marshal`` only builds values (it runs nothing on load, unlike pickle), but it is not made to
+read hostile bytes: it is only ever given a payload whose MAC verified, i.e. bytes a run holding
+the key wrote, and its stamp names the Python version (marshal's format may change with it).
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ import contextlib
 import hashlib
 import hmac
 import json
+import marshal
 import os
 import secrets
 import stat
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -49,6 +56,34 @@ def load(path: Path, stamp: str) -> Any | None:
 def save(path: Path, stamp: str, data: Any) -> None:
     """Write ``data`` as JSON at ``path`` with its MAC; a cache that cannot be written is no cache."""
     write(path, stamp, json.dumps(data, separators=(",", ":"), allow_nan=False).encode())
+
+
+def load_plain(path: Path, stamp: str) -> Any | None:
+    """The data saved at ``path`` by ``save_plain`` under ``stamp`` with this machine's key, or None.
+
+    Decoded with ``marshal`` after the MAC verified (~2x faster than ``json`` for the decision
+    cache, and its writing 4x): callers still check the shape they expect."""
+    payload = read(path, _plain(stamp))
+    if payload is None:
+        return None
+    try:
+        return marshal.loads(payload)
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
+def save_plain(path: Path, stamp: str, data: Any) -> None:
+    """Write plain ``data`` (dicts, lists, strings, numbers, booleans, None) for ``load_plain``;
+    an object reached twice is written once and read back as one shared object."""
+    try:
+        payload = marshal.dumps(data)
+    except ValueError:  # nested deeper than marshal goes, or not plain data: no cache, never an error
+        return
+    write(path, _plain(stamp), payload)
+
+
+def _plain(stamp: str) -> str:
+    return f"{stamp}-marshal{marshal.version}-py{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 def read(path: Path, stamp: str) -> bytes | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,15 @@ class Config:
         from engine.fsutil import inside
 
         return not self.allow_outside and not inside(self.root, self.root / path)
+
+    def outside_check(self) -> Callable[[str | Path], bool]:
+        """``outside`` for the paths of one glob walk: each folder's real path is found once."""
+        from engine.fsutil import Confinement
+
+        if self.allow_outside:
+            return lambda _path: False
+        confinement = Confinement(self.root)
+        return lambda path: os.path.join(self.root, path) not in confinement
 
     def engine_options(self) -> dict[str, Any]:
         """What the Rego engine named by ``engine`` is constructed with."""

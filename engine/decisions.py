@@ -7,12 +7,14 @@ cannot prove it does not read counts as read (a bare ``input``, an unknown ``dat
 it cannot parse), and a policy calling a non-deterministic builtin (``time.now_ns``, ``rand.*``,
 ``http.send``...) is never cached.
 
-The cache is one file, ``<cache.path>/decisions.json``, keyed by content hashes:
+The cache is one file, ``<cache.path>/decisions.bin``, keyed by content hashes:
 ``subjects[sha256(input document without now)][context]`` → the policy's rule values, where
 ``context = sha256(engine, policy text, and the now / inventory / params it reads)``. The file is
 authenticated (``engine.cachefile``: an HMAC under a key that never lives in the repository): a cache
 file planted by a pull request, copied from another machine or edited by hand fails the check and
-is ignored (a cold run), so an entry can only come from a run that held the secret. JSON, never pickle.
+is ignored (a cold run), so an entry can only come from a run that held the secret. Its payload is
+``marshal`` (``cachefile.load_plain``: decoded only once the MAC verified; never pickle), which keeps
+equal values read from it one shared object, so their findings are derived once.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FILE = "decisions.json"
-FORMAT = 2  # bump when the meaning of an entry changes
+FILE = "decisions.bin"
+FORMAT = 3  # bump when the meaning of an entry changes
 
 # Builtins whose result is not a function of the input: a policy calling one is evaluated every run.
 _VOLATILE = re.compile(r"\b(?:time\.now_ns|rand\.\w+|uuid\.\w+|http\.send|net\.lookup_ip_addr|opa\.runtime)\s*\(")
@@ -144,6 +146,7 @@ class DecisionCache:
         self.path = path
         self.entries: dict[str, dict[str, Any]] = {}
         self.used: dict[str, dict[str, Any]] = {}
+        self.fresh: list[tuple[str, str]] = []  # (subject, context) of the values computed by this run
         self.reused = 0
         self.dirty = False
         self._load()
@@ -151,58 +154,52 @@ class DecisionCache:
     def _load(self) -> None:
         from engine import cachefile
 
-        body = cachefile.read(self.path, str(FORMAT))
-        if body is None:
+        data = cachefile.load_plain(self.path, str(FORMAT))
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
             return  # missing, or not written by a run holding our secret: never trusted
-        try:
-            data = json.loads(body)
-            if data.get("format") != FORMAT:
-                return
-            contexts, values = data["contexts"], data["values"]
-            if not all(isinstance(v, dict) for v in values):  # a policy's rule values are an object
-                return
-            for subject, pairs in data["subjects"].items():
-                self.entries[subject] = {contexts[pairs[i]]: values[pairs[i + 1]] for i in range(0, len(pairs), 2)}
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
-            self.entries = {}
+        subjects = data.get("subjects")
+        if not (isinstance(subjects, dict) and all(type(entry) is dict for entry in subjects.values())
+                and all(type(value) is dict for entry in subjects.values() for value in entry.values())):
+            return  # a policy's rule values are an object: anything else is not a cache we wrote
+        self.entries = subjects
 
-    def get(self, subject: str, context: str) -> Any:
-        """The cached rule values, or ``None``."""
-        value = self.entries.get(subject, {}).get(context)
-        if value is not None:
-            self.used.setdefault(subject, {})[context] = value
-            self.reused += 1
-        return value
+    def lookup(self, subject: str, contexts: list[str | None]) -> list[Any]:
+        """The cached rule values for each of ``contexts`` (``None`` where there is none, or where
+        the context is ``None``: a policy never cached); one call per subject, not per decision."""
+        entry = self.entries.get(subject)
+        if entry is None:
+            return [None] * len(contexts)
+        found = list(map(entry.get, contexts))
+        if None not in found:  # the usual re-run: every decision cached (counted without a Python loop)
+            self.used.setdefault(subject, {}).update(zip(contexts, found, strict=True))
+            self.reused += len(found)
+            return found
+        hits = [(context, value) for context, value in zip(contexts, found, strict=True) if value is not None]
+        if hits:
+            self.used.setdefault(subject, {}).update(hits)
+            self.reused += len(hits)
+        return found
 
     def put(self, subject: str, context: str, value: Any) -> None:
         self.used.setdefault(subject, {})[context] = value
+        self.fresh.append((subject, context))
         self.dirty = True
 
     def save(self) -> None:
         """Write what this run used (so the file never grows past one run's decisions)."""
         if not self.dirty and self.used == self.entries:
             return
-        contexts: dict[str, int] = {}
-        values: list[Any] = []
-        by_object: dict[int, int] = {}  # values read from the file are shared objects
-        by_text: dict[str, int] = {}  # new values: equal ones stored once
-        subjects: dict[str, list[int]] = {}
-        for subject in sorted(self.used):
-            pairs = subjects[subject] = []
-            for context, value in self.used[subject].items():
-                index = by_object.get(id(value))
-                if index is None:
-                    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-                    index = by_text.get(text)
-                    if index is None:
-                        index = by_text[text] = len(values)
-                        values.append(value)
-                    by_object[id(value)] = index
-                pairs += [contexts.setdefault(context, len(contexts)), index]
         from engine import cachefile
 
-        cachefile.write(self.path, str(FORMAT), json.dumps({"format": FORMAT, "contexts": list(contexts), "values": values,
-                                            "subjects": subjects}, separators=(",", ":"), ensure_ascii=False).encode())
+        # Values read from the file are shared objects, which marshal writes once each; equal
+        # values computed by this run become one object too (so the next run derives their
+        # findings once: on 10,000 cards 500,000 decisions are ~97,000 distinct values).
+        by_text: dict[str, Any] = {}
+        for subject, context in self.fresh:
+            value = self.used[subject][context]
+            self.used[subject][context] = by_text.setdefault(
+                json.dumps(value, separators=(",", ":"), ensure_ascii=False), value)
+        cachefile.save_plain(self.path, str(FORMAT), {"format": FORMAT, "subjects": dict(sorted(self.used.items()))})
 
 
 def subject_digest(base: str) -> str:

@@ -133,6 +133,7 @@ class Prepared:
         whole: list[int] = []  # subjects judged by one query for all their policies
         partial: list[tuple[int, list[int]]] = []  # (subject, policies missing from the cache)
         reusable = self.cache is not None and bool(self.cache.entries)  # an empty cache has nothing to look up
+        wanted: dict[tuple[str, Any], list[str | None]] = {}  # (kind, now) -> its policies' contexts
         for i, subject in enumerate(subjects):
             indexes = by_kind[subject.kind]
             if not indexes:
@@ -140,17 +141,19 @@ class Prepared:
             if not reusable:
                 whole.append(i)
                 continue
-            contexts = self.keys.contexts(subject.doc.get("now"))
-            missing = []
-            for j in indexes:
-                value = self.cache.get(digests[i], contexts[j]) if contexts[j] else None
-                if value is None:
-                    missing.append(j)
-                else:
-                    values[i][policies[j].id] = value
-            if len(missing) == len(indexes):
+            now = subject.doc.get("now")
+            contexts = wanted.get((subject.kind, now))
+            if contexts is None:
+                every = self.keys.contexts(now)
+                contexts = wanted[(subject.kind, now)] = [every[j] for j in indexes]
+            found = self.cache.lookup(digests[i], contexts)
+            missing = [j for j, value in zip(indexes, found, strict=True) if value is None]
+            if not missing:
+                values[i] = {policies[j].id: value for j, value in zip(indexes, found, strict=True)}
+            elif len(missing) == len(indexes):
                 whole.append(i)
-            elif missing:
+            else:
+                values[i] = {policies[j].id: value for j, value in zip(indexes, found, strict=True) if value is not None}
                 partial.append((i, missing))
 
         def record(i: int, indexes: list[int], value: dict[str, Any]) -> None:
@@ -158,13 +161,32 @@ class Prepared:
             if self.cache is not None:
                 self._remember(subjects[i], digests[i], indexes, value)
 
+        # Equal decisions are one shared object when read from the cache (its values are stored
+        # once): map each to its outcomes once. The value is kept in the entry so its id stays its own.
+        seen: dict[tuple[int, int], tuple[Any, list[tuple[str, str, Any]]]] = {}
+
+        def findings_of(i: int) -> list[Finding]:
+            subject = subjects[i]
+            ref = SubjectRef(kind=subject.kind, id=subject.id, source=subject.source)
+            got = values[i].get
+            out: list[Finding] = []
+            for j in by_kind[subject.kind]:
+                policy = policies[j]
+                value = got(policy.id)
+                known = seen.get((j, id(value)))
+                if known is None:
+                    known = seen[(j, id(value))] = (value, outcomes(policy, value))
+                for status, message, evidence in known[1]:
+                    out.append(Finding(policy.id, policy.title, policy.severity, status, ref, message, evidence,
+                                       policy.frameworks, policy.remediation))
+            return out
+
         # A subject judged whole has all its values once its result arrives: its findings are built
         # then, while the engine (or the workers) evaluate the next subjects.
         judged: dict[int, list[Finding]] = {}
         for i, value in self._judge_whole(documents, subjects, whole):
-            indexes = by_kind[subjects[i].kind]
-            record(i, indexes, value)
-            judged[i] = self._findings(subjects[i], indexes, values[i])
+            record(i, by_kind[subjects[i].kind], value)
+            judged[i] = findings_of(i)
         for i, missing in partial:
             record(i, missing, self._one_by_one([policies[j] for j in missing], documents[i]))
         for i, indexes in [*((i, by_kind[subjects[i].kind]) for i in whole), *partial]:
@@ -172,13 +194,8 @@ class Prepared:
         findings: list[Finding] = []
         for i, subject in enumerate(subjects):
             if by_kind[subject.kind]:
-                findings += judged[i] if i in judged else self._findings(subject, by_kind[subject.kind], values[i])
+                findings += judged[i] if i in judged else findings_of(i)
         return findings
-
-    def _findings(self, subject: Subject, indexes: list[int], values: dict[str, Any]) -> list[Finding]:
-        ref = SubjectRef(kind=subject.kind, id=subject.id, source=subject.source)
-        policies = self.policy_set.policies
-        return [finding for j in indexes for finding in verdicts(policies[j], ref, values.get(policies[j].id))]
 
     def _judge_whole(self, documents: list[str], subjects: list[Subject], whole: list[int]) -> Iterator[tuple[int, dict]]:
         """``(subject index, {policy id: rule values or EngineError})`` for the subjects at ``whole``,
@@ -341,37 +358,30 @@ def check_embedded_builtins(policy_set: PolicySet) -> None:
 
 def verdicts(policy: Policy, ref: SubjectRef, result: Any) -> list[Finding]:
     """Map one policy's rule values for one subject to findings (pass, fail, warn, skip, error)."""
-    base = {
-        "policy": policy.id,
-        "title": policy.title,
-        "severity": policy.severity,
-        "subject": ref,
-        "frameworks": policy.frameworks,
-        "remediation": policy.remediation,
-        "waiver": None,
-    }
+    return [Finding(policy.id, policy.title, policy.severity, status, ref, message, evidence, policy.frameworks,
+                    policy.remediation) for status, message, evidence in outcomes(policy, result)]
+
+
+def outcomes(policy: Policy, result: Any) -> list[tuple[str, str, Any]]:
+    """``verdicts`` without the parts of a finding that are the policy's and the subject's: each
+    finding's ``(status, message, evidence)``."""
     if isinstance(result, EngineError):
-        return [Finding(**base, status="error", message=f"policy could not be evaluated: {result}",
-                                        evidence=None)]
+        return [("error", f"policy could not be evaluated: {result}", None)]
     if not isinstance(result, dict):  # missing from the engine's answer, or not a verdict: never a pass
         what = "missing from the engine's result" if result is None else f"not a verdict object ({type(result).__name__})"
-        return [Finding(**base, status="error", message=f"policy could not be evaluated: its verdict is {what}",
-                        evidence=None)]
+        return [("error", f"policy could not be evaluated: its verdict is {what}", None)]
     absent = [key for key in [*policy.rules, *(["applicable"] if policy.has_applicable else [])] if key not in result]
     if absent:  # the wrapper always defines these: an absent one means a foreign or broken answer
-        return [Finding(**base, status="error", evidence=None,
-                        message=f"policy could not be evaluated: the engine's result lacks {', '.join(absent)}")]
+        return [("error", f"policy could not be evaluated: the engine's result lacks {', '.join(absent)}", None)]
     if policy.has_applicable and result.get("applicable") is False:
-        return [Finding(**base, status="skip", message="not applicable", evidence=None)]
+        return [("skip", "not applicable", None)]
     out = []
     for rule in policy.rules:
         status = "warn" if rule.startswith("warn") else "fail"
         for item in _items(result.get(rule), policy):
             message, evidence = _message(item, policy)
-            out.append(Finding(**base, status=status, message=message, evidence=evidence))
-    if not out:
-        out.append(Finding(**base, status="pass", message="", evidence=None))
-    return out
+            out.append((status, message, evidence))
+    return out or [("pass", "", None)]
 
 
 def _items(value: Any, policy: Policy) -> list[Any]:

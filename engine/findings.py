@@ -195,25 +195,33 @@ class Report(_Record):
         for people. Findings are written by ``_finding_lines``, which encodes what repeats (a
         policy's metadata, a subject) once: 500,000 findings are mostly the same few hundred parts.
         """
-        lines = ["{"]
-        items = list(self.to_dict_shallow().items())
+        lines = ["{"]  # joined once at the end: the findings are ~200 MB on 10,000 cards, copied once
+        items = list(self.to_dict_shallow(inputs=False).items())
         for index, (key, value) in enumerate(items):
             comma = "," if index < len(items) - 1 else ""
+            if key == "findings" and self.findings:
+                lines.append(f"  {json.dumps(key)}: [")
+                lines += _finding_lines(self.findings)
+                lines.append(f"  ]{comma}")
+                continue
             if key == "findings":
-                body = "[\n" + ",\n".join(_finding_lines(self.findings)) + "\n  ]" if self.findings else "[]"
+                body = "[]"
+            elif key == "inputs":  # one per evidence file (10,000+): json.dumps(indent=2) is pure Python
+                body = _input_lines(self.inputs)
             else:
                 body = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
             lines.append(f"  {json.dumps(key)}: {body}{comma}")
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+        lines.append("}\n")
+        return "\n".join(lines)
 
-    def to_dict_shallow(self) -> dict[str, Any]:
-        """``to_dict()`` without the findings (``None`` in their place)."""
+    def to_dict_shallow(self, *, inputs: bool = True) -> dict[str, Any]:
+        """``to_dict()`` without the findings (``None`` in their place), and without the inputs
+        (``None`` too) when not ``inputs``."""
         return {
             "schema_version": self.schema_version,
             "tool": asdict(self.tool),
             "run": asdict(self.run),
-            "inputs": [asdict(i) for i in self.inputs],
+            "inputs": [asdict(i) for i in self.inputs] if inputs else None,
             "policies": [asdict(p) for p in self.policies],
             "findings": None,
             "summary": asdict(self.summary),
@@ -222,37 +230,60 @@ class Report(_Record):
         }
 
 
-def _finding_lines(findings: list[Finding]):
+def _input_lines(inputs: list[InputDigest]) -> str:
+    """``json.dumps([asdict(i) for i in inputs], indent=2, ensure_ascii=False)`` nested one level
+    deeper, as ``to_json`` writes it (written by hand: the indenting encoder is pure Python)."""
+    if not inputs:
+        return "[]"
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    return "[\n" + ",\n".join(f'    {{\n      "path": {encode(i.path)},\n      "kind": {encode(i.kind)},\n'
+                                f'      "sha256": {encode(i.sha256)}\n    }}' for i in inputs) + "\n  ]"
+
+
+def _finding_lines(findings: list[Finding]) -> list[str]:
     """Each finding as ``json.dumps(f.to_dict(), separators=(", ", ": "))`` would write it,
-    indented by four spaces, with the repeated parts encoded once."""
+    indented by four spaces and followed by a comma (but the last), with the repeated parts
+    encoded once.
+
+    Parts are remembered by value (messages) or by identity (a policy's fields, an evidence
+    object: findings of one policy or one cached decision share them); the findings hold those
+    objects for as long as this runs, so an ``id`` cannot be reused meanwhile."""
     encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    heads: dict[tuple, str] = {}
-    tails: dict[tuple, str] = {}
-    subjects: dict[int, str] = {}
+    # (policy, status) -> the policy fields it was made from, what comes before the subject and
+    # what comes after the evidence; reused while those fields are the very same objects.
+    ends: dict[tuple[str, str], tuple] = {}
     messages: dict[str, str] = {}
+    evidences: dict[int, str] = {}
+    last_subject: SubjectRef | None = None
+    subject = ""
+    out = []
     for f in findings:
-        head_key = (f.policy, f.title, f.severity, f.status)
-        head = heads.get(head_key)
-        if head is None:
-            head = heads[head_key] = (f'    {{"policy": {encode(f.policy)}, "title": {encode(f.title)}, '
-                                      f'"severity": {encode(f.severity)}, "status": {encode(f.status)}, "subject": ')
-        subject = subjects.get(id(f.subject))
-        if subject is None:
-            s = f.subject
+        end = ends.get((f.policy, f.status))
+        if end is None or not (end[0] is f.title and end[1] is f.severity and end[2] is f.frameworks
+                               and end[3] is f.remediation):
+            end = ends[(f.policy, f.status)] = (
+                f.title, f.severity, f.frameworks, f.remediation,
+                f'    {{"policy": {encode(f.policy)}, "title": {encode(f.title)}, "severity": {encode(f.severity)}, '
+                f'"status": {encode(f.status)}, "subject": ',
+                f', "frameworks": {encode(f.frameworks)}, "remediation": {encode(f.remediation)}, "waiver": ')
+        if f.subject is not last_subject:  # sorted findings: one subject's come together
+            last_subject = s = f.subject
             source = {"file": s.source.file, "line": s.source.line} if s.source else None
-            subject = subjects[id(f.subject)] = encode({"kind": s.kind, "id": s.id, "source": source})
-        tail_key = (f.policy, tuple(f.frameworks), f.remediation)
-        tail = tails.get(tail_key)
-        if tail is None:
-            tail = tails[tail_key] = (f', "frameworks": {encode(f.frameworks)}, '
-                                      f'"remediation": {encode(f.remediation)}, "waiver": ')
+            subject = encode({"kind": s.kind, "id": s.id, "source": source})
         message = messages.get(f.message)
         if message is None:
             message = messages[f.message] = encode(f.message)
-        evidence = "null" if f.evidence is None else encode(f.evidence)
+        if f.evidence is None:
+            evidence = "null"
+        else:
+            evidence = evidences.get(id(f.evidence))
+            if evidence is None:
+                evidence = evidences[id(f.evidence)] = encode(f.evidence)
         waiver = "null" if f.waiver is None else encode(f.waiver)
-        yield f'{head}{subject}, "message": {message}, "evidence": {evidence}{tail}{waiver}}}'
-
+        out.append(f'{end[4]}{subject}, "message": {message}, "evidence": {evidence}{end[5]}{waiver}}},')
+    if out:
+        out[-1] = out[-1][:-1]  # no comma after the last one
+    return out
 
 
 def load_report(text: str | bytes, *, file: str = "<report>") -> Report:

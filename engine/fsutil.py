@@ -28,6 +28,39 @@ def inside(root: str | Path, path: str | Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
 
 
+class Confinement:
+    """``inside(root, path)`` for the many paths of one glob walk, without a ``realpath`` per file.
+
+    ``realpath`` costs one ``lstat`` per component of the path (10,000 cards: ~0.5 s). A file whose
+    last component is not a symlink resolves to its folder's real path plus its name, so only one
+    ``lstat`` per file is needed and each folder is resolved once. Anything else (a symlink, a
+    missing file, a name such as ``..``) goes through ``realpath`` as in :func:`inside`. Folders are
+    remembered for the life of the object: make one per walk, not one per process.
+    """
+
+    def __init__(self, root: str | Path):
+        self.root = os.path.realpath(root)
+        self._prefix = self.root if self.root.endswith(os.sep) else self.root + os.sep
+        self._folders: dict[str, str] = {}
+
+    def __contains__(self, path: str | Path) -> bool:
+        text = os.fspath(path)
+        folder, name = os.path.split(text)
+        real = None
+        if name not in ("", ".", ".."):
+            try:
+                if not stat.S_ISLNK(os.lstat(text).st_mode):
+                    known = self._folders.get(folder)
+                    if known is None:
+                        known = self._folders[folder] = os.path.realpath(folder or os.curdir)
+                    real = os.path.join(known, name)
+            except OSError:
+                pass  # missing or unreachable: realpath decides, as in inside()
+        if real is None:
+            real = os.path.realpath(text)
+        return real == self.root or real.startswith(self._prefix)
+
+
 def describe_kind(mode: int) -> str:
     """``stat`` mode → what a user calls it: "a directory", "a FIFO (named pipe)", ..."""
     for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),

@@ -101,18 +101,20 @@ def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_p
 
         shard = parse_shard(shard)
     stats: dict = {}
-    deferred: list = []  # the decision cache is written while the outputs are rendered
+    from engine.check import collector_paused
+
+    deferred: list = []  # the caches are written while the outputs are rendered
     try:
-        with progress(f"gavel: checking {project} …"):
-            report = run_check(config, only=list(subjects), shard=shard, stats=stats, deferred=deferred)
-        set_path_prefix(report, config.root, path_prefix)
-        if verbose:
-            decisions = stats["decisions"]
-            click.echo(f"decisions: {decisions['reused']} reused from the cache, {len(decisions['computed'])} computed",
-                       err=True)
-        color = use_color(color)
-        write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose, color=color,
-                      step_summary=True)
+        with collector_paused():  # the run and its rendering in one pause (see collector_paused)
+            with progress(f"gavel: checking {project} …"):
+                report = run_check(config, only=list(subjects), shard=shard, stats=stats, deferred=deferred)
+            set_path_prefix(report, config.root, path_prefix)
+            if verbose:
+                decisions = stats["decisions"]
+                click.echo(f"decisions: {decisions['reused']} reused from the cache, {len(decisions['computed'])} "
+                           "computed", err=True)
+            write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose,
+                          color=use_color(color), step_summary=True)
     finally:
         for wait in deferred:
             wait()

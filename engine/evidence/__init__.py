@@ -73,31 +73,6 @@ def relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-class _Outside:
-    """``config.outside(path)`` for many paths: each folder's symlinks are followed once, not once per
-    file (the answer is the same: a path whose last part is no symlink resolves to its resolved
-    folder plus that part)."""
-
-    def __init__(self, config: Config):
-        self.config = config
-        self.root = os.path.realpath(config.root)
-        self.prefix = self.root if self.root.endswith(os.sep) else self.root + os.sep
-        self.folders: dict[str, str] = {}
-
-    def __call__(self, path: Path) -> bool:
-        if self.config.allow_outside:
-            return False
-        text = os.fspath(self.config.root / path)
-        folder, name = os.path.split(text)
-        if name in ("", ".", "..") or os.path.islink(text):
-            return self.config.outside(path)
-        real = self.folders.get(folder)
-        if real is None:
-            real = self.folders[folder] = os.path.realpath(folder)
-        resolved = os.path.join(real, name)
-        return not (resolved == self.root or resolved.startswith(self.prefix))
-
-
 def load_evidence(config: Config, inv: Inventory, *, aside: Callable[[Callable[[], None]], None] | None = None) -> None:
     """Read every evidence file into ``inv.models`` / ``inv.datasets``; problems go to ``inv.problems``.
 
@@ -110,7 +85,7 @@ def load_evidence(config: Config, inv: Inventory, *, aside: Callable[[Callable[[
     jobs: list[tuple[str, str, str]] = []  # (display path, kind, format)
     seen: set[Path] = set()
     records: list[Record] = []
-    outside = _Outside(config)
+    outside = config.outside_check()
     for index, source in enumerate(config.evidence):
         if source.live is not None:
             from engine.evidence.live import read_live

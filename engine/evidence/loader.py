@@ -119,9 +119,10 @@ def _clip(text: str, limit: int = 60) -> str:
 class _JSONRefused(ValueError):
     """Raised from inside ``json.loads`` hooks; the caller turns it into an ``EvidenceError``."""
 
-    def __init__(self, message: str, key: str | None = None):
+    def __init__(self, message: str, key: str | None = None, number: str | None = None):
         super().__init__(message)
         self.key = key
+        self.number = number
 
 
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
@@ -137,13 +138,37 @@ def _refuse_constant(name: str):
     raise _JSONRefused(f"{name} is not a finite number (JSON has no NaN or infinity)")
 
 
-#: The one JSON decoder for untrusted files: duplicate keys and NaN/Infinity refused.
-json_decoder = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_refuse_constant)
+_TOO_LARGE = "a number too large for a float (it would read as infinity)"
 
-# Text that may decode to a value JSON data must not hold: an exponent or a run of digits that
-# overflows a float, or an escaped UTF-16 surrogate (half of a pair, or alone). Only when this
-# matches is the decoded value walked in Python.
-_SUSPECT_JSON = re.compile(r"[eE][+]?0*[1-9]\d{2,}|\d{309,}|\\[uU][dD][89a-fA-F]")
+
+def _finite_float(text: str) -> float:
+    # Checked as it is decoded: a regular expression over the text cannot tell a large exponent
+    # from a long mantissa (1 followed by 300 zeros, then e10) or from a string such as "#8e0152".
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise _JSONRefused(_TOO_LARGE, number=text)
+    return value
+
+
+def _float_sized_int(text: str) -> int:
+    value = int(text)  # more than 4,300 digits: ValueError, reported by _parse_json
+    if len(text) > 308:  # shorter ones always fit a float
+        try:
+            float(value)
+        except OverflowError:
+            raise _JSONRefused(f"number {_clip(text)} is too large", number=text) from None
+    return value
+
+
+#: The one JSON decoder for untrusted files: duplicate keys, NaN/Infinity and numbers that
+#: overflow a float refused.
+json_decoder = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_refuse_constant,
+                                parse_float=_finite_float, parse_int=_float_sized_int)
+
+# Text that may decode to a value JSON data must not hold, which the decoder's hooks do not see:
+# an escaped UTF-16 surrogate (half of a pair, or alone). Only when this matches is every decoded
+# value walked in Python.
+_SUSPECT_JSON = re.compile(r"\\[uU][dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -253,6 +278,8 @@ def _parse_json(text: str, display: str, limits: Limits) -> Any:
     except json.JSONDecodeError as exc:
         raise EvidenceError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=display, line=exc.lineno) from exc
     except _JSONRefused as exc:
+        if exc.number is not None:
+            raise EvidenceError(str(exc), file=display, line=_number_line(text, exc.number)) from None
         first, again = _duplicate_lines(text, exc.key) if exc.key is not None else (None, None)
         if exc.key is None:  # NaN or Infinity
             raise EvidenceError(str(exc), file=display, line=_first_line(text, _JSON_CONSTANT)) from None
@@ -326,6 +353,12 @@ def _first_line(text: str, pattern: re.Pattern) -> int | None:
     return None
 
 
+def _number_line(text: str, number: str) -> int | None:
+    """The line of the first occurrence of the number token ``number`` outside a string."""
+    pattern = re.compile(_JSON_STRING + f"|(?<![\\w.+-])({re.escape(number)})(?![\\w.])")
+    return _first_line(text, pattern)
+
+
 def _surrogate_line(text: str) -> int | None:
     """The line of the first JSON string that decodes to a lone surrogate."""
     for match in re.finditer(_JSON_STRING, text):
@@ -366,9 +399,26 @@ def _refuse_aliases(text: str, display: str) -> None:
         return  # the real parse reports the syntax error with its line
 
 
+def _within_depth(data: Any, max_depth: int) -> bool:
+    """Whether ``data`` nests at most ``max_depth`` containers deep (level by level: no locations,
+    several times faster than the walk that finds where it is too deep)."""
+    level, depth = [data], 1
+    while level:
+        if depth > max_depth:
+            return False
+        below: list = []
+        for value in level:
+            children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+            below += [child for child in children if isinstance(child, dict | list)]
+        level, depth = below, depth + 1
+    return True
+
+
 def _check_values(doc: Document, max_depth: int, *, suspect: bool) -> None:
     """Refuse nesting past ``max_depth``; when ``suspect`` (JSON text that may hold them), also
-    non-finite or overflowing numbers and lone surrogates, which the JSON parser lets through."""
+    lone surrogates, which the JSON parser lets through, and numbers too large for a float."""
+    if not suspect and _within_depth(doc.data, max_depth):
+        return
     stack: list[tuple[Any, int, tuple]] = [(doc.data, 1, ())]
     while stack:
         value, depth, loc = stack.pop()
@@ -394,7 +444,7 @@ def _check_values(doc: Document, max_depth: int, *, suspect: bool) -> None:
 def _check_scalar(doc: Document, value: Any, loc: tuple) -> None:
     problem = None
     if isinstance(value, float) and not math.isfinite(value):
-        problem = "a number too large for a float (it would read as infinity)"
+        problem = _TOO_LARGE
     elif isinstance(value, int) and not isinstance(value, bool):
         try:
             float(value)

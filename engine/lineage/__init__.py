@@ -134,6 +134,30 @@ class Context:
         return self.lg.add_table(low)
 
 
+#: What the lineage stage reads of a card. The graph is built from cards cut to these fields and
+#: its stored result is keyed on them, so editing anything else in a card (a description, a
+#: metric) reuses the stored result, and a field read here but missing from this list is absent
+#: from the graph, never stale.
+CARD_FIELDS = {"model": ("training_datasets", "evaluation_datasets", "features"),
+               "dataset": ("columns", "tags", "region", "provenance", "legal_basis")}
+COLUMN_FIELDS = ("name", "tags", "type")
+
+
+def lineage_view(inv: Inventory) -> Inventory:
+    """``inv`` with every card cut to :data:`CARD_FIELDS` (problems and inputs are ``inv``'s own lists)."""
+    from engine.inventory import Inventory, Record
+
+    def cut(record: Record) -> Record:
+        data = {k: record.data[k] for k in CARD_FIELDS[record.kind] if k in record.data}
+        if isinstance(data.get("columns"), list):
+            data["columns"] = [{k: c[k] for k in COLUMN_FIELDS if k in c} if isinstance(c, dict) else c
+                               for c in data["columns"]]
+        return Record(kind=record.kind, id=record.id, data=data, source=record.source)
+
+    return Inventory(root=inv.root, models={k: cut(r) for k, r in inv.models.items()},
+                     datasets={k: cut(r) for k, r in inv.datasets.items()}, problems=inv.problems, inputs=inv.inputs)
+
+
 def build(config: Config, inv: Inventory) -> None:
     """Build the lineage graph of ``config.lineage`` into ``inv.lineage`` (see the module docstring),
     or read the stored result of a run with the same inputs."""
@@ -142,7 +166,7 @@ def build(config: Config, inv: Inventory) -> None:
         return
     from engine.lineage import stored
 
-    digest = stored.key(config, inv)
+    digest = stored.key(config, lineage_view(inv))
     path = config.path(config.cache_path) / stored.FILE
     found = stored.load(path, digest) if digest else None
 
@@ -173,12 +197,17 @@ def build_graph(config: Config, inv: Inventory) -> LineageGraph:
     # Parsing allocates millions of short-lived AST nodes (cyclic: they point to their parents)
     # while the graph grows: with the default thresholds the collector walks the whole heap over
     # and over, which more than doubled the build time. Young garbage is still collected.
-    thresholds = gc.get_threshold()
+    # The collector is on even inside a paused block (engine.check.collector_paused): the trees
+    # are cycles, so without it a large build would keep every one it parsed.
+    thresholds, collecting = gc.get_threshold(), gc.isenabled()
     gc.set_threshold(max(thresholds[0], 50_000), max(thresholds[1], 20), max(thresholds[2], 100))
+    gc.enable()
     try:
-        return _build_graph(config, inv)
+        return _build_graph(config, lineage_view(inv))
     finally:
         gc.set_threshold(*thresholds)
+        if not collecting:
+            gc.disable()
 
 
 def _build_graph(config: Config, inv: Inventory) -> LineageGraph:
@@ -208,14 +237,26 @@ def _build_graph(config: Config, inv: Inventory) -> LineageGraph:
 # -- parallel analysis of SQL files ---------------------------------------------------------------
 # A file's analysis reads the schema the files before it created (``SELECT *``, unqualified
 # columns), so files are analysed in order. To use every core anyway, the files the cache lacks
-# are analysed speculatively in forked workers (small contiguous runs, handed out in order, each
-# worker growing its own copy of the schema), while the main process takes the results in file
+# are analysed speculatively in forked workers, while the main process takes the results in file
 # order: a speculative result is kept only if the schema it read (``FileResult.deps``: a
 # fingerprint of every table it looked up) is the schema at that point of the ordered build, the
-# check the lineage cache makes; otherwise the file is analysed again in order. When most results
-# are rejected (files that redefine the tables the next ones read), the workers are stopped so they
-# do not take CPU from the ordered build. Either way the graph is the one a sequential build makes.
+# check the lineage cache makes; otherwise the file is analysed again in order. So the graph is
+# the one a sequential build makes, whatever the workers guessed.
+#
+# Each worker takes one contiguous block of the files (about the same amount of SQL each). It
+# first parses its block (parsing does not depend on the schema: it is most of a statement's
+# cost, and the trees stay in the worker, since sending them costs more than parsing them) and
+# sends the main process a guess of the tables each file creates (``Analyzer.predict``: the
+# columns a CREATE writes out, renames). A worker then grows its schema with the guesses for
+# every file before its block, and analyses its block in order, its schema growing with its own
+# results (exact, as in the ordered build). On warehouses whose files redefine the tables later
+# files read, the guesses are what make the results of later blocks right. When most results are
+# rejected anyway, the workers are stopped so they do not take CPU from the ordered build.
 PARALLEL_FROM = 16  # files to analyse: below this, forking costs more than it saves
+#: Characters of SQL whose parsed trees the workers keep, together, between the guess and the
+#: analysis (a tree takes ~140 times its text, and the garbage of its analysis ~40 times: ~2 GB
+#: in all); past that a worker parses a file twice.
+PARSED_KEPT = 12_000_000
 _SHARED: tuple | None = None
 
 
@@ -227,8 +268,12 @@ def analyze_files(ctx: Context, items: list[tuple[str, str]], analyzer, digest: 
     keys = [cache_key(text, digest) for _, text in items]
     pending = [i for i, key in enumerate(keys) if key not in ctx.cache.entries]
     workers = _workers(ctx.config)
-    stream = _speculate(analyzer, [items[i][1] for i in pending], workers) \
-        if workers > 1 and len(pending) >= PARALLEL_FROM else None
+    stream = None
+    if workers > 1 and len(pending) >= PARALLEL_FROM:
+        # the tables a cached file creates are known: the workers start from them too
+        known = {i: [["add", name, columns] for name, columns, _ in ctx.cache.entries[key].get("tables") or ()]
+                 for i, key in enumerate(keys) if key in ctx.cache.entries}
+        stream = _speculate(analyzer, [text for _, text in items], pending, known, workers)
     pending_set = set(pending)
     catalog = ctx.catalog
     taken = rejected = 0
@@ -267,35 +312,124 @@ def _workers(config) -> int:
     return wanted if wanted > 0 else min(os.cpu_count() or 1, 8)
 
 
-def _speculate(analyzer, texts: list[str], workers: int):
-    """Analyse ``texts`` in forked workers; yields one result (or ``None``) per text, in order.
+def _blocks(pending: list[int], sizes: list[int], workers: int) -> list[list[int]]:
+    """``pending`` cut into at most ``workers`` contiguous blocks of about the same total size."""
+    total = sum(sizes) or 1
+    blocks: list[list[int]] = [[] for _ in range(workers)]
+    done = 0
+    for index, size in zip(pending, sizes, strict=True):
+        blocks[min(workers - 1, done * workers // total)].append(index)
+        done += size
+    return [b for b in blocks if b]
+
+
+def _speculate(analyzer, texts: list[str], pending: list[int], known: dict[int, list], workers: int):
+    """Analyse ``texts[i]`` for each ``i`` of ``pending`` in forked workers; yields one result (or
+    ``None``) per pending text, in order. ``known``: the tables of the files not pending.
     Closing the generator stops the workers."""
     import multiprocessing
+    from collections import deque
+    from multiprocessing.connection import wait
 
     global _SHARED
-    _SHARED = (analyzer, texts)
-    step = max(1, min(8, len(texts) // (workers * 4)))
-    chunks = [(start, min(start + step, len(texts))) for start in range(0, len(texts), step)]
-    pool = multiprocessing.get_context("fork").Pool(workers)
-    _SHARED = None  # the workers have their copy
+    blocks = _blocks(pending, [len(texts[i]) for i in pending], workers)
+    conns, processes = [], []
+    # the workers fork when the main process reaches the first pending file: the schema they copy
+    # holds what the files before it made
+    _SHARED = (analyzer, texts, {i: steps for i, steps in known.items() if i > blocks[0][0]})
     try:
-        for part in pool.imap(_speculate_chunk, chunks):
-            yield from part
+        fork = multiprocessing.get_context("fork")  # a ValueError where there is no fork: no workers
+        for number, block in enumerate(blocks):
+            conn, child = fork.Pipe()
+            process = fork.Process(target=_speculate_block, args=(block, number > 0, PARSED_KEPT // len(blocks), child),
+                                   daemon=True)
+            process.start()
+            child.close()  # so that a worker that dies is an EOFError here, not a hang
+            conns.append(conn)
+            processes.append(process)
+        _SHARED = None  # the workers have their copy
+        guesses: dict[int, list] = {}
+        for conn in conns:
+            guesses.update(conn.recv())
+        for conn, block in zip(conns[1:], blocks[1:], strict=True):
+            conn.send({i: tables for i, tables in guesses.items() if i < block[0]})
+        # every worker's results are read as they come (a later block's are kept here until their
+        # turn): a worker whose pipe is full waits, and would wait for all the blocks before its own
+        waiting = [len(block) for block in blocks]
+        kept: list[deque] = [deque() for _ in blocks]
+        for number, block in enumerate(blocks):
+            for _ in block:
+                while True:
+                    ready = wait([c for c, n in zip(conns, waiting, strict=True) if n],
+                                 timeout=None if not kept[number] else 0)
+                    for conn in ready:
+                        index = conns.index(conn)
+                        kept[index].append(conn.recv())
+                        waiting[index] -= 1
+                    if kept[number] and not ready:
+                        break
+                yield kept[number].popleft()
     except Exception:  # noqa: BLE001 - speculation is an optimisation: the ordered build goes on alone
         return
     finally:
-        pool.terminate()
+        _SHARED = None
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join()
+        for conn in conns:
+            conn.close()
 
 
-def _speculate_chunk(chunk: tuple[int, int]) -> list:
-    analyzer, texts = _SHARED  # type: ignore[misc]
-    out = []
-    for index in range(*chunk):
+def _speculate_block(block: list[int], wait: bool, keep: int, conn) -> None:
+    """A worker: parse ``block``, send the guessed tables of its files, receive those of the files
+    before it (``wait``), then send the result (or ``None``) of each file in order. The trees of
+    the first ``keep`` characters of SQL are kept for the analysis; the rest is parsed again then."""
+    import contextlib
+
+    # no traceback on the user's terminal: the main process analyses the files it has no result for
+    # itself (and a closed pipe means it stopped the workers)
+    with contextlib.suppress(Exception):
+        _speculate_block_run(block, wait, keep, conn)
+
+
+def _speculate_block_run(block: list[int], wait: bool, keep: int, conn) -> None:
+    import gc
+
+    from engine.lineage.sql import _quiet_sqlglot, apply_guess, split
+
+    gc.freeze()  # the parent's objects are not this worker's garbage: do not walk (and copy) them
+    analyzer, texts, known = _SHARED  # type: ignore[misc]
+    parsed: dict[int, list] = {}
+    guesses: dict[int, list] = {}
+    gc.disable()  # what is parsed here lives until it is analysed: collecting now finds no garbage
+    try:
+        with _quiet_sqlglot():
+            for index in block:
+                try:
+                    statements = split(texts[index], analyzer.dialect)
+                    guesses[index] = analyzer.predict(statements)
+                except Exception:  # noqa: BLE001 - the ordered pass analyses it again and reports properly
+                    continue
+                if keep > 0:
+                    parsed[index] = statements
+                    keep -= len(texts[index])
+    finally:
+        gc.freeze()
+        gc.enable()
+    conn.send(guesses)
+    before = {**known, **(conn.recv() if wait else {})}
+    for index in sorted(i for i in before if i < block[0]):
+        apply_guess(analyzer.catalog, before[index])
+    for index in block:
+        # the cyclic garbage of analysing the kept trees (~30% of their size) is left to the end of
+        # the worker: collecting it costs ~10% of the analysis
+        (gc.disable if index in parsed else gc.enable)()
         try:
-            out.append(analyzer.analyze(texts[index]))
-        except BaseException:  # noqa: BLE001 - the ordered pass analyses it again and reports properly
-            out.append(None)
-    return out
+            result = analyzer.analyze(texts[index], parsed.pop(index, None))
+        except Exception:  # noqa: BLE001 - as above
+            result = None
+        conn.send(result)
 
 
 def check_config(config: Config) -> dict[str, Any]:

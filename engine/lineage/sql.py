@@ -45,7 +45,7 @@ DEFAULT_MASKING = frozenset(
 )
 
 #: Bump when the shape or meaning of a cached FileResult changes.
-ANALYSIS_VERSION = "2"
+ANALYSIS_VERSION = "3"  # 3: deps hold how names resolved, and every table whose columns were read
 
 
 @dataclass
@@ -237,11 +237,22 @@ class Catalog:
                 return shorter
         return name
 
+    def suffixed(self, name: str) -> list[str]:
+        """The known tables whose names end with ``.name`` (what :meth:`resolve` chooses from)."""
+        return sorted(self._suffix.get(name, ()))
+
     def fingerprint(self, name: str) -> str:
+        """What a result that read ``name`` depends on: its columns; for :data:`RESOLVES` keys (how
+        an unknown name resolved), the tables it could be short for."""
+        if name.startswith(RESOLVES):
+            return ",".join(self.suffixed(name[len(RESOLVES):]))
         return self.fps.get(name, "-")
 
 
 _PAD = "_gavel_any"
+#: ``deps`` keys for how a name no table has resolved (``Analyzer._resolved_name``); no table name
+#: holds a NUL character.
+RESOLVES = "\0resolves:"
 
 
 def _depth(name: str) -> int:
@@ -826,6 +837,36 @@ def statement_kind(e: exp.Expr) -> str:
     return _KIND_NAMES.get(e.key, e.key.upper())
 
 
+def apply_guess(catalog: Catalog, steps: list[list]) -> None:
+    """Replay the steps of :meth:`Analyzer.predict` on ``catalog``."""
+    for step, name, value in steps:
+        if step == "add" or step == "new" and not catalog.columns(name):
+            catalog.add(name, value)
+        elif step == "copy" and catalog.columns(value):
+            catalog.add(name, list(catalog.columns(value) or ()))
+        elif step == "rename" and catalog.columns(name):
+            catalog.add(value, list(catalog.columns(name) or ()))
+
+
+def _output_names(query: exp.Query) -> list[str]:
+    """The output names of ``query`` as written (its first branch), or ``[]`` if one is not a plain
+    name (a star, an expression without an alias: qualification decides those)."""
+    node = query
+    while isinstance(node, (exp.SetOperation, exp.Subquery)):
+        node = node.this
+    if not isinstance(node, exp.Select):
+        return []
+    names = []
+    for projection in node.expressions:
+        if isinstance(projection, exp.Alias):
+            names.append(projection.alias)
+        elif isinstance(projection, exp.Column) and not isinstance(projection.this, exp.Star):
+            names.append(projection.name)
+        else:
+            return []
+    return names
+
+
 def _into(e: exp.Expr) -> exp.Into | None:
     """The ``INTO`` of ``SELECT ... INTO t`` (in the first branch of a set operation)."""
     node = e
@@ -855,15 +896,69 @@ class Analyzer:
         self.deps: dict[str, str] = {}
         return self.result
 
-    def analyze(self, text: str) -> FileResult:
+    def analyze(self, text: str, statements: list[Statement] | None = None) -> FileResult:
+        """The lineage of ``text``; ``statements``: its :func:`split`, when already parsed (a worker
+        parses its files before it analyses them, see :func:`engine.lineage.analyze_files`)."""
         result = self._start()
         with _quiet_sqlglot():
-            for statement in split(text, self.dialect):
+            for statement in split(text, self.dialect) if statements is None else statements:
                 self._one(statement, text, 0)
         if self.temps:
             result.edges = contract_temporary(result.edges, self.temps)
         result.deps = dict(sorted(self.deps.items()))
         return result
+
+    def predict(self, statements: list[Statement]) -> list[list]:
+        """A guess, from the parse alone, at how ``statements`` will change the catalog, as steps
+        :func:`apply_guess` replays on another catalog: ``["add", name, columns]`` (a ``CREATE``
+        whose columns are written out: a column list, or a query whose projections all have
+        names), ``["copy", name, source]`` (``CREATE ... AS SELECT * FROM source``), ``["new", name,
+        columns]`` (an ``INSERT`` that names its columns, which adds a table not known yet) and
+        ``["rename", old, new]``. A parallel worker grows its catalog with the guesses of the files
+        before its own; the guess is never trusted: a result computed on a wrong one reads a stale
+        table and is analysed again in order (``FileResult.deps``)."""
+        self._start()
+        out: list[list] = []
+        for st in statements:
+            e = st.expression
+            try:
+                if isinstance(e, exp.Use):
+                    self._use(e)
+                elif isinstance(e, exp.Create):
+                    out.extend(self._predict_create(e))
+                elif isinstance(e, exp.Insert) and isinstance(e.this, exp.Schema | exp.Table):
+                    columns = [c.name for c in e.this.expressions] if isinstance(e.this, exp.Schema) else \
+                        _output_names(e.expression) if isinstance(e.expression, exp.Query) else []
+                    table = e.this.this if isinstance(e.this, exp.Schema) else e.this
+                    if columns and isinstance(table, exp.Table):
+                        out.append(["new", self._target(table), [c.lower() for c in columns]])
+                elif isinstance(e, exp.Alter) and isinstance(e.this, exp.Table):
+                    for action in e.args.get("actions") or ():
+                        if isinstance(action, exp.AlterRename) and isinstance(action.this, exp.Table) \
+                                and (action.this.args.get("db") or not e.this.args.get("db")):
+                            out.append(["rename", self._target(e.this), self._target(action.this)])
+            except Exception:  # noqa: BLE001 - only a guess: the analysis reports what is wrong
+                continue
+        return out
+
+    def _predict_create(self, e: exp.Create) -> list[list]:
+        kind = str(e.args.get("kind") or "").upper()
+        if "TABLE" not in kind and "VIEW" not in kind or e.args.get("clone") is not None:
+            return []
+        this, columns = e.this, []
+        if isinstance(this, exp.Schema):
+            columns = [c.name for c in this.expressions if isinstance(c, exp.ColumnDef | exp.Identifier)]
+            this = this.this
+        if not isinstance(this, exp.Table):
+            return []
+        query = e.expression
+        if not columns and isinstance(query, exp.Select) and query.is_star and len(query.expressions) == 1 \
+                and isinstance(query.args.get("from_"), exp.From) and not query.args.get("joins") \
+                and isinstance(query.args["from_"].this, exp.Table) and not query.args.get("with_"):
+            return [["copy", self._target(this), self._resolved(query.args["from_"].this)]]
+        if not columns and isinstance(query, exp.Query):
+            columns = _output_names(query)
+        return [["add", self._target(this), [c.lower() for c in columns]]] if columns else []
 
     def _one(self, st: Statement, text: str, base: int, *, nested: bool = False) -> None:
         """Analyse, classify or report one statement (``base``: lines before ``text`` in the file)."""
@@ -1097,7 +1192,7 @@ class Analyzer:
         if like is not None and isinstance(like.this, exp.Table):
             # LIKE copies the structure, not the rows: the new table has the source's columns
             source = self._resolved(like.this)
-            columns = columns or list(self.catalog.columns(source) or ())
+            columns = columns or list(self._columns(source) or ())
             self._record_deps(like.this)
         if columns:
             types = {}
@@ -1173,7 +1268,7 @@ class Analyzer:
         if not reading:
             self.result.edges.append(["n", target, "", "", "", "table", line])
             return ANALYSED
-        if not columns and not self.catalog.columns(target):
+        if not columns and not self._columns(target):
             # values with no column names to go to: the tables they read reach the target whole
             tables = {self._resolved(t) for row in reading for t in row.find_all(exp.Table) if not _is_cte_ref(t)}
             for source in sorted(tables):
@@ -1208,7 +1303,7 @@ class Analyzer:
             body = insert.expression
             if isinstance(body, exp.Values) and body.expressions:
                 values = body.expressions[0].expressions
-                if columns is None and not self.catalog.columns(target) and \
+                if columns is None and not self._columns(target) and \
                         not all(isinstance(v, exp.Column) for v in values):
                     raise NotAnalysed(f"no column names for the VALUES into {target}",
                                       [target, *(self._resolved(t) for t in source.find_all(exp.Table))])
@@ -1223,7 +1318,7 @@ class Analyzer:
             if condition is not None:
                 select = select.where(condition.copy(), copy=False)
             self._query_into(target, columns, select, line, positional=bool(columns) or
-                             bool(self.catalog.columns(target)))
+                             bool(self._columns(target)))
         return ANALYSED
 
     def _merge(self, e: exp.Merge, line: int) -> str:
@@ -1233,7 +1328,7 @@ class Analyzer:
         target = self._target(target_table)
         using = e.args.get("using")
         source_alias = using.alias_or_name if using is not None else ""
-        known = self.catalog.columns(target) or (self.catalog.columns(self._resolved(using))
+        known = self._columns(target) or (self._columns(self._resolved(using))
                                                  if isinstance(using, exp.Table) else None)
         assignments: list[tuple[str, exp.Expr]] = []
         conditions: list[exp.Expr] = []
@@ -1259,7 +1354,7 @@ class Analyzer:
                 elif isinstance(vals, exp.Tuple):
                     # without a column list the values go to the target's columns in order
                     names = [c.name for c in cols.expressions] if isinstance(cols, exp.Tuple) else \
-                        list(self.catalog.columns(target) or ())
+                        list(self._columns(target) or ())
                     unknown |= not names
                     assignments += list(zip(names, vals.expressions, strict=False))
         self_read = using is not None and target in {self._resolved(t) for t in using.find_all(exp.Table)}
@@ -1393,7 +1488,7 @@ class Analyzer:
                 new = self._target(new_table)
                 swap = isinstance(action, exp.SwapTable)
                 self.result.edges.append(["r", old, "", new, "", "swap" if swap else "rename", line])
-                old_cols, new_cols = self.catalog.columns(old), self.catalog.columns(new)
+                old_cols, new_cols = self._columns(old), self._columns(new)
                 if old_cols:
                     self._add_table(new, old_cols)
                 if swap and new_cols:
@@ -1404,7 +1499,7 @@ class Analyzer:
                 table = self._target(this)
                 old, new = action.this.name.lower(), action.args["to"].name.lower()
                 self.result.edges.append(["c", table, old, table, new, "direct", line])
-                known = self.catalog.columns(table)
+                known = self._columns(table)
                 if known:
                     self._add_table(table, [new if c == old else c for c in known])
                 analysed = True
@@ -1446,8 +1541,8 @@ class Analyzer:
             return ANALYSED
         if word == "ALTER" and (append := _APPEND.match(rest)) is not None:  # Redshift: rows move from s to t
             target, source = (exp.to_table(n, dialect=self.dialect) for n in append.groups())
-            name, from_cols = self._target(target), self.catalog.columns(self._resolved(source))
-            into_cols = self.catalog.columns(name)
+            name, from_cols = self._target(target), self._columns(self._resolved(source))
+            into_cols = self._columns(name)
             # columns go by name; with IGNOREEXTRA / FILLTARGET only the ones both tables have
             shared = [c for c in into_cols if from_cols is None or c in from_cols] if into_cols else ["*"]
             query = exp.select(*shared).from_(source, copy=False)
@@ -1503,10 +1598,7 @@ class Analyzer:
             parts = [self.cat, self.db, *parts] if self.cat else [self.db, *parts]
         elif len(parts) == 2 and self.cat:  # after USE DATABASE / USE CATALOG
             parts = [self.cat, *parts]
-        name = ".".join(parts).lower()
-        if name in self.temps:
-            return name
-        return self.catalog.resolve(name)
+        return self._resolved_name(".".join(parts).lower())
 
     def _query_into(self, target: str, columns: list[str] | None, query: exp.Query, line: int, *,
                     positional: bool, create: bool = False, update: bool = False, rows_only: bool = False,
@@ -1549,8 +1641,8 @@ class Analyzer:
             target_cols = [c.lower() for c in (columns or [])]
         elif columns:
             target_cols = [c.lower() for c in columns]
-        elif positional and not create and self.catalog.columns(target):
-            target_cols = list(self.catalog.columns(target) or [])
+        elif positional and not create and self._columns(target):
+            target_cols = list(self._columns(target) or [])
         else:
             target_cols = [o.lower() for o in outputs]
         column_edges = 0
@@ -1582,7 +1674,7 @@ class Analyzer:
             edges.append(["t", source, "", target, "", level, line])
         if not tables or (update and tables == {target}):
             edges.append(["n", target, "", "", "", "table", line])
-        if create or not self.catalog.columns(target):
+        if create or not self._columns(target):
             names = target_cols if (create or columns) else [o.lower() for o in outputs]
             if names and "*" not in names:
                 self._add_table(target, names)
@@ -1591,9 +1683,31 @@ class Analyzer:
         return self._resolved_name(table_name(table))
 
     def _resolved_name(self, name: str) -> str:
+        """``catalog.resolve(name)``, with what the answer depends on recorded in ``deps``: the table
+        of that name and, when there is none, the tables the name could be short for."""
         if name in self.temps:
             return name
-        return self.catalog.resolve(name)
+        deps, catalog = self.deps, self.catalog
+        if name not in deps:
+            deps[name] = catalog.fingerprint(name)
+        if name in catalog.tables:
+            return name
+        key = RESOLVES + name
+        if key not in deps:
+            # the candidates before this file: a table it created ("-" before it) is not one
+            deps[key] = ",".join(t for t in catalog.suffixed(name) if deps.get(t) != "-")
+            parts = name.split(".")
+            for i in range(1, len(parts) - 1):  # the shorter names resolve() tries
+                shorter = ".".join(parts[i:])
+                if shorter not in deps:
+                    deps[shorter] = catalog.fingerprint(shorter)
+        return catalog.resolve(name)
+
+    def _columns(self, name: str) -> list[str] | None:
+        """``catalog.columns(name)``, recorded in ``deps``."""
+        if name not in self.deps and name not in self.temps:
+            self.deps[name] = self.catalog.fingerprint(name)
+        return self.catalog.columns(name)
 
     def _record_deps(self, query: exp.Expr) -> set[str]:
         """Record the schema the query is analysed against; returns the last name parts of its tables."""
@@ -1605,7 +1719,7 @@ class Analyzer:
                 self.deps[name] = self.catalog.fingerprint(name)
             if self.db and not t.args.get("db"):
                 qualified = self._resolved_name(f"{self.db}.{t.name}".lower())
-                if qualified not in self.deps:
+                if qualified not in self.deps and qualified not in self.temps:  # a temporary table is the file's own
                     self.deps[qualified] = self.catalog.fingerprint(qualified)
         return names
 

@@ -3,8 +3,8 @@ reads the facts every subject gets from ``.gavel/cache/lineage-facts.json`` and 
 sqlglot nor networkx (~0.5 s of a CI gate).
 
 The key is a SHA-256 of everything the graph is built from: the ``lineage:`` section, the path and
-content of every file its sources match, every model and dataset card (their ids, data and
-locations), the read limits, and Gavel's version and the installed sqlglot and networkx
+content of every file its sources match, every model and dataset card (their ids, locations and
+the fields lineage reads, ``engine.lineage.CARD_FIELDS``: the graph is built from exactly those), the read limits, and Gavel's version and the installed sqlglot and networkx
 (fingerprints of their ``RECORD`` files). The value is what
 the rest of the run reads from the stage: each card's facts, the ``lineage`` subject, the problems
 and input digests it recorded. The file is authenticated (``engine.cachefile``), so a planted one is ignored.
@@ -22,7 +22,8 @@ FORMAT = 1
 
 
 def key(config, inv) -> str | None:
-    """The digest of every input of the lineage stage, or ``None`` when one cannot be read."""
+    """The digest of every input of the lineage stage (``inv``: the cards as lineage sees them,
+    ``engine.lineage.lineage_view``), or ``None`` when one cannot be read."""
     from engine import __version__
     from engine.decisions import installed
     from engine.evidence import expand, relative

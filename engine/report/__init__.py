@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from operator import attrgetter
 
 from engine import __version__
 from engine.findings import SEVERITY_RANK, Finding, Gate, InputDigest, PolicyInfo, Report, Run, Summary, Tool
@@ -46,13 +47,13 @@ def decide_gate(findings: list[Finding], *, fail_on: str, fail_on_warn: bool = F
     """Fail closed: a ``fail`` at or above ``fail_on`` or any ``error`` fails the gate."""
     threshold = SEVERITY_RANK[fail_on]
     reasons = Counter()
-    for f in findings:
-        if f.status == "error":
-            reasons["error"] += 1
-        elif f.status == "fail" and SEVERITY_RANK[f.severity] >= threshold:
-            reasons[f"fail:{f.severity}"] += 1
-        elif f.status == "warn" and fail_on_warn:
-            reasons["warn"] += 1
+    for (status, severity), count in _counts(findings).items():  # 500,000 findings: counted in C first
+        if status == "error":
+            reasons["error"] += count
+        elif status == "fail" and SEVERITY_RANK[severity] >= threshold:
+            reasons[f"fail:{severity}"] += count
+        elif status == "warn" and fail_on_warn:
+            reasons["warn"] += count
     passed = not reasons
     text = []
     if reasons.get("error"):
@@ -66,10 +67,20 @@ def decide_gate(findings: list[Finding], *, fail_on: str, fail_on_warn: bool = F
                 exit_code=0 if passed or soft_fail else 1, reasons=text)
 
 
+def _counts(findings: list[Finding]) -> Counter:
+    """How many findings have each ``(status, severity)`` (one pass without a Python loop)."""
+    return Counter(map(attrgetter("status", "severity"), findings))
+
+
 def summarize(findings: list[Finding], *, policies: int) -> Summary:
-    by_status = Counter(f.status for f in findings)
-    failed = Counter(f.severity for f in findings if f.status == "fail")
-    subjects = {(f.subject.kind, f.subject.id) for f in findings}
+    counts = _counts(findings)
+    by_status = Counter()
+    failed = Counter()
+    for (status, severity), count in counts.items():
+        by_status[status] += count
+        if status == "fail":
+            failed[severity] += count
+    subjects = set(map(attrgetter("subject.kind", "subject.id"), findings))
     return Summary(
         subjects=len(subjects),
         policies=policies,

@@ -24,16 +24,30 @@ def render(report: Report, *, verbose: bool = False, color: bool = False, **_opt
         if f.status in shown:
             groups[(f.subject.kind, f.subject.id)].append(f)
     lines: list[str] = []
+    # What repeats is escaped once: a policy's line head, a message, a cached decision's evidence
+    # (findings of one decision share their evidence object; the report holds it while this runs).
+    heads: dict[tuple, str] = {}
+    texts: dict[str, str] = {}
+    conditions: dict[int, list[str]] = {}
     for (kind, sid), findings in sorted(groups.items()):
         located = where(report, findings[0].subject.source)
         lines.append(f"{kind} {printable(sid)}" + (f"  ({printable(located)})" if located else ""))
         findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.policy, f.message))
         for f in findings:
-            mark = _paint(f"{_MARK[f.status]:<6}", f.status, color)
-            lines.append(f"  {mark} {f.severity:<8} {printable(f.policy)}: {printable(f.message or f.title)}")
+            head = heads.get((f.status, f.severity, f.policy))
+            if head is None:
+                mark = _paint(f"{_MARK[f.status]:<6}", f.status, color)
+                head = heads[(f.status, f.severity, f.policy)] = f"  {mark} {f.severity:<8} {printable(f.policy)}: "
+            text = texts.get(f.message or f.title)
+            if text is None:
+                text = texts[f.message or f.title] = printable(f.message or f.title)
+            lines.append(head + text)
             if f.status in ("fail", "error") and f.evidence and isinstance(f.evidence, dict):
-                for failed in f.evidence.get("failed", [])[:5]:
-                    lines.append(f"         - {printable(_failed_condition(failed))}")
+                shown = conditions.get(id(f.evidence))
+                if shown is None:
+                    shown = conditions[id(f.evidence)] = [f"         - {printable(_failed_condition(failed))}"
+                                                          for failed in f.evidence.get("failed", [])[:5]]
+                lines += shown
             if f.status == "waived" and f.waiver:
                 lines.append(printable(f"         waived by {f.waiver.get('owner', '?')} until "
                                        f"{f.waiver.get('expires', '?')}: {f.waiver.get('reason', '')}"))

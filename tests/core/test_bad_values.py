@@ -9,8 +9,11 @@ nesting levels (RecursionError), a 5000-digit integer, a lone surrogate, a ledge
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import EvidenceError
 from engine.evidence.loader import parse
@@ -94,6 +97,9 @@ JSON_CASES = {
     "nan": ('"x": NaN', 3, "NaN is not a finite number"),
     "infinity": ('"x": -Infinity', 3, "-Infinity is not a finite number"),
     "overflow": ('"x": 1e999', 3, "a number too large for a float"),
+    # 1e310 with a small exponent: it used to read as infinity (a pattern over the text missed it)
+    "long-mantissa": ('"x": [1' + "0" * 300 + 'e10]', 3, "a number too large for a float"),
+    "negative-overflow": ('"x": {"y": -0.5e400}', 3, "a number too large for a float"),
     "huge-int": ('"x": 1' + "0" * 5000, 3, "is too large"),
     "surrogate": ('"x": "\\udc00 alone"', 3, "a lone UTF-16 surrogate"),
     "deep": ('"x": ' + "[" * 999 + "]" * 999, 3, "nesting deeper than 64 levels"),
@@ -133,6 +139,34 @@ def test_huge_budget_is_an_error_on_its_line(gavel, repo, budget, message):
                  "privacy/ledger.jsonl": json.dumps(SPEND) + "\n"})
     found = errors(gavel("check", root, "-o", "json"))
     assert [(file, at) for file, at, text in found if message in text] == [("datasets/a.yaml", 5)]
+
+
+# A number token: a mantissa with ``zeros`` zeros, and an exponent near where zeros + exponent
+# crosses a float's limit (10**308), anywhere in -400..400, or none (an integer, or a decimal).
+NUMBERS = st.integers(0, 330).flatmap(lambda zeros: st.tuples(
+    st.one_of(st.builds(lambda lead, frac: lead + "0" * zeros + frac, st.sampled_from(["1", "-9"]),
+                        st.sampled_from(["", ".5", ".00001"])),
+              st.builds(lambda sign: f"{sign}0.{'0' * zeros}7", st.sampled_from(["", "-"]))),
+    st.one_of(st.integers(300 - zeros, 320 - zeros), st.integers(-400, 400), st.none())))
+
+
+@settings(max_examples=300, deadline=None)
+@given(number=NUMBERS, nested=st.booleans())
+def test_a_json_number_is_finite_or_refused(number, nested):
+    # Oracle: Python's float() of the token itself; the loader must never hand on an infinity.
+    mantissa, exponent = number
+    token = mantissa if exponent is None else f"{mantissa}e{exponent}"
+    text = '{"s": "ok",\n "v": ' + (f"[{{\"w\": {token}}}]" if nested else token) + "}"
+    if math.isinf(float(token)):
+        with pytest.raises(EvidenceError) as err:
+            parse(text, "n.json")
+        assert err.value.line == 2 and "too large" in err.value.message
+    else:
+        data = parse(text, "n.json").data
+        value = data["v"][0]["w"] if nested else data["v"]
+        is_int = exponent is None and "." not in mantissa
+        assert value == (int(token) if is_int else float(token)) and type(value) is (int if is_int else float)
+        assert data["s"] == "ok"
 
 
 def test_control_characters_name_their_line():

@@ -111,27 +111,37 @@ def test_bundle_output_errors_are_clean(gavel, repo, tmp_path, output, message):
     assert result.exit_code == 2 and result.stderr == f"Error: {message}\n"
 
 
-def test_the_evidence_stage_answers_outside_like_the_config(repo):
-    """``load_evidence`` resolves each folder once (``_Outside``); its answers must be ``Config.outside``'s."""
+def test_confinement_agrees_with_inside_on_every_kind_of_path(tmp_path):
+    """``Confinement`` (one realpath per folder) answers exactly as ``inside`` (one per file):
+    plain files, symlinks out and in, links through a folder that leads out, dangling links,
+    ``..`` in the path and as the last name, and a folder that is itself a link out."""
     import os
 
-    from engine.config import load_config
-    from engine.evidence import _Outside
+    from engine.fsutil import Confinement, inside
 
-    elsewhere = repo.parent / "outside"
-    (repo / "models" / "deep").mkdir()
-    os.symlink(elsewhere, repo / "models" / "linked-folder")  # a folder symlinked out
-    os.symlink(elsewhere / "b.yaml", repo / "models" / "linked.yaml")  # a file symlinked out
-    os.symlink(repo / "models" / "a.yaml", repo / "models" / "inner.yaml")  # a file symlinked in
-    os.symlink(elsewhere / "missing.yaml", repo / "models" / "dangling.yaml")  # dangling, pointing out
-    os.symlink("../..", repo / "models" / "up")  # a folder symlinked to the parent of the root
-    config = load_config(repo)
-    paths = ["models/a.yaml", "models/deep/x.yaml", "models/linked-folder/b.yaml", "models/linked.yaml",
-             "models/inner.yaml", "models/dangling.yaml", "models/up/outside/b.yaml", "models/up/proj",
-             "models/up/proj/models/a.yaml", "../outside/b.yaml", str(elsewhere / "b.yaml"), "models/..", "."]
-    outside = _Outside(config)
-    answers = [(p, outside(repo / p)) for p in paths]
-    assert answers == [(p, config.outside(repo / p)) for p in paths]
-    assert {p for p, out in answers if out} == {"models/linked-folder/b.yaml", "models/linked.yaml",
-                                                  "models/dangling.yaml", "models/up/outside/b.yaml",
-                                                  "../outside/b.yaml", str(elsewhere / "b.yaml")}
+    root, away = tmp_path / "project", tmp_path / "away"
+    (root / "models" / "deep").mkdir(parents=True)
+    away.mkdir()
+    (away / "secret.yaml").write_text("x")
+    (root / "models" / "a.yaml").write_text("x")
+    (root / "models" / "deep" / "b.yaml").write_text("x")
+    (root / "models" / "out.yaml").symlink_to(away / "secret.yaml")
+    (root / "models" / "in.yaml").symlink_to(root / "models" / "a.yaml")
+    (root / "models" / "dangling.yaml").symlink_to(away / "missing.yaml")
+    (root / "models" / "dangling-in.yaml").symlink_to(root / "missing.yaml")
+    (root / "linked").symlink_to(away)  # a folder inside the project that leads out
+    (root / "models" / "up").symlink_to(root / "models" / "deep")
+    paths = [
+        root / "models" / "a.yaml", root / "models" / "deep" / "b.yaml", root / "models" / "out.yaml",
+        root / "models" / "in.yaml", root / "models" / "dangling.yaml", root / "models" / "dangling-in.yaml",
+        root / "linked" / "secret.yaml", root / "linked" / "missing.yaml", root / "models" / "up" / ".." / "..",
+        root / "models" / "up" / ".." / "a.yaml", root / "models" / "..", root / ".." / "away" / "secret.yaml",
+        root / "models" / "up" / "b.yaml", root / "missing" / "x.yaml", root, tmp_path,
+    ]
+    confinement = Confinement(root)
+    answers = {str(p): (p in confinement, inside(root, p)) for p in paths}
+    assert all(mine == expected for mine, expected in answers.values()), answers
+    assert not answers[str(root / "models" / "out.yaml")][0] and not answers[str(root / "linked" / "secret.yaml")][0]
+    assert answers[str(root / "models" / "a.yaml")][0] and answers[str(root / "models" / "in.yaml")][0]
+    relative = Confinement(os.path.relpath(root))  # relative paths resolve against the working directory
+    assert [os.path.relpath(p) in relative for p in paths] == [inside(root, p) for p in paths]

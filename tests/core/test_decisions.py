@@ -11,7 +11,7 @@ import pytest
 
 from engine.check import run_check
 from engine.config import load_config
-from engine.decisions import FILE, Dependencies, dependencies
+from engine.decisions import FILE, FORMAT, Dependencies, dependencies
 
 NOW = "2026-11-26T00:00:00Z"
 
@@ -245,10 +245,18 @@ def test_through_gavel_a_rerun_reuses_and_writes_the_same_report(repo, gavel, tm
 
 def _flip_verdicts(path: Path) -> None:
     """What an attacker would plant: every cached verdict replaced by a pass."""
+    import marshal
+
     mac, _, body = path.read_bytes().partition(b"\n")
-    data = json.loads(body)
-    data["values"] = [{"deny": [], "applicable": True} if "deny" in v else v for v in data["values"]]
-    path.write_bytes(mac + b"\n" + json.dumps(data).encode())
+    data = marshal.loads(body)
+    flipped = 0
+    for entry in data["subjects"].values():
+        for context, value in entry.items():
+            if value.get("deny"):
+                entry[context] = {"deny": [], "applicable": True}
+                flipped += 1
+    assert flipped, "the repository's cache holds failures to flip"
+    path.write_bytes(mac + b"\n" + marshal.dumps(data))
 
 
 def test_a_tampered_cache_is_ignored(repo):
@@ -287,6 +295,47 @@ def test_a_corrupt_cache_means_a_cold_run(repo):
     assert report == uncached(repo)
 
 
+@pytest.mark.parametrize("payload", [
+    [],  # not the mapping we write
+    {"format": 2, "subjects": {}},  # another format
+    {"format": FORMAT, "subjects": []},
+    {"format": FORMAT, "subjects": {"a": []}},
+    "every subject: a verdict that is not an object",  # filled in below
+])
+def test_a_well_signed_cache_of_the_wrong_shape_is_an_empty_cache(repo, payload):
+    """Bytes our key signed but that are not what this version writes (marshal decodes whatever it
+    is given): nothing in them is used."""
+    from engine import cachefile
+    from engine.decisions import DecisionCache
+
+    check(repo)
+    expected = uncached(repo)
+    path = repo / ".gavel/cache" / FILE
+    if isinstance(payload, str):
+        entries = DecisionCache(path).entries
+        assert entries, "the first run wrote a cache"
+        payload = {"format": FORMAT, "subjects": {subject: dict.fromkeys(entry, ["deny"])
+                                                  for subject, entry in entries.items()}}
+    cachefile.save_plain(path, str(FORMAT), payload)
+    assert DecisionCache(path).entries == {}
+    report, computed = check(repo)
+    assert len(computed) == 14
+    assert report == expected
+
+
+def test_equal_decisions_are_stored_once(repo):
+    """Equal rule values computed by a run are one object in the file (the next run maps each to its
+    findings once), and the run after that reads back the same report."""
+    from engine.decisions import DecisionCache
+
+    check(repo)
+    entries = DecisionCache(repo / ".gavel/cache" / FILE).entries
+    values = [value for entry in entries.values() for value in entry.values()]
+    texts = {json.dumps(value, sort_keys=True) for value in values}
+    assert len(values) == 14 and len({id(value) for value in values}) == len(texts) < len(values)
+    assert check(repo) == (uncached(repo), set())
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("x if input.subject.a == 1", Dependencies()),
     ('x if input["subject"].a == 1', Dependencies()),
@@ -311,3 +360,25 @@ def test_a_corrupt_cache_means_a_cold_run(repo):
 ])
 def test_what_a_policy_reads(text, expected):
     assert dependencies(text, "p", "pkg") == expected
+
+
+def test_plain_cache_files_refuse_what_they_cannot_hold(tmp_path, monkeypatch):
+    """``save_plain`` writes nothing (and raises nothing) for data marshal refuses; ``load_plain``
+    gives None for a payload that verifies but does not decode."""
+    from engine import cachefile
+
+    monkeypatch.setenv("GAVEL_CACHE_KEY", "test-secret")
+    path = tmp_path / "c.bin"
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    cachefile.save_plain(path, "s", {"a": deep})
+    assert not path.exists()
+    cachefile.save_plain(path, "s", {"a": object()})
+    assert not path.exists()
+    cachefile.save_plain(path, "s", {"a": [1, "x", None]})
+    assert cachefile.load_plain(path, "s") == {"a": [1, "x", None]}
+    assert cachefile.load_plain(path, "other stamp") is None
+    stamp = cachefile._plain("s")
+    cachefile.write(path, stamp, b"\xff not marshal")
+    assert cachefile.load_plain(path, "s") is None

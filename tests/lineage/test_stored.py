@@ -82,3 +82,52 @@ def test_a_planted_or_tampered_lineage_result_is_ignored(gavel, example_copy, tm
     body = json.dumps(data).encode()
     stored.write_bytes(hmac.new(b"attacker", body, hashlib.sha256).hexdigest().encode() + b"\n" + body)
     assert report(gavel, example_copy, tmp_path / "again.json") == expected
+
+
+# (file, text, replacement): edits of a field the lineage stage reads, and of fields it does not.
+LINEAGE_EDITS = {
+    "model-training": ("models/churn-predictor.yaml", "training_datasets: [raw.transactions]",
+                       "training_datasets: [raw.transactions, raw.customers]"),
+    "dataset-region": ("datasets/raw.customers.yaml", "region: eu", "region: us"),
+    "dataset-legal-basis": ("datasets/raw.customers.yaml", "legal_basis: contract", "legal_basis: consent"),
+    "dataset-provenance": ("datasets/raw.customers.yaml", "registered: true", "registered: false"),
+    "dataset-tags": ("datasets/raw.customers.yaml", "tags: [pii, region:eu]", "tags: [region:eu]"),
+    "column-type": ("datasets/raw.customers.yaml", "{name: country, type: varchar}", "{name: country, type: text}"),
+}
+OTHER_EDITS = {
+    "model-description": ("models/churn-predictor.yaml", "description: Predicts", "description: Now predicts"),
+    "dataset-records": ("datasets/raw.customers.yaml", "records: 2400000", "records: 2400001"),
+    "dataset-retention": ("datasets/raw.customers.yaml", "days: 3650", "days: 3651"),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(LINEAGE_EDITS) + sorted(OTHER_EDITS))
+def test_only_the_card_fields_lineage_reads_rebuild_the_graph(gavel, example_copy, tmp_path, edit):
+    report(gavel, example_copy, tmp_path / "first.json")
+    file, old, new = {**LINEAGE_EDITS, **OTHER_EDITS}[edit]
+    path = example_copy / file
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    rebuilt = "networkx" in heavy_modules(example_copy)
+    assert rebuilt == (edit in LINEAGE_EDITS)
+    # Oracle: a run that neither reads nor writes any cache.
+    assert report(gavel, example_copy, tmp_path / "warm.json") == report(gavel, example_copy, tmp_path / "cold.json",
+                                                                         "--no-cache")
+
+
+def test_the_graph_of_whole_cards_is_the_graph_of_the_fields_lineage_reads(example_copy):
+    # Guards CARD_FIELDS: a card field the stage starts reading without listing it would be
+    # missing from the graph built on the cut cards (what the stored result is keyed on).
+    from engine.check import resolve_now
+    from engine.config import load_config
+    from engine.inventory import build_inventory
+    from engine.lineage import _build_graph
+
+    config = load_config(example_copy, overrides=["cache.enabled=false"])
+    inv = build_inventory(config, now=resolve_now(NOW))
+    whole = _build_graph(config, inv)
+    assert whole.facts("model", "credit-scoring-v3")["tagged_sources"], "the example has PII paths to compare"
+    for kind, records in (("model", inv.models), ("dataset", inv.datasets)):
+        for record in records.values():
+            assert whole.facts(kind, record.id) == inv.lineage.facts(kind, record.id), (kind, record.id)
+    assert whole.subject() == inv.lineage.subject()

@@ -287,3 +287,45 @@ def test_html_draws_paths_of_tagged_sources():
                 "path": ["a", "b", "model:m"]}
     assert lineage_paths(evidence) == [["a", "b", "model:m"], ["c", "model:m"]]  # the same path once
     assert lineage_paths({"path": "a -> b"}) == [] and lineage_paths(None) == []
+
+
+def _plain_json(report) -> str:
+    """The layout ``Report.to_json`` promises, written the slow, obvious way."""
+    lines = ["{"]
+    items = list(report.to_dict().items())
+    for index, (key, value) in enumerate(items):
+        comma = "," if index < len(items) - 1 else ""
+        if key == "findings" and value:
+            body = "[\n" + ",\n".join("    " + json.dumps(f, ensure_ascii=False, separators=(", ", ": "))
+                                      for f in value) + "\n  ]"
+        else:
+            body = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        lines.append(f"  {json.dumps(key)}: {body}{comma}")
+    return "\n".join(lines) + "\n}\n"
+
+
+def test_json_report_is_the_plain_layout_whatever_the_findings_share():
+    """``to_json`` reuses encoded parts by identity (a policy's fields, a shared evidence object, a
+    subject): findings that share some objects and not others, a policy id seen with two titles,
+    waivers, odd text and no findings at all still write what plain ``json.dumps`` would."""
+    from dataclasses import replace
+
+    from engine.findings import Finding, InputDigest, Source, SubjectRef
+
+    report = make_report()
+    evidence = {"failed": [{"field": "subject.owner", "actual": None}], "note": "é \u2028 \x1b"}
+    subject = SubjectRef(kind="model", id="m-ü", source=Source(file="models/m.yaml", line=3))
+    frameworks = ["gdpr"]
+    shared = [Finding("p", "Title", "high", "fail", subject, "msg", evidence, frameworks, "fix it"),
+              Finding("p", "Title", "high", "fail", subject, "msg 2", evidence, frameworks, "fix it"),
+              Finding("p", "Other title", "high", "fail", subject, "msg", {"failed": []}, frameworks, "fix it"),
+              Finding("p", "Title", "high", "fail", SubjectRef("model", "n", None), "msg", evidence, ["gdpr", "x"],
+                      "fix it"),
+              Finding("p", "Title", "low", "waived", subject, "", None, frameworks, "",
+                      waiver={"owner": "a", "expires": "2027-01-01", "reason": "ok \"quoted\""}),
+              Finding("q", "Title", "high", "pass", subject)]
+    report = replace(report, findings=[*report.findings, *shared],
+                     inputs=[*report.inputs, InputDigest(path="models/ü.yaml", kind="model", sha256="0" * 64)])
+    assert report.to_json() == _plain_json(report)
+    empty = replace(report, findings=[], inputs=[])
+    assert empty.to_json() == _plain_json(empty)
