@@ -6,7 +6,8 @@ evidence → inventory → subjects → policies → prepare → evaluate → wa
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -67,24 +68,28 @@ def collector_paused() -> Iterator[None]:
 
 
 def run_check(config: Config, *, now: str | None = None, only: list[str] = (), shard: tuple[int, int] | None = None,
-              stats: dict | None = None) -> Report:
+              stats: dict | None = None, deferred: list | None = None) -> Report:
     """Run every policy on every subject (or those whose id matches a glob in ``only``; or, with
     ``shard=(K, N)``, those of shard K of N: see ``engine.shard``).
 
     ``stats``, if given, receives ``decisions``: how many were reused from the decision cache and
-    which were computed, as ``(policy, kind, subject id)``."""
+    which were computed, as ``(policy, kind, subject id)``. With ``deferred`` (a list), the caches
+    (evidence, decisions) are written while the run goes on and the caller renders the report, and
+    functions that wait for the writes are appended: the caller calls them when done (see
+    ``save_aside``)."""
     with collector_paused():
-        return _run_check(config, now=now, only=only, shard=shard, stats=stats)
+        return _run_check(config, now=now, only=only, shard=shard, stats=stats, deferred=deferred)
 
 
 def _run_check(config: Config, *, now: str | None, only: list[str], shard: tuple[int, int] | None,
-               stats: dict | None) -> Report:
+               stats: dict | None, deferred: list | None) -> Report:
+
     now = resolve_now(now or config.now)
     policy_set = load_policies(config)  # a broken policy stops the run before any evidence is read
     if not policy_set.policies:
         raise UsageError("no policies to run: add policy files under policies/ (or policies.paths) or enable a "
                          "built-in pack (policies.packs, --pack)", file=config.file)
-    inv = build_inventory(config, now=now)
+    inv = build_inventory(config, now=now, aside=None if deferred is None else lambda save: save_aside(save, deferred))
     subjects = build_subjects(inv, now=now)
     if not subjects and not inv.problems:
         raise UsageError("no evidence found: no file matches the evidence globs (see `evidence` in gavel.yaml, or "
@@ -115,7 +120,7 @@ def _run_check(config: Config, *, now: str | None, only: list[str], shard: tuple
                        workers=config.workers, options=options, cache=cache)
     findings = inv.problems + prepared.evaluate(subjects)
     if prepared.cache is not None:
-        prepared.cache.save()
+        save_aside(prepared.cache.save, deferred)
     if stats is not None:
         stats["decisions"] = {"reused": prepared.cache.reused if prepared.cache else 0, "computed": prepared.computed}
     if inv.lineage is not None:  # anchor findings on the whole graph at the edge that caused them
@@ -141,6 +146,33 @@ def _run_check(config: Config, *, now: str | None, only: list[str], shard: tuple
                        soft_fail=config.soft_fail)
     return build_report(findings, inputs=inv.inputs, policies=[p.info() for p in policy_set.policies], now=now,
                         engine=config.engine, gate=gate, extra=extra)
+
+
+def save_aside(save: Callable[[], None], deferred: list | None) -> None:
+    """Call ``save`` now, or, given ``deferred``, in a forked child (writing 500,000 decisions
+    takes seconds, and so does rendering their report: on two cores, side by side) and append a
+    function that waits for it. A child that fails has the wait call ``save`` here, so an error
+    surfaces as it would have without the child."""
+    if deferred is None or not hasattr(os, "fork"):
+        save()
+        return
+    from engine import cachefile  # noqa: F401 - imported before the fork, so the child imports nothing
+
+    pid = os.fork()
+    if pid == 0:  # the child: write, then exit at once (no atexit handlers, no stdio flush)
+        code = 1
+        try:
+            save()
+            code = 0
+        finally:
+            os._exit(code)
+
+    def wait() -> None:
+        _, status = os.waitpid(pid, 0)
+        if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+            save()
+
+    deferred.append(wait)
 
 
 def status_facts(subjects) -> dict:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,12 +132,13 @@ class Prepared:
         values: list[dict[str, Any]] = [{} for _ in subjects]
         whole: list[int] = []  # subjects judged by one query for all their policies
         partial: list[tuple[int, list[int]]] = []  # (subject, policies missing from the cache)
+        reusable = self.cache is not None and bool(self.cache.entries)  # an empty cache has nothing to look up
         wanted: dict[tuple[str, Any], list[str | None]] = {}  # (kind, now) -> its policies' contexts
         for i, subject in enumerate(subjects):
             indexes = by_kind[subject.kind]
             if not indexes:
                 continue
-            if self.cache is None:
+            if not reusable:
                 whole.append(i)
                 continue
             now = subject.doc.get("now")
@@ -153,39 +155,55 @@ class Prepared:
             else:
                 values[i] = {policies[j].id: value for j, value in zip(indexes, found, strict=True) if value is not None}
                 partial.append((i, missing))
-        workers = self.workers if len(whole) >= PARALLEL_FROM else 1
-        if workers > 1 and self.engine.name == "embedded":
-            results = _results_parallel(self, documents, subjects, whole, workers)
-        else:
-            results = self.results(documents, subjects, whole)
-        computed = [(i, by_kind[subjects[i].kind], value) for i, value in results]
-        computed += [(i, missing, self._one_by_one([policies[j] for j in missing], documents[i]))
-                     for i, missing in partial]
-        for i, indexes, value in computed:
+
+        def record(i: int, indexes: list[int], value: dict[str, Any]) -> None:
             values[i].update(value)
-            self.computed += [(policies[j].id, subjects[i].kind, subjects[i].id) for j in indexes]
             if self.cache is not None:
                 self._remember(subjects[i], digests[i], indexes, value)
-        findings: list[Finding] = []
+
         # Equal decisions are one shared object when read from the cache (its values are stored
         # once): map each to its outcomes once. The value is kept in the entry so its id stays its own.
         seen: dict[tuple[int, int], tuple[Any, list[tuple[str, str, Any]]]] = {}
-        for i, subject in enumerate(subjects):
-            indexes = by_kind[subject.kind]
-            if not indexes:
-                continue
+
+        def findings_of(i: int) -> list[Finding]:
+            subject = subjects[i]
             ref = SubjectRef(kind=subject.kind, id=subject.id, source=subject.source)
             got = values[i].get
-            for j in indexes:
+            out: list[Finding] = []
+            for j in by_kind[subject.kind]:
                 policy = policies[j]
                 value = got(policy.id)
                 known = seen.get((j, id(value)))
                 if known is None:
                     known = seen[(j, id(value))] = (value, outcomes(policy, value))
                 for status, message, evidence in known[1]:
-                    findings.append(Finding(policy.id, policy.title, policy.severity, status, ref, message, evidence,
-                                            policy.frameworks, policy.remediation))
+                    out.append(Finding(policy.id, policy.title, policy.severity, status, ref, message, evidence,
+                                       policy.frameworks, policy.remediation))
+            return out
+
+        # A subject judged whole has all its values once its result arrives: its findings are built
+        # then, while the engine (or the workers) evaluate the next subjects.
+        judged: dict[int, list[Finding]] = {}
+        for i, value in self._judge_whole(documents, subjects, whole):
+            record(i, by_kind[subjects[i].kind], value)
+            judged[i] = findings_of(i)
+        for i, missing in partial:
+            record(i, missing, self._one_by_one([policies[j] for j in missing], documents[i]))
+        for i, indexes in [*((i, by_kind[subjects[i].kind]) for i in whole), *partial]:
+            self.computed += [(policies[j].id, subjects[i].kind, subjects[i].id) for j in indexes]
+        findings: list[Finding] = []
+        for i, subject in enumerate(subjects):
+            if by_kind[subject.kind]:
+                findings += judged[i] if i in judged else findings_of(i)
         return findings
+
+    def _judge_whole(self, documents: list[str], subjects: list[Subject], whole: list[int]) -> Iterator[tuple[int, dict]]:
+        """``(subject index, {policy id: rule values or EngineError})`` for the subjects at ``whole``,
+        in the order they are judged: by forked workers when there are many (embedded engine)."""
+        workers = self.workers if len(whole) >= PARALLEL_FROM else 1
+        if workers > 1 and self.engine.name == "embedded":
+            return _results_parallel(self, documents, subjects, whole, workers)
+        return self.results(documents, subjects, whole)
 
     def _remember(self, subject: Subject, digest: str, indexes: list[int], value: dict[str, Any]) -> None:
         """Store the computed decisions (never an error: it may be a limit or a crash, not a verdict)."""
@@ -196,23 +214,26 @@ class Prepared:
             if contexts[j] and isinstance(result, dict):
                 self.cache.put(digest, contexts[j], result)
 
-    def results(self, documents: list[str], subjects: list[Subject], indexes: list[int]) -> list[tuple[int, dict]]:
-        """``(subject index, {policy id: rule values or EngineError})`` for the subjects at ``indexes``."""
+    def results(self, documents: list[str], subjects: list[Subject], indexes: list[int]) -> Iterator[tuple[int, dict]]:
+        """``(subject index, {policy id: rule values or EngineError})`` for the subjects at ``indexes``,
+        each as soon as the engine answers (a subject whose query failed comes last, judged policy by
+        policy)."""
         by_kind: dict[str, list[int]] = {}
         for i in indexes:
             by_kind.setdefault(subjects[i].kind, []).append(i)
-        out: list[tuple[int, dict]] = []
+        stream = getattr(self.engine, "stream", self.engine.evaluate)
         for kind, members in sorted(by_kind.items()):
             policies = [p for p in self.policy_set.policies if p.applies_to(kind)]
             if not policies:
                 continue
-            values = self.engine.evaluate(f"data.{WRAPPER}.{kind}", [documents[i] for i in members])
-            for i, value in zip(members, values, strict=True):
+            failed = []
+            for i, value in zip(members, stream(f"data.{WRAPPER}.{kind}", [documents[i] for i in members]), strict=True):
                 if isinstance(value, EngineError) or not isinstance(value, dict):
-                    value = self._one_by_one(policies, documents[i])
-                out.append((i, value))
-        out.sort(key=lambda pair: pair[0])
-        return out
+                    failed.append(i)  # after the stream: the engine answers one request at a time
+                else:
+                    yield i, value
+            for i in failed:
+                yield i, self._one_by_one(policies, documents[i])
 
     def _one_by_one(self, policies: list[Policy], document: str) -> dict[str, Any]:
         """Evaluate each policy's wrapper rule on its own (to isolate which one failed, or to
@@ -385,24 +406,44 @@ def _message(item: Any, policy: Policy) -> tuple[str, Any]:
 
 # -- parallel evaluation (fork: workers inherit the prepared engine, nothing is re-compiled) --
 _SHARED: tuple | None = None
+CHUNK = 250  # subjects per task at most: small tasks let the parent build findings as results arrive
 
 
-def _results_parallel(prepared: Prepared, documents, subjects, indexes: list[int], workers: int) -> list[tuple[int, dict]]:
+def _results_parallel(prepared: Prepared, documents, subjects, indexes: list[int], workers: int) -> Iterator[tuple[int, dict]]:
+    """``Prepared.results`` for ``indexes``, split into tasks over ``workers`` forked processes,
+    yielded task by task as they finish. A worker that dies (killed, out of memory) fails its
+    tasks: each policy on each of their subjects is then an ``error``, never a pass."""
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     global _SHARED
     _SHARED = (prepared, documents, subjects, indexes)
     size = len(indexes)
-    step = -(-size // (workers * 4))
-    chunks = [(start, min(start + step, size)) for start in range(0, size, step)]
+    step = max(1, min(CHUNK, -(-size // (workers * 4))))
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_worker, chunks)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            tasks = {pool.submit(_worker, (start, min(start + step, size))): start for start in range(0, size, step)}
+            try:
+                for task in as_completed(tasks):
+                    try:
+                        part = task.result()
+                    except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, or an error raised in the worker
+                        start = tasks[task]
+                        part = [(i, _lost(prepared, subjects[i].kind, exc)) for i in indexes[start:start + step]]
+                    yield from part
+            except BaseException:  # the caller stopped (an error, Ctrl-C): drop the tasks not started
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     finally:
         _SHARED = None
-    return [pair for part in parts for pair in part]
+
+
+def _lost(prepared: Prepared, kind: str, exc: BaseException) -> dict[str, EngineError]:
+    reason = f"the evaluation worker failed ({type(exc).__name__}: {exc})" if str(exc) else \
+        f"the evaluation worker failed ({type(exc).__name__})"
+    return {p.id: EngineError(reason) for p in prepared.policy_set.policies if p.applies_to(kind)}
 
 
 def _worker(chunk: tuple[int, int]) -> list[tuple[int, dict]]:
     prepared, documents, subjects, indexes = _SHARED  # type: ignore[misc]
-    return prepared.results(documents, subjects, indexes[chunk[0]:chunk[1]])
+    return list(prepared.results(documents, subjects, indexes[chunk[0]:chunk[1]]))

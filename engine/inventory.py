@@ -66,12 +66,13 @@ def add_records(inv: Inventory, records: list[Record]) -> None:
             ))
 
 
-def build_inventory(config, *, now: str) -> Inventory:
-    """Read the evidence, then let the lineage and privacy stages attach their state."""
+def build_inventory(config, *, now: str, aside=None) -> Inventory:
+    """Read the evidence, then let the lineage and privacy stages attach their state. ``aside``:
+    see ``load_evidence``."""
     from engine.evidence import load_evidence
 
     inv = Inventory(root=config.root)
-    load_evidence(config, inv)
+    load_evidence(config, inv, aside=aside)
     if config.observations:
         from engine import observations
 

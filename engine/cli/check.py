@@ -103,16 +103,21 @@ def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_p
     stats: dict = {}
     from engine.check import collector_paused
 
-    with collector_paused():  # the run and its rendering in one pause (see collector_paused)
-        with progress(f"gavel: checking {project} …"):
-            report = run_check(config, only=list(subjects), shard=shard, stats=stats)
-        set_path_prefix(report, config.root, path_prefix)
-        if verbose:
-            decisions = stats["decisions"]
-            click.echo(f"decisions: {decisions['reused']} reused from the cache, {len(decisions['computed'])} "
-                       "computed", err=True)
-        write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose, color=use_color(color),
-                      step_summary=True)
+    deferred: list = []  # the caches are written while the outputs are rendered
+    try:
+        with collector_paused():  # the run and its rendering in one pause (see collector_paused)
+            with progress(f"gavel: checking {project} …"):
+                report = run_check(config, only=list(subjects), shard=shard, stats=stats, deferred=deferred)
+            set_path_prefix(report, config.root, path_prefix)
+            if verbose:
+                decisions = stats["decisions"]
+                click.echo(f"decisions: {decisions['reused']} reused from the cache, {len(decisions['computed'])} "
+                           "computed", err=True)
+            write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose,
+                          color=use_color(color), step_summary=True)
+    finally:
+        for wait in deferred:
+            wait()
     if config.history and shard:
         click.echo("history: a shard is not recorded; record the merged report (`gavel report merge "
                    "--history-path`)", err=True)

@@ -24,6 +24,7 @@ import select
 import signal
 import struct
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,12 +95,21 @@ class EmbeddedEngine:
         self._engine.add_data_json(json.dumps(data))
 
     def evaluate(self, rule: str, inputs: list[str]) -> list[Any]:
+        return list(self.stream(rule, inputs))
+
+    def stream(self, rule: str, inputs: list[str]) -> Iterator[Any]:
+        """``evaluate``, one result at a time as the child sends it, so what the caller does with a
+        result overlaps the child's evaluation of the next. Exhaust it before evaluating anything
+        else on this engine; a stream left unfinished stops its child (its answers are not read)."""
         if not self.isolate:
-            return [self._decode(*self._one(rule, document)) for document in inputs]
-        out: list[Any] = []
-        while len(out) < len(inputs):
-            out.extend(self._in_child(rule, inputs[len(out):]))
-        return out
+            for document in inputs:
+                yield self._decode(*self._one(rule, document))
+            return
+        done = 0
+        while done < len(inputs):
+            for value in self._in_child(rule, inputs[done:]):
+                done += 1
+                yield value
 
     def _one(self, rule: str, document: str) -> tuple[bytes, bytes]:
         """Evaluate one input here: (b"V", JSON) or (b"E", message)."""
@@ -119,7 +129,7 @@ class EmbeddedEngine:
     def _decode(kind: bytes, payload: bytes) -> Any:
         return json.loads(payload) if kind == b"V" else EngineError(payload.decode())
 
-    def _in_child(self, rule: str, inputs: list[str]) -> list[Any]:
+    def _in_child(self, rule: str, inputs: list[str]) -> Iterator[Any]:
         """Evaluate ``inputs`` in the evaluation child; stop at the first input that breaks a
         bound (its result is then an ``EngineError`` and the child is replaced), so at least one
         result always comes back."""
@@ -129,15 +139,22 @@ class EmbeddedEngine:
         try:
             _write_all(child.requests, request)
         except OSError:  # the child is gone
-            return [EngineError(self._failure(child, timed_out=False))]
-        out: list[Any] = []
-        while len(out) < len(inputs):
-            frame = child.results.next(self.deadline)
-            if frame is None:
-                out.append(EngineError(self._failure(child, child.results.timed_out)))
-                break
-            out.append(self._decode(*frame))
-        return out
+            yield EngineError(self._failure(child, timed_out=False))
+            return
+        pending = len(inputs)
+        try:
+            while pending:
+                frame = child.results.next(self.deadline)
+                if frame is None:
+                    pending = 0
+                    yield EngineError(self._failure(child, child.results.timed_out))
+                    return
+                pending -= 1
+                yield self._decode(*frame)
+        finally:
+            if pending and self._child is child:  # abandoned mid-stream: its unread answers would
+                self._child = None  # be taken for the next request's, so this child is done
+                _stop(child)
 
     def _child_process(self) -> _Child:
         """The child evaluating for this process, forked on first use: it inherits the loaded

@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,7 +58,7 @@ def expand(root: Path, patterns: list[str], exclude: list[str] = ()) -> list[Pat
     for pattern in exclude:
         for name in glob.glob(pattern, root_dir=root, recursive=True):
             found.discard(root / name)
-    return sorted(found)
+    return sorted(found, key=lambda path: path.parts)  # Path's own order, without its slow __lt__
 
 
 def relative(path: Path, root: Path) -> str:
@@ -72,11 +73,13 @@ def relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def load_evidence(config: Config, inv: Inventory) -> None:
+def load_evidence(config: Config, inv: Inventory, *, aside: Callable[[Callable[[], None]], None] | None = None) -> None:
     """Read every evidence file into ``inv.models`` / ``inv.datasets``; problems go to ``inv.problems``.
 
     Validated cards are cached by content hash in ``.gavel/cache`` (a changed file, schema or
     Gavel version misses the cache); many uncached files are parsed by several processes.
+    ``aside``, if given, is handed the function that writes the cache (``run_check`` writes it in
+    a forked child while the run goes on); by default it is called here.
     """
     limits = Limits(max_bytes=config.max_bytes, max_depth=config.max_depth)
     jobs: list[tuple[str, str, str]] = []  # (display path, kind, format)
@@ -112,8 +115,12 @@ def load_evidence(config: Config, inv: Inventory) -> None:
         else:
             records.append(outcome)
     add_records(inv, records)
-    if cache is not None:
-        cache.save()
+    if cache is not None and cache.dirty:
+        (aside or _call)(cache.save)
+
+
+def _call(function: Callable[[], None]) -> None:
+    function()
 
 
 def outside_problem(policy: str, title: str, kind: str, display: str, path: Path):
@@ -167,7 +174,7 @@ _PARALLEL_FILES = 400  # below this, starting processes costs more than parsing 
 
 def _read_all(root: Path, jobs, limits: Limits, cache, workers: int) -> list[tuple[str | None, object]]:
     results: list = [None] * len(jobs)
-    if cache is not None:  # cache hits first: only the misses are worth sending to workers
+    if cache is not None and cache.entries:  # cache hits first: only the misses are worth sending to workers
         for i, job in enumerate(jobs):
             results[i] = _cached(root, job, limits, cache)
     misses = [i for i, found in enumerate(results) if found is None]
