@@ -83,7 +83,6 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = (), s
 
 def _run_check(config: Config, *, now: str | None, only: list[str], shard: tuple[int, int] | None,
                stats: dict | None, deferred: list | None) -> Report:
-
     now = resolve_now(now or config.now)
     policy_set = load_policies(config)  # a broken policy stops the run before any evidence is read
     if not policy_set.policies:

@@ -176,9 +176,7 @@ class Prepared:
                 known = seen.get((j, id(value)))
                 if known is None:
                     known = seen[(j, id(value))] = (value, outcomes(policy, value))
-                for status, message, evidence in known[1]:
-                    out.append(Finding(policy.id, policy.title, policy.severity, status, ref, message, evidence,
-                                       policy.frameworks, policy.remediation))
+                out += findings_for(policy, ref, known[1])
             return out
 
         # A subject judged whole has all its values once its result arrives: its findings are built
@@ -358,8 +356,13 @@ def check_embedded_builtins(policy_set: PolicySet) -> None:
 
 def verdicts(policy: Policy, ref: SubjectRef, result: Any) -> list[Finding]:
     """Map one policy's rule values for one subject to findings (pass, fail, warn, skip, error)."""
+    return findings_for(policy, ref, outcomes(policy, result))
+
+
+def findings_for(policy: Policy, ref: SubjectRef, found: list[tuple[str, str, Any]]) -> list[Finding]:
+    """The findings of ``policy`` on ``ref`` for its ``outcomes``."""
     return [Finding(policy.id, policy.title, policy.severity, status, ref, message, evidence, policy.frameworks,
-                    policy.remediation) for status, message, evidence in outcomes(policy, result)]
+                    policy.remediation) for status, message, evidence in found]
 
 
 def outcomes(policy: Policy, result: Any) -> list[tuple[str, str, Any]]:

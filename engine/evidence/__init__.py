@@ -116,11 +116,10 @@ def load_evidence(config: Config, inv: Inventory, *, aside: Callable[[Callable[[
             records.append(outcome)
     add_records(inv, records)
     if cache is not None and cache.dirty:
-        (aside or _call)(cache.save)
-
-
-def _call(function: Callable[[], None]) -> None:
-    function()
+        if aside is None:
+            cache.save()
+        else:
+            aside(cache.save)
 
 
 def outside_problem(policy: str, title: str, kind: str, display: str, path: Path):

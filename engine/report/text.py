@@ -43,11 +43,11 @@ def render(report: Report, *, verbose: bool = False, color: bool = False, **_opt
                 text = texts[f.message or f.title] = printable(f.message or f.title)
             lines.append(head + text)
             if f.status in ("fail", "error") and f.evidence and isinstance(f.evidence, dict):
-                shown = conditions.get(id(f.evidence))
-                if shown is None:
-                    shown = conditions[id(f.evidence)] = [f"         - {printable(_failed_condition(failed))}"
-                                                          for failed in f.evidence.get("failed", [])[:5]]
-                lines += shown
+                bullets = conditions.get(id(f.evidence))
+                if bullets is None:
+                    bullets = conditions[id(f.evidence)] = [f"         - {printable(_failed_condition(failed))}"
+                                                            for failed in f.evidence.get("failed", [])[:5]]
+                lines += bullets
             if f.status == "waived" and f.waiver:
                 lines.append(printable(f"         waived by {f.waiver.get('owner', '?')} until "
                                        f"{f.waiver.get('expires', '?')}: {f.waiver.get('reason', '')}"))
