@@ -318,17 +318,12 @@ def check_safety(native=None, modules: dict[str, str] | None = None) -> None:
     error on each evaluation: every policy on every subject an ``error`` instead of one refusal
     at load. ``native`` is a loaded ``regorus.Engine``; else ``modules`` are loaded into a new one.
     """
-    from engine.engines.embedded import _policy_error, regorus_module
+    from engine.engines.embedded import _policy_error, add_module, regorus_module
 
     if native is None:
         native = regorus_module().Engine()
         for name, text in (modules or {}).items():
-            try:
-                native.add_policy(name, text)
-            except BaseException as exc:  # noqa: BLE001 - RuntimeError or a Rust panic
-                if isinstance(exc, KeyboardInterrupt | SystemExit):
-                    raise
-                raise _policy_error(exc, name) from None
+            add_module(native, name, text)
     try:
         native.eval_query_as_json("true")
     except BaseException as exc:  # noqa: BLE001 - RuntimeError or a Rust panic

@@ -331,7 +331,7 @@ class _Runner:
     def rego_folder(self, folder: Path, tests: list[Path]) -> None:
         import regorus
 
-        from engine.engines.embedded import _policy_error, prepare_engine
+        from engine.engines.embedded import add_module, prepare_engine
         from engine.policy import load_paths
         from engine.policy.rego import check_builtins, parse_module, user_functions
         from engine.policy.regoast import check_recursion, parse_modules
@@ -351,7 +351,7 @@ class _Runner:
             from engine.evaluate import library_modules
 
             for name, text in {**library_modules(), **policy_set.modules()}.items():
-                _add_policy(native, name, text, _policy_error)
+                add_module(native, name, text)
             native.add_data_json(json.dumps({"gavel": {"inventory": {"models": {}, "datasets": {}},
                                                        "params": policy_set.params}}))
         except GavelError as exc:
@@ -368,7 +368,7 @@ class _Runner:
                 defined = user_functions([text, *policy_set.modules().values()])
                 check_builtins(module, text, shown, defined, policy_set.allow_builtins)
                 check_recursion(parse_modules({**policy_set.modules(), shown: text}))
-                _add_policy(native, shown, text, _policy_error)
+                add_module(native, shown, text)
             except GavelError as exc:
                 self.add_error(shown, "rego", exc)
                 continue
@@ -438,15 +438,6 @@ def _covered_modules(policy_set) -> set[str]:
     for policy in policy_set.policies:
         names.update(policy.modules)
     return names
-
-
-def _add_policy(native, name: str, text: str, to_error) -> None:
-    try:
-        native.add_policy(name, text)
-    except BaseException as exc:  # noqa: BLE001 - RuntimeError or a Rust panic
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
-            raise
-        raise to_error(exc, name) from None
 
 
 def outcome(statuses) -> str:

@@ -82,12 +82,7 @@ class EmbeddedEngine:
 
     def load(self, modules: dict[str, str], data: dict[str, Any]) -> None:
         for name, text in modules.items():
-            try:
-                self._engine.add_policy(name, text)
-            except BaseException as exc:  # noqa: BLE001 - RuntimeError or a Rust panic
-                if isinstance(exc, KeyboardInterrupt | SystemExit):
-                    raise
-                raise _policy_error(exc, name) from None
+            add_module(self._engine, name, text)
         if not self._checked:  # recursion overflows regorus's stack: a segfault, not an error
             from engine.policy.regoast import check_recursion, trees_of
 
@@ -354,6 +349,17 @@ def message_of(exc: BaseException) -> str:
     if where:
         message = f"{where.group(1)}:{where.group(2)}: {message}"
     return message
+
+
+def add_module(native, name: str, text: str) -> None:
+    """``native.add_policy(name, text)`` on a ``regorus.Engine``; a compile error (a RuntimeError, or
+    a Rust panic, which is not an ``Exception``) is a ``PolicyError`` naming the file and line."""
+    try:
+        native.add_policy(name, text)
+    except BaseException as exc:  # noqa: BLE001 - RuntimeError or a Rust panic
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        raise _policy_error(exc, name) from None
 
 
 def _policy_error(exc: BaseException, name: str) -> PolicyError:

@@ -27,7 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from engine.errors import GavelError
+from engine.errors import GavelError, PolicyError
 from engine.policy import portability
 from engine.policy.model import KINDS
 
@@ -287,7 +287,7 @@ class _Linter:
                 self.add(exc.file or "?", exc.line, "error", "recursion", exc.message)
 
     def rego_module(self, shown: str, text: str, defined: set[str], stripped: dict[str, str]) -> None:
-        from engine.engines.embedded import _policy_error
+        from engine.engines.embedded import add_module
         from engine.policy.rego import check_builtins, parse_module
 
         try:
@@ -300,11 +300,8 @@ class _Linter:
         engine = regorus.Engine()
         engine.set_policy_length_config(max_col=1_000_000, max_file_bytes=64 * 1024 * 1024, max_lines=1_000_000)
         try:
-            engine.add_policy(shown, text)
-        except BaseException as exc:  # noqa: BLE001 - RuntimeError or a Rust panic
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
-                raise
-            error = _policy_error(exc, shown)
+            add_module(engine, shown, text)
+        except PolicyError as error:
             self.add(shown, error.line, "error", "syntax", error.message)
             return
         try:

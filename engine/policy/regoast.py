@@ -40,17 +40,12 @@ class ModuleAst:
 
 def parse_modules(modules: dict[str, str]) -> list[ModuleAst]:
     """Parse ``modules`` (name → Rego) with regorus; a syntax error is a ``PolicyError``."""
-    from engine.engines.embedded import _policy_error, regorus_module
+    from engine.engines.embedded import add_module, regorus_module
 
     engine = regorus_module().Engine()
     engine.set_policy_length_config(max_col=1_000_000, max_file_bytes=64 * 1024 * 1024, max_lines=1_000_000)
     for name, text in modules.items():
-        try:
-            engine.add_policy(name, text)
-        except BaseException as exc:  # noqa: BLE001 - RuntimeError or a Rust panic
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
-                raise
-            raise _policy_error(exc, name) from None
+        add_module(engine, name, text)
     return trees_of(engine)
 
 
