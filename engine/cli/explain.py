@@ -7,15 +7,14 @@ import sys
 
 import click
 
-from engine.cli.options import now_option, output_option, project_argument, set_option
+from engine.cli.options import kind_option, now_option, output_option, project_argument, set_option
 
 
 @click.command()
 @click.argument("policy_id", metavar="POLICY")
 @click.argument("subject_id", metavar="SUBJECT")
 @project_argument
-@click.option("--kind", type=click.Choice(["model", "dataset", "lineage", "budget"]),
-              help="The subject's kind, when a model and a dataset share the id.")
+@kind_option
 @output_option
 @now_option
 @set_option

@@ -6,14 +6,13 @@ import json
 
 import click
 
-from engine.cli.options import now_option, project_argument, set_option
+from engine.cli.options import kind_option, now_option, project_argument, set_option
 
 
 @click.command(name="input")
 @click.argument("subject_id", metavar="SUBJECT")
 @project_argument
-@click.option("--kind", type=click.Choice(["model", "dataset", "lineage", "budget"]),
-              help="The subject's kind, when a model and a dataset (or a budget) share the id.")
+@kind_option
 @now_option
 @set_option
 def input_command(subject_id, project, kind, now, overrides):

@@ -269,6 +269,8 @@ def add_common_options(command: click.Command) -> click.Command:
 
 
 now_option = click.option("--now", metavar="TIME", help="Evaluation time (ISO 8601), for reproducible reports.")
+kind_option = click.option("--kind", type=click.Choice(["model", "dataset", "lineage", "budget"]),
+                           help="The subject's kind, when a model and a dataset (or a budget) share the id.")
 path_prefix_option = click.option(
     "--path-prefix", metavar="DIR",
     help="The project's folder in the repository, for paths in reports (default: from the git top level).",
