@@ -52,20 +52,26 @@ def _gavel(*args: str) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
-def test_eight_concurrent_processes_never_overdraw(tmp_path):
-    root = _project(tmp_path, 1.0)
-    go = tmp_path / "go"
-    # 8 workers × 4 spends of 1/16 against a budget of 1: exactly 16 fit (1/16 is exact in binary).
-    workers = [subprocess.Popen([sys.executable, str(SPENDER), str(root), "ds", "0.0625", "4", str(go)],
+def _race(root, go, *, workers: int, epsilon: str, spends: int) -> list[str]:
+    """Start ``workers`` processes that each spend ``epsilon`` on ``ds`` ``spends`` times, all at once
+    (when ``go`` appears); every line they print."""
+    started = [subprocess.Popen([sys.executable, str(SPENDER), str(root), "ds", epsilon, str(spends), str(go)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
-               for _ in range(8)]
+               for _ in range(workers)]
     time.sleep(0.5)
     go.touch()
     outputs = []
-    for worker in workers:
+    for worker in started:
         out, err = worker.communicate(timeout=300)
         assert worker.returncode == 0, err
         outputs += out.splitlines()
+    return outputs
+
+
+def test_eight_concurrent_processes_never_overdraw(tmp_path):
+    root = _project(tmp_path, 1.0)
+    # 8 workers × 4 spends of 1/16 against a budget of 1: exactly 16 fit (1/16 is exact in binary).
+    outputs = _race(root, tmp_path / "go", workers=8, epsilon="0.0625", spends=4)
     assert len(outputs) == 32
     assert not [line for line in outputs if line.startswith("error")], outputs
     acknowledged = [line.split()[1] for line in outputs if line.startswith("ok ")]
@@ -174,16 +180,6 @@ def test_sixteen_concurrent_spenders_all_succeed(tmp_path):
     with a 10 s lock timeout, 16 first spends importing it under the lock in turn would time out."""
     root = _project(tmp_path, 100.0)
     (root / "gavel.yaml").write_text((root / "gavel.yaml").read_text() + "privacy:\n  lock_timeout: 10\n")
-    go = tmp_path / "go"
-    workers = [subprocess.Popen([sys.executable, str(SPENDER), str(root), "ds", "0.5", "1", str(go)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
-               for _ in range(16)]
-    time.sleep(0.5)
-    go.touch()
-    outputs = []
-    for worker in workers:
-        out, err = worker.communicate(timeout=300)
-        assert worker.returncode == 0, err
-        outputs += out.splitlines()
+    outputs = _race(root, tmp_path / "go", workers=16, epsilon="0.5", spends=1)
     assert len(outputs) == 16 and all(line.startswith("ok ") for line in outputs), outputs
     assert _gavel("budget", "verify", "-c", str(root)).returncode == 0
