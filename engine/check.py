@@ -129,7 +129,9 @@ def _run_check(config: Config, *, now: str | None, only: list[str], shard: tuple
     if config.waivers:
         from engine.waivers import apply_waivers
 
-        findings, extra["waivers"] = apply_waivers(findings, config, now=now)
+        judged = [(s.kind, s.id) for s in subjects] + [(f.subject.kind, f.subject.id) for f in inv.problems] \
+            if only else None  # a --subject run judged only these: other waivers are not stale
+        findings, extra["waivers"] = apply_waivers(findings, config, now=now, judged=judged)
         waivers = extra["waivers"]
         if waivers.get("sha256"):  # the waivers file is an input too: it changes the run id
             inv.inputs.append(InputDigest(path=waivers["file"], kind="waivers", sha256=waivers["sha256"]))

@@ -25,7 +25,8 @@ Rules (fail closed):
   file and line, so the gate fails. Valid entries of the same file still apply.
 - A waiver that matches no ``fail``/``warn`` finding is stale: it becomes a ``warn`` finding of
   ``gavel-waivers`` (so it fails the gate only with ``--fail-on-warn``) and is listed in
-  ``report.extra["waivers"]["stale"]``.
+  ``report.extra["waivers"]["stale"]``. A run limited to some subjects (``--subject``) calls
+  stale only the waivers that could apply to one of them: the others were not judged.
 """
 
 from __future__ import annotations
@@ -62,9 +63,11 @@ class Waiver:
     ticket: str | None = None
 
     def matches(self, finding: Finding) -> bool:
-        s = finding.subject
-        return (fnmatch.fnmatchcase(finding.policy, self.policy) and fnmatch.fnmatchcase(s.id, self.subject)
-                and (self.kind is None or self.kind == s.kind))
+        return fnmatch.fnmatchcase(finding.policy, self.policy) and self.covers(finding.subject.kind, finding.subject.id)
+
+    def covers(self, kind: str, id: str) -> bool:
+        """Whether the waiver names this subject (any of its policies)."""
+        return fnmatch.fnmatchcase(id, self.subject) and (self.kind is None or self.kind == kind)
 
     def expired(self, today: date) -> bool:
         return date.fromisoformat(self.expires) < today
@@ -149,8 +152,10 @@ def load_waivers(path: Path, display: str) -> tuple[list[Waiver], list[Finding],
     return waivers, problems, sha
 
 
-def apply_waivers(findings: list[Finding], config, *, now: str) -> tuple[list[Finding], dict[str, Any]]:
-    """Apply ``config.waivers`` to ``findings``; returns the new findings and ``report.extra["waivers"]``."""
+def apply_waivers(findings: list[Finding], config, *, now: str,
+                  judged: list[tuple[str, str]] | None = None) -> tuple[list[Finding], dict[str, Any]]:
+    """Apply ``config.waivers`` to ``findings``; returns the new findings and ``report.extra["waivers"]``.
+    ``judged``: the ``(kind, id)`` of each subject of a run limited to some (else every one was)."""
     display = config.waivers
     path = config.path(display)
     if not os.path.lexists(path):
@@ -158,13 +163,13 @@ def apply_waivers(findings: list[Finding], config, *, now: str) -> tuple[list[Fi
                                 message=f"waivers file not found: {display}")
         return [*findings, missing], {"file": display, "applied": [], "expired": [], "stale": [], "invalid": 1}
     waivers, problems, sha = load_waivers(path, display)
-    out, info = waive(findings, waivers, today=_today(now), file=display, problems=problems)
+    out, info = waive(findings, waivers, today=_today(now), file=display, problems=problems, judged=judged)
     info["sha256"] = sha
     return out, info
 
 
 def waive(findings: list[Finding], waivers: list[Waiver], *, today: date, file: str,
-          problems: list[Finding] = ()) -> tuple[list[Finding], dict[str, Any]]:
+          problems: list[Finding] = (), judged: list[tuple[str, str]] | None = None) -> tuple[list[Finding], dict[str, Any]]:
     """The pure part of :func:`apply_waivers`: match, waive, note expiries, report stale waivers."""
     used: dict[str, int] = {}
     expired_used: dict[str, int] = {}
@@ -193,7 +198,8 @@ def waive(findings: list[Finding], waivers: list[Waiver], *, today: date, file: 
             out.append(replace(finding, message=message, evidence=evidence))
         else:
             out.append(finding)
-    stale = [w for w in waivers if w.key not in used and w.key not in expired_used]
+    stale = [w for w in waivers if w.key not in used and w.key not in expired_used
+             and (judged is None or any(w.covers(kind, id) for kind, id in judged))]
     for waiver in stale:
         ended = " and has expired" if waiver.expired(today) else ""
         out.append(Finding(

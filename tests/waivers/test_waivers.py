@@ -172,6 +172,21 @@ def test_stale_waiver_is_reported_as_warning(run):
     assert code == 1  # ...unless warnings do
 
 
+def test_a_subject_run_calls_stale_only_the_waivers_of_its_subjects(run):
+    """``--subject m1`` judged m1 alone: a waiver of m2's failure is not stale, one of m1 that
+    matches nothing still is."""
+    of_m2 = {**WAIVER, "id": "W-2", "subject": "m2"}
+    of_m1 = {**WAIVER, "id": "W-3", "policy": "another-policy"}
+    waivers = waivers_yaml(of_m2, of_m1)
+    _, whole = run(waivers, models=("m1", "m2"))
+    assert [w["key"] for w in whole["extra"]["waivers"]["stale"]] == ["W-3"]  # W-2 waives m2's failure
+    _, one = run(waivers, "--subject", "m1", models=("m1", "m2"))
+    assert [w["key"] for w in one["extra"]["waivers"]["stale"]] == ["W-3"]
+    assert by(one, "gavel-waivers", "W-2") == [] and by(one, "gavel-waivers", "W-3")
+    _, other = run(waivers, "--subject", "m2", models=("m1", "m2"))
+    assert other["extra"]["waivers"]["stale"] == []  # W-3 names m1, which this run did not judge
+
+
 def test_duplicate_ids_are_errors(run):
     code, report = run(waivers_yaml(WAIVER, {**WAIVER, "subject": "m2"}))
     assert any("duplicate waiver id W-1" in f["message"] for f in by(report, "gavel-waivers", "W-1"))
