@@ -23,6 +23,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -185,9 +186,13 @@ class DecisionCache:
         self.fresh.append((subject, context))
         self.dirty = True
 
+    def changed(self) -> bool:
+        """This run computed a decision, or did not use one the file holds: ``save`` has to write."""
+        return self.dirty or self.used != self.entries
+
     def save(self) -> None:
         """Write what this run used (so the file never grows past one run's decisions)."""
-        if not self.dirty and self.used == self.entries:
+        if not self.changed():
             return
         from engine import cachefile
 
@@ -257,3 +262,92 @@ class DecisionKeys:
             [self.inventory(part) for part in deps.inventory],
             self.everything() if deps.foreign else None,
         )
+
+
+READY_FILE = "findings.bin"
+READY_FORMAT = 1  # bump when the meaning of an entry changes
+
+
+class ReadyFindings:
+    """Each subject's findings ready-made: their counts by (status, severity) and the pieces of their
+    JSON report lines (``engine.findings.Encoder``), reused when every decision they were made from is.
+
+    A subject's findings are a pure function of its decisions, the metadata of its policies (id,
+    title, severity, frameworks, remediation, rules) and the subject itself: the key is the digest
+    of the subject's document (as in the decision cache), the context of each of its policies in
+    the decision cache, their metadata, and the code that turns decisions into findings and
+    findings into JSON. ``Prepared.judge`` uses an entry only when every decision of the subject
+    was reused from the decision cache too, so the ``Finding`` objects it builds when something
+    reads them are those the pieces were written from.
+
+    One file, ``<cache.path>/findings.bin``, authenticated like the decision cache
+    (``cachefile.save_plain``/``load_plain``); it keeps the subjects of the last run only. Pieces
+    that repeat (a policy's fields, a shared message) are one object, written once."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.entries: dict[str, list] = {}
+        self.blocks: list = []  # the blocks of this run that may be stored (``keep``)
+        self._load()
+
+    def _load(self) -> None:
+        from engine import cachefile
+
+        data = cachefile.load_plain(self.path, f"findings-{READY_FORMAT}")
+        if not isinstance(data, dict) or data.get("format") != READY_FORMAT:
+            return
+        entries = data.get("subjects")
+        if not (type(entries) is dict and all(type(entry) is list and len(entry) == 2 and type(entry[0]) is dict
+                                              and type(entry[1]) is list and entry[1] for entry in entries.values())):
+            return  # not a file we wrote: never trusted
+        self.entries = entries
+
+    def context(self, kind: str, contexts: list[str], policies: list) -> str:
+        """What every subject of ``kind`` shares in its key (its policies' decision contexts, in order)."""
+        return digest(READY_FORMAT, _code(), kind, contexts,
+                      [[p.id, p.title, p.severity, p.frameworks, p.remediation, p.rules, p.has_applicable]
+                       for p in policies])
+
+    @staticmethod
+    def key(subject: str, context: str) -> str:
+        return hashlib.sha256(f"{subject}|{context}".encode()).hexdigest()
+
+    def get(self, key: str) -> tuple[dict, list[str]] | None:
+        entry = self.entries.get(key)
+        return None if entry is None else (entry[0], entry[1])
+
+    def keep(self, findings) -> None:
+        """Remember the blocks of ``findings`` (a ``Findings``) that carry a key, for ``save``."""
+        self.blocks = [block for block in findings.blocks if block.key is not None]
+
+    def changed(self) -> bool:
+        """The kept blocks are not exactly the file's: ``save`` has to write."""
+        return len(self.blocks) != len(self.entries) or not all(
+            block.ready and block.key in self.entries for block in self.blocks)
+
+    def save(self) -> None:
+        """Write the kept blocks: ready-made ones as they are, the others encoded now (sorted, as
+        the report writes them)."""
+        if not self.changed():
+            return
+        from engine import cachefile
+        from engine.findings import Encoder, Finding
+
+        encoder = Encoder()
+        subjects: dict[str, list] = {}
+        for block in self.blocks:
+            if block.ready and block.key in self.entries:
+                subjects[block.key] = self.entries[block.key]
+                continue
+            items = sorted(block.items, key=Finding.sort_key)
+            subjects[block.key] = [dict(block.tally()), encoder.pieces(items)]
+        cachefile.save_plain(self.path, f"findings-{READY_FORMAT}", {"format": READY_FORMAT, "subjects": subjects})
+
+
+@lru_cache(maxsize=1)
+def _code() -> str:
+    """The source of the code that makes findings from decisions and writes them as JSON: a change
+    to it (even without a new version number, e.g. in a checkout) makes every entry stale."""
+    from engine import evaluate, findings
+
+    return hashlib.sha256(b"".join(Path(module.__file__).read_bytes() for module in (evaluate, findings))).hexdigest()
