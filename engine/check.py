@@ -72,8 +72,9 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = (), s
     """Run every policy on every subject (or those whose id matches a glob in ``only``; or, with
     ``shard=(K, N)``, those of shard K of N: see ``engine.shard``).
 
-    ``stats``, if given, receives ``decisions``: how many were reused from the decision cache and
-    which were computed, as ``(policy, kind, subject id)``. With ``deferred`` (a list), the caches
+    ``stats``, if given, receives ``decisions``: how many were reused from the decision cache, which
+    were computed, as ``(policy, kind, subject id)``, and of how many subjects the findings were
+    ready-made (``engine.decisions.ReadyFindings``). With ``deferred`` (a list), the caches
     (evidence, decisions) are written while the run goes on and the caller renders the report, and
     functions that wait for the writes are appended: the caller calls them when done (see
     ``save_aside``)."""
@@ -128,7 +129,8 @@ def _run_check(config: Config, *, now: str | None, only: list[str], shard: tuple
         if saves:  # one child for both: each fork makes the parent copy every page it writes to afterwards
             save_aside(lambda: [save() for save in saves], deferred)
     if stats is not None:
-        stats["decisions"] = {"reused": prepared.cache.reused if prepared.cache else 0, "computed": prepared.computed}
+        stats["decisions"] = {"reused": prepared.cache.reused if prepared.cache else 0, "computed": prepared.computed,
+                              "ready": prepared.ready}
     if inv.lineage is not None:  # anchor findings on the whole graph at the edge that caused them
         from engine.lineage.locate import locate_findings
 

@@ -125,6 +125,7 @@ class Prepared:
     cache: Any = None
     keys: Any = None  # DecisionKeys: the context digest of each policy (with a cache)
     computed: list[tuple[str, str, str]] = field(default_factory=list)  # (policy, kind, subject) evaluated
+    ready: int = 0  # subjects whose findings were ready-made (``judge``)
 
     def evaluate(self, subjects: list[Subject]) -> list[Finding]:
         return list(self.judge(subjects))
@@ -230,6 +231,7 @@ class Prepared:
             if keys[i] is not None and (i in made or all(type(values[i].get(policies[j].id)) is dict for j in indexes)):
                 block.key = keys[i]
             blocks.append(block)
+        self.ready += len(made)
         return Findings(blocks)
 
     def _judge_whole(self, documents: list[str], subjects: list[Subject], whole: list[int]) -> Iterator[tuple[int, dict]]:
