@@ -196,3 +196,42 @@ def test_through_gavel_every_format_of_a_warm_run_is_the_cold_one(repo, gavel, t
     assert f"findings of {SUBJECTS} subjects ready-made" in result.stderr
     for fmt in formats:
         assert (tmp_path / f"warm.{fmt}").read_bytes() == files["cold"][fmt], fmt
+
+
+def test_findings_left_from_an_older_run_never_stand_for_newer_decisions(repo):  # noqa: F811
+    """The two caches out of step (a write that failed, a restored cache): the findings an older
+    run stored are keyed on what they were made of, so they miss once any of it changed."""
+    outputs(repo)
+    path = repo / ".gavel/cache" / READY_FILE
+    older = path.read_bytes()
+    changes = [(repo / "models/m2.yaml", "risk_level: minimal", "risk_level: high"),  # a card
+               (repo / "gavel.yaml", "minimum: 1", "minimum: 2"),  # a parameter
+               (repo / "policies/card.yaml", "[minimal, limited]", "[minimal, limited, high]")]  # a policy's text
+    ready = [SUBJECTS - 1, len(DATASETS), len(DATASETS)]
+    for (file, old, new), made in zip(changes, ready, strict=True):
+        edit(file, old, new)
+        outputs(repo)  # the decision cache now holds the new decisions
+        path.write_bytes(older)  # and the findings cache the old findings
+        same_as_uncached(repo, made)
+        older = path.read_bytes()
+
+
+def test_a_subject_with_a_decision_not_reused_is_never_ready_made(repo, monkeypatch):  # noqa: F811
+    """An engine error now (a limit, a crash), where the last run passed: the error is reported,
+    never the stored pass (an error is not cached, so the decision is never reused)."""
+    from engine.decisions import FILE
+    from engine.errors import EngineError
+    from engine.evaluate import Prepared
+
+    outputs(repo)
+    (repo / ".gavel/cache" / FILE).unlink()
+
+    def failing(self, documents, subjects, indexes):
+        for i in indexes:
+            yield i, {p.id: EngineError("out of memory") for p in self.policy_set.policies if p.applies_to(subjects[i].kind)}
+
+    monkeypatch.setattr(Prepared, "results", failing)
+    out, made = outputs(repo)
+    assert made == 0
+    assert '"status": "pass"' not in out["json"] and "out of memory" in out["json"]
+    assert json.loads(out["json"])["summary"]["by_status"]["error"] == 14
