@@ -199,14 +199,16 @@ class Report(_Record):
         policy's metadata, a subject) once: 500,000 findings are mostly the same few hundred parts;
         a block the findings cache made ready is written as it was the last time.
         """
-        lines = ["{"]  # joined once at the end: the findings are ~200 MB on 10,000 cards, copied once
+        out = ["{\n"]  # joined once at the end: the findings are ~200 MB on 10,000 cards, copied once
         items = list(self.to_dict_shallow(inputs=False).items())
         for index, (key, value) in enumerate(items):
             comma = "," if index < len(items) - 1 else ""
             if key == "findings" and self.findings:
                 pieces = _finding_pieces(self.findings)
-                pieces[-1] = pieces[-1][:-2]  # no comma after the last one
-                lines += [f"  {json.dumps(key)}: [", "".join(pieces), f"  ]{comma}"]
+                pieces[-1] = pieces[-1][:-2] + "\n"  # no comma after the last one
+                out.append(f"  {json.dumps(key)}: [\n")
+                out += pieces
+                out.append(f"  ]{comma}\n")
                 continue
             if key == "findings":
                 body = "[]"
@@ -214,9 +216,9 @@ class Report(_Record):
                 body = _input_lines(self.inputs)
             else:
                 body = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-            lines.append(f"  {json.dumps(key)}: {body}{comma}")
-        lines.append("}\n")
-        return "\n".join(lines)
+            out.append(f"  {json.dumps(key)}: {body}{comma}\n")
+        out.append("}\n")
+        return "".join(out)
 
     def to_dict_shallow(self, *, inputs: bool = True) -> dict[str, Any]:
         """``to_dict()`` without the findings (``None`` in their place), and without the inputs
@@ -284,11 +286,12 @@ class Findings(Sequence):
     What needs only counts (``summarize``, ``decide_gate``) or the JSON report reads the blocks;
     anything else iterating the findings gets every ``Finding`` as before."""
 
-    __slots__ = ("blocks", "_flat")
+    __slots__ = ("blocks", "_flat", "_counts")
 
     def __init__(self, blocks: Iterable[Block] = ()):
         self.blocks = [b for b in blocks if b.size()]
         self._flat: list[Finding] | None = None
+        self._counts: Counter | None = None
 
     @classmethod
     def of(cls, findings: Iterable[Finding]) -> Findings:
@@ -305,7 +308,7 @@ class Findings(Sequence):
             yield from block.items
 
     def __len__(self) -> int:
-        return sum(block.size() for block in self.blocks)
+        return sum(self.counts().values())
 
     def __getitem__(self, index):
         if self._flat is None:
@@ -330,12 +333,14 @@ class Findings(Sequence):
 
     def counts(self) -> Counter:
         """How many findings have each ``(status, severity)``."""
-        total: dict[tuple[str, str], int] = {}
-        get = total.get
-        for block in self.blocks:
-            for key, count in (block.counts if block._items is None else block.tally()).items():
-                total[key] = get(key, 0) + count
-        return Counter(total)
+        if self._counts is None:
+            total: dict[tuple[str, str], int] = {}
+            get = total.get
+            for block in self.blocks:
+                for key, count in (block.counts if block._items is None else block.tally()).items():
+                    total[key] = get(key, 0) + count
+            self._counts = Counter(total)
+        return Counter(self._counts)
 
     def subjects(self) -> set[tuple[str, str]]:
         """The ``(kind, id)`` of every subject with a finding."""
