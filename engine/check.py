@@ -124,10 +124,13 @@ def _run_check(config: Config, *, now: str | None, only: list[str], shard: tuple
     evaluated = prepared.judge(subjects, ready=ready)
     findings = Findings.of(inv.problems) + evaluated
     if prepared.cache is not None:
-        ready.keep(evaluated)
-        saves = [cache.save for cache in (prepared.cache, ready) if cache.changed()]
-        if saves:  # one child for both: each fork makes the parent copy every page it writes to afterwards
-            save_aside(lambda: [save() for save in saves], deferred)
+        decisions = prepared.cache
+        ready.keep(evaluated, decisions)
+        # Both files, written by one child (each fork makes the parent copy every page it writes to
+        # afterwards), when anything changed; a decision cache not read had all its decisions carried
+        # from the findings cache, so it changed only if that did.
+        if decisions.dirty or ready.changed() or (decisions.loaded and decisions.changed()):
+            save_aside(lambda: (decisions.save(), ready.save()), deferred)
     if stats is not None:
         stats["decisions"] = {"reused": prepared.cache.reused if prepared.cache else 0, "computed": prepared.computed,
                               "ready": prepared.ready}

@@ -145,10 +145,10 @@ class Prepared:
         values: list[dict[str, Any]] = [{} for _ in subjects]
         whole: list[int] = []  # subjects judged by one query for all their policies
         partial: list[tuple[int, list[int]]] = []  # (subject, policies missing from the cache)
-        reusable = self.cache is not None and bool(self.cache.entries)  # an empty cache has nothing to look up
+        reusable = None  # the decision cache has entries: read only when a subject needs it
         # (kind, now) -> its policies' contexts, and the findings cache's context of the kind (None: never stored)
         wanted: dict[tuple[str, Any], tuple[list[str | None], str | None]] = {}
-        keys: list[str | None] = [None] * len(subjects)  # each subject's key in the findings cache
+        keys: list[tuple | None] = [None] * len(subjects)  # each subject's key in the findings cache
         made: dict[int, tuple[dict, list[str]]] = {}  # subject -> its ready-made counts and JSON pieces
         for i, subject in enumerate(subjects):
             indexes = by_kind[subject.kind]
@@ -167,7 +167,18 @@ class Prepared:
                 known = wanted[(subject.kind, now)] = (contexts, block)
             contexts, block = known
             if block is not None:
-                keys[i] = ready.key(digests[i], block)
+                keys[i] = (digests[i], block, contexts)
+                hit = ready.get(digests[i], block, len(indexes))
+                if hit is not None:  # its findings, and the decisions they were made from
+                    made[i] = hit[:2]
+                    values[i] = {policies[j].id: value for j, value in zip(indexes, hit[2], strict=True)}
+                    self.cache.carry(digests[i], contexts, hit[2])
+                    continue
+            if ready is not None and ready.entries and not ready.known(digests[i]):
+                whole.append(i)  # a document the last run did not judge: no decision of it is cached
+                continue
+            if reusable is None:
+                reusable = bool(self.cache.entries)  # an empty cache has nothing to look up
             if not reusable:
                 whole.append(i)
                 continue
@@ -175,9 +186,6 @@ class Prepared:
             missing = [j for j, value in zip(indexes, found, strict=True) if value is None]
             if not missing:
                 values[i] = {policies[j].id: value for j, value in zip(indexes, found, strict=True)}
-                hit = ready.get(keys[i]) if keys[i] is not None else None
-                if hit is not None:
-                    made[i] = hit
             elif len(missing) == len(indexes):
                 whole.append(i)
             else:
@@ -227,7 +235,7 @@ class Prepared:
                 block = Block(subject.kind, subject.id, make=partial_call(findings_of, i), counts=counts, pieces=pieces)
             else:
                 block = Block(subject.kind, subject.id, judged[i] if i in judged else findings_of(i))
-            # Stored only if the next run can reuse every decision it was made from (errors are not cached).
+            # Stored only if every decision it was made from is in the decision cache (errors never are).
             if keys[i] is not None and (i in made or all(type(values[i].get(policies[j].id)) is dict for j in indexes)):
                 block.key = keys[i]
             blocks.append(block)

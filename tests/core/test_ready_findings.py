@@ -144,10 +144,12 @@ def test_a_planted_or_corrupt_findings_cache_is_an_empty_one(repo, monkeypatch):
     same_as_uncached(repo, SUBJECTS)
     path = repo / ".gavel/cache" / READY_FILE
     header, data = _entries(path)
-    for counts, pieces in data["subjects"].values():  # what an attacker would plant: every failure a pass
+    for _, counts, pieces, decisions in data["subjects"].values():  # what an attacker would plant: all passes
         for key in list(counts):
             counts[("pass", key[1])] = counts.pop(key)
         pieces[:] = [piece.replace('"status": "fail"', '"status": "pass"') for piece in pieces]
+        for value in decisions:
+            value.update((rule, []) for rule in value if rule.startswith("deny"))
     body = marshal.dumps(data)
     path.write_bytes(header + b"\n" + body)  # the old MAC: does not verify
     out, made = outputs(repo)
@@ -166,10 +168,12 @@ def test_a_planted_or_corrupt_findings_cache_is_an_empty_one(repo, monkeypatch):
 @pytest.mark.parametrize("payload", [
     [],
     {"format": 99, "subjects": {}},
-    {"format": 1, "subjects": []},
-    {"format": 1, "subjects": {"k": "v"}},
-    {"format": 1, "subjects": {"k": [{}, []]}},  # no pieces
-    {"format": 1, "subjects": {"k": [[], ["x"]]}},
+    {"format": 2, "subjects": []},
+    {"format": 2, "subjects": {"k": "v"}},
+    {"format": 2, "subjects": {"k": ["c", {}, [], []]}},  # no pieces
+    {"format": 2, "subjects": {"k": ["c", [], ["x"], []]}},
+    {"format": 2, "subjects": {"k": ["c", {}, ["x"], ["not a decision"]]}},
+    {"format": 2, "subjects": {"k": ["c", {}, ["x"]]}},
 ])
 def test_a_findings_cache_of_another_shape_is_ignored(repo, payload):  # noqa: F811
     """Even one that verifies (written under our key by another format, say) is an empty cache."""
@@ -216,15 +220,13 @@ def test_findings_left_from_an_older_run_never_stand_for_newer_decisions(repo): 
         older = path.read_bytes()
 
 
-def test_a_subject_with_a_decision_not_reused_is_never_ready_made(repo, monkeypatch):  # noqa: F811
-    """An engine error now (a limit, a crash), where the last run passed: the error is reported,
-    never the stored pass (an error is not cached, so the decision is never reused)."""
-    from engine.decisions import FILE
+def test_an_engine_error_is_never_stored_ready_made(repo, monkeypatch):  # noqa: F811
+    """An engine error (a limit, a crash) is not a verdict: the subject's findings are not stored,
+    and the next run judges it again, never reusing what the failing run made."""
     from engine.errors import EngineError
     from engine.evaluate import Prepared
 
-    outputs(repo)
-    (repo / ".gavel/cache" / FILE).unlink()
+    real = Prepared.results
 
     def failing(self, documents, subjects, indexes):
         for i in indexes:
@@ -232,6 +234,30 @@ def test_a_subject_with_a_decision_not_reused_is_never_ready_made(repo, monkeypa
 
     monkeypatch.setattr(Prepared, "results", failing)
     out, made = outputs(repo)
-    assert made == 0
-    assert '"status": "pass"' not in out["json"] and "out of memory" in out["json"]
+    assert made == 0 and "out of memory" in out["json"] and '"status": "pass"' not in out["json"]
     assert json.loads(out["json"])["summary"]["by_status"]["error"] == 14
+    monkeypatch.setattr(Prepared, "results", real)
+    same_as_uncached(repo, 0)
+    same_as_uncached(repo, SUBJECTS)
+
+
+def test_the_decision_cache_is_read_only_for_a_subject_the_findings_cache_cannot_answer(repo, monkeypatch):  # noqa: F811
+    """Ready-made subjects carry their decisions; an edited card is a document the last run did not
+    judge, so no decision of it can be cached: neither needs ``decisions.bin``. A changed policy
+    does (its subjects' other decisions are reused from it)."""
+    from engine.decisions import DecisionCache
+
+    outputs(repo)
+    reads = []
+    real = DecisionCache._load
+    monkeypatch.setattr(DecisionCache, "_load", lambda self: reads.append(1) or real(self))
+    same_as_uncached(repo, SUBJECTS)
+    edit(repo / "models/m2.yaml", "risk_level: minimal", "risk_level: high")
+    same_as_uncached(repo, SUBJECTS - 1)
+    assert reads == []
+    edit(repo / "policies/card.yaml", "[minimal, limited]", "[minimal, limited, high]")
+    config = load_config(repo, settings={"history.enabled": False})
+    stats: dict = {}
+    run_check(config, now=NOW, stats=stats)
+    assert reads and {p for p, _, _ in stats["decisions"]["computed"]} == {"card-risk"}
+    same_as_uncached(repo, SUBJECTS)
