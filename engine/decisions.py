@@ -384,4 +384,10 @@ def _code() -> str:
     to it (even without a new version number, e.g. in a checkout) makes every entry stale."""
     from engine import evaluate, findings
 
-    return hashlib.sha256(b"".join(Path(module.__file__).read_bytes() for module in (evaluate, findings))).hexdigest()
+    digest = hashlib.sha256()
+    for module in (evaluate, findings):
+        try:
+            digest.update(Path(module.__file__).read_bytes())
+        except (OSError, TypeError):  # no file to read (a zip, a frozen build): its version stands for it
+            digest.update(module.__name__.encode())
+    return digest.hexdigest()

@@ -259,7 +259,7 @@ class Block:
                  counts: dict[tuple[str, str], int] | None = None, pieces: list[str] | None = None):
         self.kind, self.id, self._items, self.make = kind, id, items, make
         self.counts, self.pieces = counts, pieces
-        self.key: str | None = None  # the findings cache's key, when this block may be stored
+        self.key: tuple | None = None  # the findings cache's key, when this block may be stored (``Prepared.judge``)
 
     @property
     def items(self) -> list[Finding]:
