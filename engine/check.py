@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from engine.config import Config
 from engine.context import build_subjects, inventory_data
 from engine.errors import UsageError
-from engine.findings import InputDigest, Report
+from engine.findings import Findings, InputDigest, Report
 from engine.inventory import build_inventory
 from engine.policy import load_policies
 from engine.report import build_report, decide_gate
@@ -72,8 +72,9 @@ def run_check(config: Config, *, now: str | None = None, only: list[str] = (), s
     """Run every policy on every subject (or those whose id matches a glob in ``only``; or, with
     ``shard=(K, N)``, those of shard K of N: see ``engine.shard``).
 
-    ``stats``, if given, receives ``decisions``: how many were reused from the decision cache and
-    which were computed, as ``(policy, kind, subject id)``. With ``deferred`` (a list), the caches
+    ``stats``, if given, receives ``decisions``: how many were reused from the decision cache, which
+    were computed, as ``(policy, kind, subject id)``, and of how many subjects the findings were
+    ready-made (``engine.decisions.ReadyFindings``). With ``deferred`` (a list), the caches
     (evidence, decisions) are written while the run goes on and the caller renders the report, and
     functions that wait for the writes are appended: the caller calls them when done (see
     ``save_aside``)."""
@@ -88,6 +89,7 @@ def _run_check(config: Config, *, now: str | None, only: list[str], shard: tuple
     if not policy_set.policies:
         raise UsageError("no policies to run: add policy files under policies/ (or policies.paths) or enable a "
                          "built-in pack (policies.packs, --pack)", file=config.file)
+    # The evidence cache is written (in a child: save_aside) before later stages attach facts to the cards.
     inv = build_inventory(config, now=now, aside=None if deferred is None else lambda save: save_aside(save, deferred))
     subjects = build_subjects(inv, now=now)
     if not subjects and not inv.problems:
@@ -110,18 +112,28 @@ def _run_check(config: Config, *, now: str | None, only: list[str], shard: tuple
     from engine.evaluate import prepare
 
     options = config.engine_options()
-    cache = None
+    cache = ready = None
     if config.cache:
-        from engine.decisions import FILE, DecisionCache
+        from engine.decisions import FILE, READY_FILE, DecisionCache, ReadyFindings
 
         cache = DecisionCache(config.path(config.cache_path) / FILE)
     prepared = prepare(policy_set, data={"inventory": inventory_data(inv)}, engine=config.engine,
                        workers=config.workers, options=options, cache=cache)
-    findings = inv.problems + prepared.evaluate(subjects)
     if prepared.cache is not None:
-        save_aside(prepared.cache.save, deferred)
+        ready = ReadyFindings(config.path(config.cache_path) / READY_FILE)
+    evaluated = prepared.judge(subjects, ready=ready)
+    findings = Findings.of(inv.problems) + evaluated
+    if prepared.cache is not None:
+        decisions = prepared.cache
+        ready.keep(evaluated, decisions)
+        # Both files, written by one child (each fork makes the parent copy every page it writes to
+        # afterwards), when anything changed; a decision cache not read had all its decisions carried
+        # from the findings cache, so it changed only if that did.
+        if decisions.dirty or ready.changed() or (decisions.loaded and decisions.changed()):
+            save_aside(lambda: (decisions.save(), ready.save()), deferred)
     if stats is not None:
-        stats["decisions"] = {"reused": prepared.cache.reused if prepared.cache else 0, "computed": prepared.computed}
+        stats["decisions"] = {"reused": prepared.cache.reused if prepared.cache else 0, "computed": prepared.computed,
+                              "ready": prepared.ready}
     if inv.lineage is not None:  # anchor findings on the whole graph at the edge that caused them
         from engine.lineage.locate import locate_findings
 

@@ -90,7 +90,8 @@ class Config:
         if self.allow_outside:
             return lambda _path: False
         confinement = Confinement(self.root)
-        return lambda path: os.path.join(self.root, path) not in confinement
+        root = os.fspath(self.root)
+        return lambda path: os.path.join(root, os.fspath(path)) not in confinement
 
     def engine_options(self) -> dict[str, Any]:
         """What the Rego engine named by ``engine`` is constructed with."""

@@ -23,6 +23,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -144,24 +145,35 @@ class DecisionCache:
 
     def __init__(self, path: Path):
         self.path = path
-        self.entries: dict[str, dict[str, Any]] = {}
+        self._entries: dict[str, dict[str, Any]] | None = None  # read on first use (``entries``)
         self.used: dict[str, dict[str, Any]] = {}
         self.fresh: list[tuple[str, str]] = []  # (subject, context) of the values computed by this run
         self.reused = 0
         self.dirty = False
-        self._load()
 
-    def _load(self) -> None:
+    @property
+    def entries(self) -> dict[str, dict[str, Any]]:
+        """The file's decisions, read on first use: a run whose every subject's findings are
+        ready-made (``ReadyFindings``, which holds their decisions) never reads the file."""
+        if self._entries is None:
+            self._entries = self._load()
+        return self._entries
+
+    @property
+    def loaded(self) -> bool:
+        return self._entries is not None
+
+    def _load(self) -> dict[str, dict[str, Any]]:
         from engine import cachefile
 
         data = cachefile.load_plain(self.path, str(FORMAT))
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            return  # missing, or not written by a run holding our secret: never trusted
+            return {}  # missing, or not written by a run holding our secret: never trusted
         subjects = data.get("subjects")
         if not (isinstance(subjects, dict) and all(type(entry) is dict for entry in subjects.values())
                 and all(type(value) is dict for entry in subjects.values() for value in entry.values())):
-            return  # a policy's rule values are an object: anything else is not a cache we wrote
-        self.entries = subjects
+            return {}  # a policy's rule values are an object: anything else is not a cache we wrote
+        return subjects
 
     def lookup(self, subject: str, contexts: list[str | None]) -> list[Any]:
         """The cached rule values for each of ``contexts`` (``None`` where there is none, or where
@@ -180,25 +192,38 @@ class DecisionCache:
             self.reused += len(hits)
         return found
 
+    def carry(self, subject: str, contexts: list[str], values: list[Any]) -> None:
+        """Reuse ``values`` (read from the findings cache, under the same key) as this run's decisions."""
+        self.used[subject] = dict(zip(contexts, values, strict=True))
+        self.reused += len(values)
+
     def put(self, subject: str, context: str, value: Any) -> None:
         self.used.setdefault(subject, {})[context] = value
         self.fresh.append((subject, context))
         self.dirty = True
 
-    def save(self) -> None:
-        """Write what this run used (so the file never grows past one run's decisions)."""
-        if not self.dirty and self.used == self.entries:
-            return
-        from engine import cachefile
+    def changed(self) -> bool:
+        """This run computed a decision, or did not use one the file holds: ``save`` has to write."""
+        return self.dirty or self.used != self.entries
 
-        # Values read from the file are shared objects, which marshal writes once each; equal
-        # values computed by this run become one object too (so the next run derives their
-        # findings once: on 10,000 cards 500,000 decisions are ~97,000 distinct values).
+    def share(self) -> None:
+        """Make equal values computed by this run one object. Values read from a file are shared
+        objects already, which marshal writes once each (so the next run derives their findings
+        once: on 10,000 cards 500,000 decisions are ~97,000 distinct values)."""
         by_text: dict[str, Any] = {}
         for subject, context in self.fresh:
             value = self.used[subject][context]
             self.used[subject][context] = by_text.setdefault(
                 json.dumps(value, separators=(",", ":"), ensure_ascii=False), value)
+        self.fresh = []
+
+    def save(self) -> None:
+        """Write what this run used (so the file never grows past one run's decisions)."""
+        if not self.changed():
+            return
+        from engine import cachefile
+
+        self.share()
         cachefile.save_plain(self.path, str(FORMAT), {"format": FORMAT, "subjects": dict(sorted(self.used.items()))})
 
 
@@ -257,3 +282,112 @@ class DecisionKeys:
             [self.inventory(part) for part in deps.inventory],
             self.everything() if deps.foreign else None,
         )
+
+
+READY_FILE = "findings.bin"
+READY_FORMAT = 2  # bump when the meaning of an entry changes
+
+
+class ReadyFindings:
+    """Each subject's findings ready-made: their counts by (status, severity), the pieces of their
+    JSON report lines (``engine.findings.Encoder``) and the decisions they were made from.
+
+    A subject's findings are a pure function of its decisions, the metadata of its policies (id,
+    title, severity, frameworks, remediation, rules) and the subject itself. Entries are found by
+    the digest of the subject's document (as in the decision cache) and used only if their
+    context matches: the decision cache's context of each of the subject's policies, their
+    metadata, and the code that turns decisions into findings and findings into JSON. An entry
+    holds the decisions its findings were made from, so ``Finding`` objects built when something
+    reads them are those its lines were written from, and a run whose subjects all have an entry
+    never reads the decision cache. A subject's entry is stored only when every decision of it
+    went into the decision cache (an engine error never does).
+
+    One file, ``<cache.path>/findings.bin``, authenticated like the decision cache
+    (``cachefile.save_plain``/``load_plain``); it keeps the subjects of the last run only. Pieces
+    and decisions that repeat are one object, written once."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.entries: dict[str, list] = {}  # subject digest -> [context, counts, pieces, decisions]
+        self.blocks: list = []  # the blocks of this run that may be stored (``keep``)
+        self.decisions: DecisionCache | None = None
+        self._load()
+
+    def _load(self) -> None:
+        from engine import cachefile
+
+        data = cachefile.load_plain(self.path, f"findings-{READY_FORMAT}")
+        if not isinstance(data, dict) or data.get("format") != READY_FORMAT:
+            return
+        entries = data.get("subjects")
+        if not (type(entries) is dict and all(
+                type(entry) is list and len(entry) == 4 and type(entry[0]) is str and type(entry[1]) is dict
+                and type(entry[2]) is list and entry[2] and type(entry[3]) is list for entry in entries.values())
+                and all(type(value) is dict for entry in entries.values() for value in entry[3])):
+            return  # not a file we wrote: never trusted
+        self.entries = entries
+
+    def context(self, kind: str, contexts: list[str], policies: list) -> str:
+        """What every subject of ``kind`` shares in its key (its policies' decision contexts, in order)."""
+        return digest(READY_FORMAT, _code(), kind, contexts,
+                      [[p.id, p.title, p.severity, p.frameworks, p.remediation, p.rules, p.has_applicable]
+                       for p in policies])
+
+    def known(self, subject: str) -> bool:
+        """The last run judged this very document (else the decision cache has nothing for it either)."""
+        return subject in self.entries
+
+    def get(self, subject: str, context: str, count: int) -> tuple[dict, list[str], list] | None:
+        """``(counts, pieces, decisions)`` of the subject whose document has digest ``subject``,
+        if stored under ``context`` with ``count`` decisions."""
+        entry = self.entries.get(subject)
+        if entry is None or entry[0] != context or len(entry[3]) != count:
+            return None
+        return entry[1], entry[2], entry[3]
+
+    def keep(self, findings, decisions: DecisionCache) -> None:
+        """Remember the blocks of ``findings`` (a ``Findings``) that carry a key, for ``save``; their
+        decisions are read from ``decisions`` then (after it made equal values one object)."""
+        self.blocks = [block for block in findings.blocks if block.key is not None]
+        self.decisions = decisions
+
+    def changed(self) -> bool:
+        """The kept blocks are not exactly the file's: ``save`` has to write."""
+        return len(self.blocks) != len(self.entries) or not all(block.ready for block in self.blocks)
+
+    def save(self) -> None:
+        """Write the kept blocks: ready-made ones as they are, the others encoded now (sorted, as
+        the report writes them)."""
+        if not self.changed():
+            return
+        from engine import cachefile
+        from engine.findings import Encoder, Finding
+
+        self.decisions.share()
+        used = self.decisions.used
+        encoder = Encoder()
+        subjects: dict[str, list] = {}
+        for block in self.blocks:
+            subject, context, contexts = block.key
+            if block.ready:
+                subjects[subject] = self.entries[subject]
+                continue
+            items = sorted(block.items, key=Finding.sort_key)
+            subjects[subject] = [context, dict(block.tally()), encoder.pieces(items),
+                                 [used[subject][c] for c in contexts]]
+        cachefile.save_plain(self.path, f"findings-{READY_FORMAT}", {"format": READY_FORMAT, "subjects": subjects})
+
+
+@lru_cache(maxsize=1)
+def _code() -> str:
+    """The source of the code that makes findings from decisions and writes them as JSON: a change
+    to it (even without a new version number, e.g. in a checkout) makes every entry stale."""
+    from engine import evaluate, findings
+
+    digest = hashlib.sha256()
+    for module in (evaluate, findings):
+        try:
+            digest.update(Path(module.__file__).read_bytes())
+        except (OSError, TypeError):  # no file to read (a zip, a frozen build): its version stands for it
+            digest.update(module.__name__.encode())
+    return digest.hexdigest()

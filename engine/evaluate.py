@@ -15,11 +15,12 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial as partial_call
 from typing import Any
 
 from engine.context import Subject
 from engine.errors import EngineError
-from engine.findings import Finding, SubjectRef
+from engine.findings import Block, Finding, Findings, SubjectRef
 from engine.policy.model import KINDS, Policy, PolicySet
 
 WRAPPER = "gavel_eval"
@@ -124,28 +125,63 @@ class Prepared:
     cache: Any = None
     keys: Any = None  # DecisionKeys: the context digest of each policy (with a cache)
     computed: list[tuple[str, str, str]] = field(default_factory=list)  # (policy, kind, subject) evaluated
+    ready: int = 0  # subjects whose findings were ready-made (``judge``)
 
     def evaluate(self, subjects: list[Subject]) -> list[Finding]:
+        return list(self.judge(subjects))
+
+    def judge(self, subjects: list[Subject], *, ready: Any = None) -> Findings:
+        """The findings of ``subjects``, one block per subject (``Findings``).
+
+        With ``ready`` (an ``engine.decisions.ReadyFindings``) and the decision cache, a subject
+        whose every decision is reused and whose findings an earlier run stored gets them
+        ready-made: counts and JSON lines; its ``Finding`` objects are built only if something
+        reads them. Each block that may be stored carries its key (``Block.key``)."""
         policies = self.policy_set.policies
+        if self.cache is None:
+            ready = None
         documents, digests = _documents(subjects, digests=self.cache is not None)
         by_kind = {kind: [j for j, p in enumerate(policies) if p.applies_to(kind)] for kind in {s.kind for s in subjects}}
         values: list[dict[str, Any]] = [{} for _ in subjects]
         whole: list[int] = []  # subjects judged by one query for all their policies
         partial: list[tuple[int, list[int]]] = []  # (subject, policies missing from the cache)
-        reusable = self.cache is not None and bool(self.cache.entries)  # an empty cache has nothing to look up
-        wanted: dict[tuple[str, Any], list[str | None]] = {}  # (kind, now) -> its policies' contexts
+        reusable = None  # the decision cache has entries: read only when a subject needs it
+        # (kind, now) -> its policies' contexts, and the findings cache's context of the kind (None: never stored)
+        wanted: dict[tuple[str, Any], tuple[list[str | None], str | None]] = {}
+        keys: list[tuple | None] = [None] * len(subjects)  # each subject's key in the findings cache
+        made: dict[int, tuple[dict, list[str]]] = {}  # subject -> its ready-made counts and JSON pieces
         for i, subject in enumerate(subjects):
             indexes = by_kind[subject.kind]
             if not indexes:
                 continue
-            if not reusable:
+            if self.cache is None:
                 whole.append(i)
                 continue
             now = subject.doc.get("now")
-            contexts = wanted.get((subject.kind, now))
-            if contexts is None:
+            known = wanted.get((subject.kind, now))
+            if known is None:
                 every = self.keys.contexts(now)
-                contexts = wanted[(subject.kind, now)] = [every[j] for j in indexes]
+                contexts = [every[j] for j in indexes]
+                block = None if ready is None or None in contexts else \
+                    ready.context(subject.kind, contexts, [policies[j] for j in indexes])
+                known = wanted[(subject.kind, now)] = (contexts, block)
+            contexts, block = known
+            if block is not None:
+                keys[i] = (digests[i], block, contexts)
+                hit = ready.get(digests[i], block, len(indexes))
+                if hit is not None:  # its findings, and the decisions they were made from
+                    made[i] = hit[:2]
+                    values[i] = {policies[j].id: value for j, value in zip(indexes, hit[2], strict=True)}
+                    self.cache.carry(digests[i], contexts, hit[2])
+                    continue
+            if ready is not None and ready.entries and not ready.known(digests[i]):
+                whole.append(i)  # a document the last run did not judge: no decision of it is cached
+                continue
+            if reusable is None:
+                reusable = bool(self.cache.entries)  # an empty cache has nothing to look up
+            if not reusable:
+                whole.append(i)
+                continue
             found = self.cache.lookup(digests[i], contexts)
             missing = [j for j, value in zip(indexes, found, strict=True) if value is None]
             if not missing:
@@ -189,11 +225,22 @@ class Prepared:
             record(i, missing, self._one_by_one([policies[j] for j in missing], documents[i]))
         for i, indexes in [*((i, by_kind[subjects[i].kind]) for i in whole), *partial]:
             self.computed += [(policies[j].id, subjects[i].kind, subjects[i].id) for j in indexes]
-        findings: list[Finding] = []
+        blocks: list[Block] = []
         for i, subject in enumerate(subjects):
-            if by_kind[subject.kind]:
-                findings += judged[i] if i in judged else findings_of(i)
-        return findings
+            indexes = by_kind[subject.kind]
+            if not indexes:
+                continue
+            if i in made:
+                counts, pieces = made[i]
+                block = Block(subject.kind, subject.id, make=partial_call(findings_of, i), counts=counts, pieces=pieces)
+            else:
+                block = Block(subject.kind, subject.id, judged[i] if i in judged else findings_of(i))
+            # Stored only if every decision it was made from is in the decision cache (errors never are).
+            if keys[i] is not None and (i in made or all(type(values[i].get(policies[j].id)) is dict for j in indexes)):
+                block.key = keys[i]
+            blocks.append(block)
+        self.ready += len(made)
+        return Findings(blocks)
 
     def _judge_whole(self, documents: list[str], subjects: list[Subject], whole: list[int]) -> Iterator[tuple[int, dict]]:
         """``(subject index, {policy id: rule values or EngineError})`` for the subjects at ``whole``,

@@ -8,8 +8,11 @@ generates ``schemas/report.schema.json`` from them (``gavel schema report``), im
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
+from operator import attrgetter
 from typing import Any, Literal
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
@@ -192,17 +195,20 @@ class Report(_Record):
         """Deterministic JSON: fixed field order, sorted findings one per line, a trailing newline.
 
         One compact line per finding keeps the file easy to diff and grep; the rest is indented
-        for people. Findings are written by ``_finding_lines``, which encodes what repeats (a
-        policy's metadata, a subject) once: 500,000 findings are mostly the same few hundred parts.
+        for people. Findings are written by :class:`Encoder`, which encodes what repeats (a
+        policy's metadata, a subject) once: 500,000 findings are mostly the same few hundred parts;
+        a block the findings cache made ready is written as it was the last time.
         """
-        lines = ["{"]  # joined once at the end: the findings are ~200 MB on 10,000 cards, copied once
+        out = ["{\n"]  # joined once at the end: the findings are ~200 MB on 10,000 cards, copied once
         items = list(self.to_dict_shallow(inputs=False).items())
         for index, (key, value) in enumerate(items):
             comma = "," if index < len(items) - 1 else ""
             if key == "findings" and self.findings:
-                lines.append(f"  {json.dumps(key)}: [")
-                lines += _finding_lines(self.findings)
-                lines.append(f"  ]{comma}")
+                pieces = _finding_pieces(self.findings)
+                pieces[-1] = pieces[-1][:-2] + "\n"  # no comma after the last one
+                out.append(f"  {json.dumps(key)}: [\n")
+                out += pieces
+                out.append(f"  ]{comma}\n")
                 continue
             if key == "findings":
                 body = "[]"
@@ -210,9 +216,9 @@ class Report(_Record):
                 body = _input_lines(self.inputs)
             else:
                 body = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-            lines.append(f"  {json.dumps(key)}: {body}{comma}")
-        lines.append("}\n")
-        return "\n".join(lines)
+            out.append(f"  {json.dumps(key)}: {body}{comma}\n")
+        out.append("}\n")
+        return "".join(out)
 
     def to_dict_shallow(self, *, inputs: bool = True) -> dict[str, Any]:
         """``to_dict()`` without the findings (``None`` in their place), and without the inputs
@@ -240,49 +246,202 @@ def _input_lines(inputs: list[InputDigest]) -> str:
                                 f'      "sha256": {encode(i.sha256)}\n    }}' for i in inputs) + "\n  ]"
 
 
-def _finding_lines(findings: list[Finding]) -> list[str]:
-    """Each finding as ``json.dumps(f.to_dict(), separators=(", ", ": "))`` would write it,
-    indented by four spaces and followed by a comma (but the last), with the repeated parts
-    encoded once.
+class Block:
+    """Findings sharing one subject (kind and id), in the order they were made.
 
-    Parts are remembered by value (messages) or by identity (a policy's fields, an evidence
-    object: findings of one policy or one cached decision share them); the findings hold those
-    objects for as long as this runs, so an ``id`` cannot be reused meanwhile."""
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    # (policy, status) -> the policy fields it was made from, what comes before the subject and
-    # what comes after the evidence; reused while those fields are the very same objects.
-    ends: dict[tuple[str, str], tuple] = {}
-    messages: dict[str, str] = {}
-    evidences: dict[int, str] = {}
-    last_subject: SubjectRef | None = None
-    subject = ""
-    out = []
-    for f in findings:
-        end = ends.get((f.policy, f.status))
-        if end is None or not (end[0] is f.title and end[1] is f.severity and end[2] is f.frameworks
-                               and end[3] is f.remediation):
-            end = ends[(f.policy, f.status)] = (
-                f.title, f.severity, f.frameworks, f.remediation,
-                f'    {{"policy": {encode(f.policy)}, "title": {encode(f.title)}, "severity": {encode(f.severity)}, '
-                f'"status": {encode(f.status)}, "subject": ',
-                f', "frameworks": {encode(f.frameworks)}, "remediation": {encode(f.remediation)}, "waiver": ')
-        if f.subject is not last_subject:  # sorted findings: one subject's come together
-            last_subject = s = f.subject
-            source = {"file": s.source.file, "line": s.source.line} if s.source else None
-            subject = encode({"kind": s.kind, "id": s.id, "source": source})
-        message = messages.get(f.message)
-        if message is None:
-            message = messages[f.message] = encode(f.message)
-        if f.evidence is None:
-            evidence = "null"
-        else:
-            evidence = evidences.get(id(f.evidence))
-            if evidence is None:
-                evidence = evidences[id(f.evidence)] = encode(f.evidence)
-        waiver = "null" if f.waiver is None else encode(f.waiver)
-        out.append(f'{end[4]}{subject}, "message": {message}, "evidence": {evidence}{end[5]}{waiver}}},')
-    if out:
-        out[-1] = out[-1][:-1]  # no comma after the last one
+    Either held (``items``), or ready-made by an earlier run (``engine.decisions.ReadyFindings``):
+    their ``counts`` by (status, severity) and their JSON ``pieces`` (see :class:`Encoder`) are
+    known, and ``make`` builds the ``Finding`` objects, once, only when something reads them."""
+
+    __slots__ = ("kind", "id", "_items", "make", "counts", "pieces", "key")
+
+    def __init__(self, kind: str, id: str, items: list[Finding] | None = None, *, make=None,
+                 counts: dict[tuple[str, str], int] | None = None, pieces: list[str] | None = None):
+        self.kind, self.id, self._items, self.make = kind, id, items, make
+        self.counts, self.pieces = counts, pieces
+        self.key: tuple | None = None  # the findings cache's key, when this block may be stored (``Prepared.judge``)
+
+    @property
+    def items(self) -> list[Finding]:
+        if self._items is None:
+            self._items = self.make()
+        return self._items
+
+    @property
+    def ready(self) -> bool:
+        """Its counts and JSON are known without reading its findings."""
+        return self.pieces is not None
+
+    def size(self) -> int:
+        return sum(self.counts.values()) if self._items is None else len(self._items)
+
+    def tally(self) -> Counter:
+        return Counter(self.counts) if self._items is None else Counter(map(attrgetter("status", "severity"), self._items))
+
+
+class Findings(Sequence):
+    """A run's findings in blocks of one subject each (:class:`Block`): a sequence of ``Finding``
+    like a list, whose ready-made blocks are only built into ``Finding`` objects when read.
+
+    What needs only counts (``summarize``, ``decide_gate``) or the JSON report reads the blocks;
+    anything else iterating the findings gets every ``Finding`` as before."""
+
+    __slots__ = ("blocks", "_flat", "_counts")
+
+    def __init__(self, blocks: Iterable[Block] = ()):
+        self.blocks = [b for b in blocks if b.size()]
+        self._flat: list[Finding] | None = None
+        self._counts: Counter | None = None
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> Findings:
+        """``findings`` as blocks (those of one block already are)."""
+        if isinstance(findings, Findings):
+            return findings
+        groups: dict[tuple[str, str], list[Finding]] = {}
+        for f in findings:
+            groups.setdefault((f.subject.kind, f.subject.id), []).append(f)
+        return cls(Block(kind, sid, items) for (kind, sid), items in groups.items())
+
+    def __iter__(self) -> Iterator[Finding]:
+        for block in self.blocks:
+            yield from block.items
+
+    def __len__(self) -> int:
+        return sum(self.counts().values())
+
+    def __getitem__(self, index):
+        if self._flat is None:
+            self._flat = list(self)
+        return self._flat[index]
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Findings | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: Iterable[Finding]) -> Findings:
+        return Findings([*self.blocks, *Findings.of(other).blocks])
+
+    def __radd__(self, other: Iterable[Finding]) -> Findings:
+        return Findings([*Findings.of(other).blocks, *self.blocks])
+
+    def __repr__(self) -> str:
+        return f"Findings({len(self.blocks)} blocks, {len(self)} findings)"
+
+    def counts(self) -> Counter:
+        """How many findings have each ``(status, severity)``."""
+        if self._counts is None:
+            total: dict[tuple[str, str], int] = {}
+            get = total.get
+            for block in self.blocks:
+                for key, count in (block.counts if block._items is None else block.tally()).items():
+                    total[key] = get(key, 0) + count
+            self._counts = Counter(total)
+        return Counter(self._counts)
+
+    def subjects(self) -> set[tuple[str, str]]:
+        """The ``(kind, id)`` of every subject with a finding."""
+        return {(block.kind, block.id) for block in self.blocks}
+
+    def edit(self, select: Callable[[str, str], bool], change: Callable[[list[Finding]], list[Finding]]) -> Findings:
+        """``change`` applied to the findings of the blocks whose ``(kind, id)`` ``select`` picks (in
+        their order, built if need be); the other blocks are kept as they are. ``change`` may add
+        findings: they come after every other, as if appended to the whole list."""
+        kept, picked = [], []
+        for block in self.blocks:
+            (picked if select(block.kind, block.id) else kept).append(block)
+        if not picked:
+            return self
+        return Findings([*kept, *Findings.of(change([f for block in picked for f in block.items])).blocks])
+
+    def sorted(self) -> Findings:
+        """Sorted as ``sorted(findings, key=Finding.sort_key)`` sorts them: one block per subject in
+        (kind, id) order, its findings in ``sort_key`` order. A ready-made block alone on its
+        subject stays ready (its pieces were written from its findings sorted so)."""
+        groups: dict[tuple[str, str], list[Block]] = {}
+        for block in self.blocks:
+            groups.setdefault((block.kind, block.id), []).append(block)
+        out = []
+        for (kind, sid), blocks in sorted(groups.items()):
+            if len(blocks) == 1 and blocks[0]._items is None and blocks[0].ready:
+                out.append(_sorted_block(blocks[0]))
+            else:
+                out.append(Block(kind, sid, sorted([f for b in blocks for f in b.items], key=Finding.sort_key)))
+        return Findings(out)
+
+
+def _sorted_block(block: Block) -> Block:
+    sort = Block(block.kind, block.id, make=lambda: sorted(block.items, key=Finding.sort_key), counts=block.counts,
+                 pieces=block.pieces)
+    sort.key = block.key
+    return sort
+
+
+class Encoder:
+    """Findings as the lines of the JSON report: each finding as
+    ``json.dumps(f.to_dict(), separators=(", ", ": "))`` would write it, indented by four spaces and
+    followed by ``,\n``; as pieces to join (``"".join(pieces)``), four per finding: its head (policy
+    fields and status), its subject, its message and evidence, its tail (more policy fields, waiver).
+
+    The pieces that repeat are encoded once and shared: remembered by value (messages) or by
+    identity (a policy's fields, an evidence object: findings of one policy or one cached decision
+    share them); the findings hold those objects for as long as the encoder lives, so an ``id``
+    cannot be reused meanwhile. Shared pieces keep the findings cache small (marshal writes an
+    object once)."""
+
+    def __init__(self):
+        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+        # (policy, status) -> the policy fields it was made from, the head and the tail (no waiver)
+        self._ends: dict[tuple[str, str], tuple] = {}
+        self._middles: dict[tuple[str, int], str] = {}
+        self._evidence: dict[int, str] = {}
+        self._subject: tuple[SubjectRef | None, str] = (None, "")
+
+    def pieces(self, findings: Iterable[Finding]) -> list[str]:
+        encode = self._encode
+        ends, middles, evidences = self._ends, self._middles, self._evidence
+        last_subject, subject = self._subject
+        out: list[str] = []
+        for f in findings:
+            end = ends.get((f.policy, f.status))
+            if end is None or not (end[0] is f.title and end[1] is f.severity and end[2] is f.frameworks
+                                   and end[3] is f.remediation):
+                tail = f', "frameworks": {encode(f.frameworks)}, "remediation": {encode(f.remediation)}, "waiver": '
+                end = ends[(f.policy, f.status)] = (
+                    f.title, f.severity, f.frameworks, f.remediation,
+                    f'    {{"policy": {encode(f.policy)}, "title": {encode(f.title)}, '
+                    f'"severity": {encode(f.severity)}, "status": {encode(f.status)}, "subject": ',
+                    tail, f"{tail}null}},\n")
+            if f.subject is not last_subject:  # sorted findings: one subject's come together
+                last_subject = s = f.subject
+                source = {"file": s.source.file, "line": s.source.line} if s.source else None
+                subject = encode({"kind": s.kind, "id": s.id, "source": source})
+            middle = middles.get((f.message, id(f.evidence)))
+            if middle is None:
+                if f.evidence is None:
+                    evidence = "null"
+                else:
+                    evidence = evidences.get(id(f.evidence))
+                    if evidence is None:
+                        evidence = evidences[id(f.evidence)] = encode(f.evidence)
+                middle = middles[(f.message, id(f.evidence))] = \
+                    f', "message": {encode(f.message)}, "evidence": {evidence}'
+            out += (end[4], subject, middle, end[6] if f.waiver is None else f"{end[5]}{encode(f.waiver)}}},\n")
+        self._subject = (last_subject, subject)
+        return out
+
+
+def _finding_pieces(findings: Iterable[Finding]) -> list[str]:
+    """The pieces of the report's findings lines (:class:`Encoder`), ready-made blocks as they are."""
+    encoder = Encoder()
+    if not isinstance(findings, Findings):
+        return encoder.pieces(findings)
+    out: list[str] = []
+    for block in findings.blocks:
+        out += block.pieces if block._items is None and block.ready else encoder.pieces(block.items)
     return out
 
 

@@ -79,11 +79,10 @@ def read_regular(path: str | Path, max_bytes: int | None = None) -> bytes:
     file is opened non-blocking and checked with ``fstat`` on the open descriptor, so a FIFO
     never blocks the run, even if it replaced a regular file between a check and the open.
     """
-    path = Path(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
-        if path.is_symlink():
+        if os.path.islink(path):
             raise FileKindError(errno.ENOENT, f"is a symlink to a missing file ({os.readlink(path)})") from None
         raise
     except IsADirectoryError:  # O_RDONLY on a directory succeeds on Linux; other systems refuse it

@@ -38,7 +38,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from engine.findings import Finding, SubjectRef, error_finding
+from engine.findings import Finding, Findings, SubjectRef, error_finding
 from engine.findings import Source as _Source
 
 POLICY = "gavel-waivers"
@@ -63,11 +63,11 @@ class Waiver:
     ticket: str | None = None
 
     def matches(self, finding: Finding) -> bool:
-        return fnmatch.fnmatchcase(finding.policy, self.policy) and self.covers(finding.subject.kind, finding.subject.id)
+        return fnmatch.fnmatchcase(finding.policy, self.policy) and self.names(finding.subject.kind, finding.subject.id)
 
-    def covers(self, kind: str, id: str) -> bool:
-        """Whether the waiver names this subject (any of its policies)."""
-        return fnmatch.fnmatchcase(id, self.subject) and (self.kind is None or self.kind == kind)
+    def names(self, kind: str, subject_id: str) -> bool:
+        """This waiver may match findings on the subject ``kind``/``subject_id`` (policy aside)."""
+        return (self.kind is None or self.kind == kind) and fnmatch.fnmatchcase(subject_id, self.subject)
 
     def expired(self, today: date) -> bool:
         return date.fromisoformat(self.expires) < today
@@ -152,8 +152,8 @@ def load_waivers(path: Path, display: str) -> tuple[list[Waiver], list[Finding],
     return waivers, problems, sha
 
 
-def apply_waivers(findings: list[Finding], config, *, now: str,
-                  judged: list[tuple[str, str]] | None = None) -> tuple[list[Finding], dict[str, Any]]:
+def apply_waivers(findings: list[Finding] | Findings, config, *, now: str,
+                  judged: list[tuple[str, str]] | None = None) -> tuple[list[Finding] | Findings, dict[str, Any]]:
     """Apply ``config.waivers`` to ``findings``; returns the new findings and ``report.extra["waivers"]``.
     ``judged``: the ``(kind, id)`` of each subject of a run limited to some (else every one was)."""
     display = config.waivers
@@ -161,48 +161,61 @@ def apply_waivers(findings: list[Finding], config, *, now: str,
     if not os.path.lexists(path):
         missing = error_finding(policy=POLICY, title="Waivers are valid", kind="waiver", id=display, file=display,
                                 message=f"waivers file not found: {display}")
-        return [*findings, missing], {"file": display, "applied": [], "expired": [], "stale": [], "invalid": 1}
+        return findings + [missing], {"file": display, "applied": [], "expired": [], "stale": [], "invalid": 1}
     waivers, problems, sha = load_waivers(path, display)
     out, info = waive(findings, waivers, today=_today(now), file=display, problems=problems, judged=judged)
     info["sha256"] = sha
     return out, info
 
 
-def waive(findings: list[Finding], waivers: list[Waiver], *, today: date, file: str,
-          problems: list[Finding] = (), judged: list[tuple[str, str]] | None = None) -> tuple[list[Finding], dict[str, Any]]:
-    """The pure part of :func:`apply_waivers`: match, waive, note expiries, report stale waivers."""
+def waive(findings: list[Finding] | Findings, waivers: list[Waiver], *, today: date, file: str,
+          problems: list[Finding] = (), judged: list[tuple[str, str]] | None = None,
+          ) -> tuple[list[Finding] | Findings, dict[str, Any]]:
+    """The pure part of :func:`apply_waivers`: match, waive, note expiries, report stale waivers.
+
+    Of ``Findings``, only the blocks of subjects some waiver names (kind and id) are read: no
+    waiver can match a finding of the others."""
     used: dict[str, int] = {}
     expired_used: dict[str, int] = {}
-    out: list[Finding] = []
-    for finding in findings:
-        if finding.status not in WAIVABLE:
-            out.append(finding)
-            continue
-        live = expired = None
-        for waiver in waivers:  # the first matching waiver in file order wins
-            if waiver.matches(finding):
-                if not waiver.expired(today):
-                    live = waiver
-                    break
-                expired = expired or waiver
-        if live is not None:
-            used[live.key] = used.get(live.key, 0) + 1
-            out.append(replace(finding, status="waived", waiver=live.record()))
-        elif expired is not None:
-            expired_used[expired.key] = expired_used.get(expired.key, 0) + 1
-            note = f"(waiver {expired.key} expired on {expired.expires})"
-            evidence = finding.evidence
-            if isinstance(evidence, dict) or evidence is None:
-                evidence = {**(evidence or {}), "expired_waiver": expired.record()}
-            message = f"{finding.message} {note}" if finding.message else note
-            out.append(replace(finding, message=message, evidence=evidence))
-        else:
-            out.append(finding)
+
+    def match(findings: list[Finding]) -> list[Finding]:
+        out: list[Finding] = []
+        for finding in findings:
+            if finding.status not in WAIVABLE:
+                out.append(finding)
+                continue
+            live = expired = None
+            for waiver in waivers:  # the first matching waiver in file order wins
+                if waiver.matches(finding):
+                    if not waiver.expired(today):
+                        live = waiver
+                        break
+                    expired = expired or waiver
+            if live is not None:
+                used[live.key] = used.get(live.key, 0) + 1
+                out.append(replace(finding, status="waived", waiver=live.record()))
+            elif expired is not None:
+                expired_used[expired.key] = expired_used.get(expired.key, 0) + 1
+                note = f"(waiver {expired.key} expired on {expired.expires})"
+                evidence = finding.evidence
+                if isinstance(evidence, dict) or evidence is None:
+                    evidence = {**(evidence or {}), "expired_waiver": expired.record()}
+                message = f"{finding.message} {note}" if finding.message else note
+                out.append(replace(finding, message=message, evidence=evidence))
+            else:
+                out.append(finding)
+        return out
+
+    if isinstance(findings, Findings):
+        out = findings.edit(lambda kind, sid: any(w.names(kind, sid) for w in waivers), match)
+    else:
+        out = match(findings)
     stale = [w for w in waivers if w.key not in used and w.key not in expired_used
-             and (judged is None or any(w.covers(kind, id) for kind, id in judged))]
+             and (judged is None or any(w.names(kind, sid) for kind, sid in judged))]
+    added: list[Finding] = []
     for waiver in stale:
         ended = " and has expired" if waiver.expired(today) else ""
-        out.append(Finding(
+        added.append(Finding(
             policy=POLICY, title="Waivers match a current finding", severity="low", status="warn",
             subject=SubjectRef(kind="waiver", id=waiver.key, source=_Source(file=waiver.file, line=waiver.line)),
             message=f"stale waiver {waiver.key}: policy {waiver.policy!r} / subject {waiver.subject!r} matches no "
@@ -210,7 +223,7 @@ def waive(findings: list[Finding], waivers: list[Waiver], *, today: date, file: 
             evidence=waiver.summary(),
             remediation="Delete waivers that no longer match anything, so each one keeps meaning something.",
         ))
-    out.extend(problems)
+    out = out + [*added, *problems]
     info = {
         "file": file,
         "sha256": None,

@@ -112,7 +112,7 @@ def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_p
             if verbose:
                 decisions = stats["decisions"]
                 click.echo(f"decisions: {decisions['reused']} reused from the cache, {len(decisions['computed'])} "
-                           "computed", err=True)
+                           f"computed; findings of {decisions['ready']} subjects ready-made", err=True)
             write_outputs(report, list(outputs) or config.outputs or ["text"], verbose=verbose,
                           color=use_color(color), step_summary=True)
     finally:

@@ -63,6 +63,9 @@ def expand(root: Path, patterns: list[str], exclude: list[str] = ()) -> list[Pat
 
 def relative(path: Path, root: Path) -> str:
     """``path`` as shown to users: relative to the project root when it is under it."""
+    text, base = str(path), str(root)
+    if text.startswith(base + "/") and "/." not in text[len(base):] and "//" not in text:
+        return text[len(base) + 1:]  # the usual case, without pathlib (10,000 cards: 0.07 s)
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
@@ -161,7 +164,7 @@ def _cached(root: Path, job: tuple[str, str, str], limits: Limits, cache: Eviden
     size and mtime: a hit is the card these very bytes validated to); None on a miss."""
     display, kind, fmt = job
     try:
-        sha = _sha256(read_text(root / display, display, limits))
+        sha = _sha256(read_text(os.path.join(root, display), display, limits))  # a str: 10,000 Paths cost 0.1 s
     except EvidenceError:
         return None  # the miss path reads it again and reports the problem
     record = cache.get(sha, kind, fmt, display)

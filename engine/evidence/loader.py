@@ -225,7 +225,7 @@ class Document:
         return line
 
 
-def read_text(path: Path, display: str, limits: Limits = DEFAULT_LIMITS) -> str:
+def read_text(path: str | Path, display: str, limits: Limits = DEFAULT_LIMITS) -> str:
     """The text of a regular file, refused when it is not one (FIFO, directory, dangling symlink), too
     large, or not UTF-8 (a byte-order mark is dropped)."""
     from engine.fsutil import read_regular

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from engine.findings import Finding, Source
+from engine.findings import Finding, Findings, Source
 
 
 def _edge(lg, u: str, v: str) -> Source | None:
@@ -84,9 +84,12 @@ def locate(lg, finding: Finding) -> Source | None:
     return None
 
 
-def locate_findings(lg, findings: list[Finding]) -> list[Finding]:
+def locate_findings(lg, findings: list[Finding] | Findings) -> list[Finding] | Findings:
     """Findings on the ``lineage`` subject anchored where they come from; the rest unchanged.
-    Without an anchor, no file at all (a logical location only), never ``.``."""
+    Without an anchor, no file at all (a logical location only), never ``.``. Of ``Findings``,
+    only the blocks of kind ``lineage`` are read."""
+    if isinstance(findings, Findings):
+        return findings.edit(lambda kind, _id: kind == "lineage", lambda items: locate_findings(lg, items))
     known = getattr(lg, "locations", None)  # a stored lineage result remembers earlier anchors
     learned: dict = {}
     out = []

@@ -11,7 +11,18 @@ from collections import Counter
 from operator import attrgetter
 
 from engine import __version__
-from engine.findings import SEVERITY_RANK, Finding, Gate, InputDigest, PolicyInfo, Report, Run, Summary, Tool
+from engine.findings import (
+    SEVERITY_RANK,
+    Finding,
+    Findings,
+    Gate,
+    InputDigest,
+    PolicyInfo,
+    Report,
+    Run,
+    Summary,
+    Tool,
+)
 from engine.registry import Registry
 
 renderers = Registry(
@@ -43,7 +54,7 @@ def baseline_summary(report) -> str | None:
             "the gate.")
 
 
-def decide_gate(findings: list[Finding], *, fail_on: str, fail_on_warn: bool = False, soft_fail: bool = False) -> Gate:
+def decide_gate(findings: list[Finding] | Findings, *, fail_on: str, fail_on_warn: bool = False, soft_fail: bool = False) -> Gate:
     """Fail closed: a ``fail`` at or above ``fail_on`` or any ``error`` fails the gate."""
     threshold = SEVERITY_RANK[fail_on]
     reasons = Counter()
@@ -67,12 +78,15 @@ def decide_gate(findings: list[Finding], *, fail_on: str, fail_on_warn: bool = F
                 exit_code=0 if passed or soft_fail else 1, reasons=text)
 
 
-def _counts(findings: list[Finding]) -> Counter:
-    """How many findings have each ``(status, severity)`` (one pass without a Python loop)."""
+def _counts(findings: list[Finding] | Findings) -> Counter:
+    """How many findings have each ``(status, severity)`` (one pass without a Python loop; a ready-made
+    block of ``Findings`` brings its counts)."""
+    if isinstance(findings, Findings):
+        return findings.counts()
     return Counter(map(attrgetter("status", "severity"), findings))
 
 
-def summarize(findings: list[Finding], *, policies: int) -> Summary:
+def summarize(findings: list[Finding] | Findings, *, policies: int) -> Summary:
     counts = _counts(findings)
     by_status = Counter()
     failed = Counter()
@@ -80,7 +94,10 @@ def summarize(findings: list[Finding], *, policies: int) -> Summary:
         by_status[status] += count
         if status == "fail":
             failed[severity] += count
-    subjects = set(map(attrgetter("subject.kind", "subject.id"), findings))
+    if isinstance(findings, Findings):
+        subjects = findings.subjects()
+    else:
+        subjects = set(map(attrgetter("subject.kind", "subject.id"), findings))
     return Summary(
         subjects=len(subjects),
         policies=policies,
@@ -91,7 +108,7 @@ def summarize(findings: list[Finding], *, policies: int) -> Summary:
 
 
 def build_report(
-    findings: list[Finding],
+    findings: list[Finding] | Findings,
     *,
     inputs: list[InputDigest],
     policies: list[PolicyInfo],
@@ -100,8 +117,10 @@ def build_report(
     gate: Gate,
     extra: dict | None = None,
 ) -> Report:
-    """Assemble a deterministic report: sorted findings, a run id derived from the content."""
-    findings = sorted(findings, key=Finding.sort_key)
+    """Assemble a deterministic report: sorted findings, a run id derived from the content.
+
+    ``findings`` in blocks (``Findings``) stay in blocks: their ready-made ones are not read."""
+    findings = findings.sorted() if isinstance(findings, Findings) else sorted(findings, key=Finding.sort_key)
     inputs = sorted(inputs, key=lambda i: (i.path, i.kind))
     policies = sorted(policies, key=lambda p: p.id)
     digest = hashlib.sha256()

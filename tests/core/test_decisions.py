@@ -243,6 +243,14 @@ def test_through_gavel_a_rerun_reuses_and_writes_the_same_report(repo, gavel, tm
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
 
 
+def decisions_alone(root: Path) -> None:
+    """Drop the findings cache, which holds the decisions of its ready-made subjects too (and
+    would answer for every subject), so a run reads the decision cache."""
+    from engine.decisions import READY_FILE
+
+    (root / ".gavel/cache" / READY_FILE).unlink(missing_ok=True)
+
+
 def _flip_verdicts(path: Path) -> None:
     """What an attacker would plant: every cached verdict replaced by a pass."""
     import marshal
@@ -264,6 +272,7 @@ def test_a_tampered_cache_is_ignored(repo):
     expected = uncached(repo)
     cache = repo / ".gavel/cache" / FILE
     _flip_verdicts(cache)
+    decisions_alone(repo)
     report, computed = check(repo)
     assert len(computed) == 14, "an entry whose MAC does not verify is never used"
     assert report == expected
@@ -290,6 +299,7 @@ def test_a_cache_written_under_another_secret_is_ignored(repo, monkeypatch):
 def test_a_corrupt_cache_means_a_cold_run(repo):
     check(repo)
     (repo / ".gavel/cache" / FILE).write_text("not json at all")
+    decisions_alone(repo)
     report, computed = check(repo)
     assert len(computed) == 14
     assert report == uncached(repo)
@@ -317,6 +327,7 @@ def test_a_well_signed_cache_of_the_wrong_shape_is_an_empty_cache(repo, payload)
         payload = {"format": FORMAT, "subjects": {subject: dict.fromkeys(entry, ["deny"])
                                                   for subject, entry in entries.items()}}
     cachefile.save_plain(path, str(FORMAT), payload)
+    decisions_alone(repo)
     assert DecisionCache(path).entries == {}
     report, computed = check(repo)
     assert len(computed) == 14
