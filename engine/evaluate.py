@@ -10,6 +10,7 @@ own, so the error becomes an ``error`` finding for that policy and subject only.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -54,16 +55,17 @@ def wrapper_parts(policy_set: PolicySet, *, inline_yaml: bool = False) -> tuple[
         if policy.language == "yaml" and inline_yaml:
             prefix = f"y{index}_"
             rules, used = compile_rules(policy.definition, params=policy_set.params.get(policy.id, {}),
-                                        file=policy.source.file, locate=lambda _loc: None, prefix=prefix)
+                                        file=policy.source.file, locate=lambda _loc: None, prefix=prefix,
+                                        compact=True)
             lines += [f"# {policy.id} ({policy.source.file})", rules]
             calls += used
-            fields = [f'"{rule}": {prefix}{rule}' for rule in [*policy.rules, "applicable"]]
             own = f"{rules}\n{helpers_for(used)}"
+            entries.append(f"p{index} := {prefix}verdict")  # always defined: its else chain ends unconditionally
         else:
             text = "\n".join(policy.modules.values())
             for rule in policy.rules:
                 ref = f"data.{policy.package}.{rule}"
-                if re.search(rf"^{rule}\s+contains\b", text, re.MULTILINE):
+                if _partial_set(rule, text):
                     fields.append(f'"{rule}": {ref}')
                 else:
                     lines.append(f"_p{index}_{rule} := v if {{ v := {ref} }} else := []")
@@ -72,7 +74,7 @@ def wrapper_parts(policy_set: PolicySet, *, inline_yaml: bool = False) -> tuple[
                 lines.append(f"_p{index}_applicable := true if {{ data.{policy.package}.applicable }} else := false")
                 fields.append(f'"applicable": _p{index}_applicable')
             own = text
-        entries.append(f"p{index} := {{{', '.join(fields)}}}")
+            entries.append(f"p{index} := {{{', '.join(fields)}}}")
         texts.append((own, "\n".join([*lines[start:], entries[-1]])))
     helpers = helpers_for(calls)
     if helpers:
@@ -82,6 +84,40 @@ def wrapper_parts(policy_set: PolicySet, *, inline_yaml: bool = False) -> tuple[
         members = [f"\t{json.dumps(p.id)}: p{i}," for i, p in enumerate(policy_set.policies) if p.applies_to(kind)]
         lines += [f"{kind} := {{", *members, "}"] if members else [f"{kind} := {{}}"]
     return "\n".join(lines) + "\n", texts
+
+
+def _partial_set(rule: str, text: str) -> bool:
+    """Whether ``rule`` is a partial-set rule (``deny contains ...``) in ``text``: always defined
+    (an empty set when no definition holds), never a complete value."""
+    return re.search(rf"^{rule}\s+contains\b", text, re.MULTILINE) is not None
+
+
+def plan(policy_set: PolicySet, kind: str, *, inline_yaml: bool = True) -> list[tuple[str, Any]]:
+    """How the embedded engine judges a subject of ``kind``: one ``eval_rule`` per entry rather than
+    one query of the wrapper's ``kind`` object (measured: 23% less regorus time on 50 policies;
+    each reference across packages costs regorus a scan of every module, while a rule evaluated
+    on its own is found by its path, docs/scale.md).
+
+    Each entry is ``(policy id, path)``, the path of an object of rule values (a YAML policy's
+    ``verdict``, else the policy's ``pN`` in the wrapper), or ``(policy id, [(rule, path), ...])``
+    for a Rego policy whose verdict rules are all partial sets and which has no ``applicable``:
+    each rule is read directly from its package. A partial set is never undefined (empty: ``[]``),
+    so the engine refuses any other answer for it rather than reading it as a pass.
+    """
+    out: list[tuple[str, Any]] = []
+    for index, policy in enumerate(policy_set.policies):
+        if not policy.applies_to(kind):
+            continue
+        if policy.language == "yaml" and inline_yaml:
+            out.append((policy.id, f"data.{WRAPPER}.y{index}_verdict"))
+            continue
+        text = "\n".join(policy.modules.values())
+        if policy.language == "rego" and not policy.has_applicable and policy.rules \
+                and all(_partial_set(rule, text) for rule in policy.rules):
+            out.append((policy.id, [(rule, f"data.{policy.package}.{rule}") for rule in policy.rules]))
+        else:
+            out.append((policy.id, f"data.{WRAPPER}.p{index}"))
+    return out
 
 
 def library_modules() -> dict[str, str]:
@@ -124,6 +160,7 @@ class Prepared:
     cache: Any = None
     keys: Any = None  # DecisionKeys: the context digest of each policy (with a cache)
     computed: list[tuple[str, str, str]] = field(default_factory=list)  # (policy, kind, subject) evaluated
+    plans: dict[str, list] | None = None  # kind -> ``plan`` (embedded engine); else the wrapper's kind object
 
     def evaluate(self, subjects: list[Subject]) -> list[Finding]:
         policies = self.policy_set.policies
@@ -225,7 +262,8 @@ class Prepared:
             if not policies:
                 continue
             failed = []
-            for i, value in zip(members, stream(f"data.{WRAPPER}.{kind}", [documents[i] for i in members]), strict=True):
+            query = self.plans[kind] if self.plans else f"data.{WRAPPER}.{kind}"
+            for i, value in zip(members, stream(query, [documents[i] for i in members]), strict=True):
                 if isinstance(value, EngineError) or not isinstance(value, dict):
                     failed.append(i)  # after the stream: the engine answers one request at a time
                 else:
@@ -308,7 +346,8 @@ def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embed
             cache = None
         else:
             keys = DecisionKeys(policy_set, texts, identity=identity, modules=modules, data=data)
-    return Prepared(policy_set, backend, workers, cache, keys)
+    plans = {kind: plan(policy_set, kind, inline_yaml=inline_yaml) for kind in KINDS} if backend.name == "embedded" else None
+    return Prepared(policy_set, backend, workers, cache, keys, plans=plans)
 
 
 def check_safety(native=None, modules: dict[str, str] | None = None) -> None:
@@ -418,6 +457,10 @@ def _results_parallel(prepared: Prepared, documents, subjects, indexes: list[int
     _SHARED = (prepared, documents, subjects, indexes)
     size = len(indexes)
     step = max(1, min(CHUNK, -(-size // (workers * 4))))
+    # The collector's full passes would walk every subject, document and card each time the results
+    # add objects (measured: 270 → 150 µs of CPU per subject in a worker): what exists now is kept out of
+    # them here and in the workers, until the evaluation ends.
+    gc.freeze()
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             tasks = {pool.submit(_worker, (start, min(start + step, size))): start for start in range(0, size, step)}
@@ -434,6 +477,7 @@ def _results_parallel(prepared: Prepared, documents, subjects, indexes: list[int
                 raise
     finally:
         _SHARED = None
+        gc.unfreeze()
 
 
 def _lost(prepared: Prepared, kind: str, exc: BaseException) -> dict[str, EngineError]:
