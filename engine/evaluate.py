@@ -249,10 +249,11 @@ class Prepared:
             if contexts[j] and isinstance(result, dict):
                 self.cache.put(digest, contexts[j], result)
 
-    def results(self, documents: list[str], subjects: list[Subject], indexes: list[int]) -> Iterator[tuple[int, dict]]:
+    def results(self, documents: list[str], subjects: list[Subject], indexes: list[int], *,
+                raw: bool = False) -> Iterator[tuple[int, dict | bytes]]:
         """``(subject index, {policy id: rule values or EngineError})`` for the subjects at ``indexes``,
         each as soon as the engine answers (a subject whose query failed comes last, judged policy by
-        policy)."""
+        policy). ``raw`` (embedded engine): a whole answer as its JSON text, to be decoded by the caller."""
         by_kind: dict[str, list[int]] = {}
         for i in indexes:
             by_kind.setdefault(subjects[i].kind, []).append(i)
@@ -263,8 +264,10 @@ class Prepared:
                 continue
             failed = []
             query = self.plans[kind] if self.plans else f"data.{WRAPPER}.{kind}"
-            for i, value in zip(members, stream(query, [documents[i] for i in members]), strict=True):
-                if isinstance(value, EngineError) or not isinstance(value, dict):
+            answers = stream(query, [documents[i] for i in members], raw=True) if raw else \
+                stream(query, [documents[i] for i in members])
+            for i, value in zip(members, answers, strict=True):
+                if not (isinstance(value, dict) or isinstance(value, bytes) and value.startswith(b"{")):
                     failed.append(i)  # after the stream: the engine answers one request at a time
                 else:
                     yield i, value
@@ -467,7 +470,8 @@ def _results_parallel(prepared: Prepared, documents, subjects, indexes: list[int
             try:
                 for task in as_completed(tasks):
                     try:
-                        part = task.result()
+                        part = [(i, json.loads(value) if isinstance(value, bytes) else value)
+                                for i, value in task.result()]
                     except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, or an error raised in the worker
                         start = tasks[task]
                         part = [(i, _lost(prepared, subjects[i].kind, exc)) for i in indexes[start:start + step]]
@@ -486,6 +490,7 @@ def _lost(prepared: Prepared, kind: str, exc: BaseException) -> dict[str, Engine
     return {p.id: EngineError(reason) for p in prepared.policy_set.policies if p.applies_to(kind)}
 
 
-def _worker(chunk: tuple[int, int]) -> list[tuple[int, dict]]:
+def _worker(chunk: tuple[int, int]) -> list[tuple[int, dict | bytes]]:
     prepared, documents, subjects, indexes = _SHARED  # type: ignore[misc]
-    return list(prepared.results(documents, subjects, indexes[chunk[0]:chunk[1]]))
+    # the answers travel as JSON text: decoding here and pickling the values costs more than decoding there
+    return list(prepared.results(documents, subjects, indexes[chunk[0]:chunk[1]], raw=True))

@@ -92,22 +92,23 @@ class EmbeddedEngine:
     def evaluate(self, rule: str | list, inputs: list[str]) -> list[Any]:
         return list(self.stream(rule, inputs))
 
-    def stream(self, rule: str | list, inputs: list[str]) -> Iterator[Any]:
+    def stream(self, rule: str | list, inputs: list[str], *, raw: bool = False) -> Iterator[Any]:
         """``evaluate``, one result at a time as the child sends it, so what the caller does with a
         result overlaps the child's evaluation of the next. Exhaust it before evaluating anything
         else on this engine; a stream left unfinished stops its child (its answers are not read).
 
         ``rule`` is a rule's path, or a plan (``engine.evaluate.plan``): ``(key, path)`` and
         ``(key, [(rule, path), ...])`` entries, each input's result then being the object of their
-        values by key (the second kind: an object of partial sets by rule name)."""
+        values by key (the second kind: an object of partial sets by rule name). ``raw``: each
+        value as its JSON text (bytes), not decoded; an error is still an ``EngineError``."""
         if not self.isolate:
             query = _compiled(rule)
             for document in inputs:
-                yield self._decode(*self._one(query, document))
+                yield self._decode(*self._one(query, document), raw=raw)
             return
         done = 0
         while done < len(inputs):
-            for value in self._in_child(rule, inputs[done:]):
+            for value in self._in_child(rule, inputs[done:], raw=raw):
                 done += 1
                 yield value
 
@@ -152,10 +153,12 @@ class EmbeddedEngine:
         return "{" + ",".join(parts) + "}"
 
     @staticmethod
-    def _decode(kind: bytes, payload: bytes) -> Any:
-        return json.loads(payload) if kind == b"V" else EngineError(payload.decode())
+    def _decode(kind: bytes, payload: bytes, raw: bool = False) -> Any:
+        if kind != b"V":
+            return EngineError(payload.decode())
+        return payload if raw else json.loads(payload)
 
-    def _in_child(self, rule: str, inputs: list[str]) -> Iterator[Any]:
+    def _in_child(self, rule: str | list, inputs: list[str], raw: bool = False) -> Iterator[Any]:
         """Evaluate ``inputs`` in the evaluation child; stop at the first input that breaks a
         bound (its result is then an ``EngineError`` and the child is replaced), so at least one
         result always comes back."""
@@ -176,7 +179,7 @@ class EmbeddedEngine:
                     yield EngineError(self._failure(child, child.results.timed_out))
                     return
                 pending -= 1
-                yield self._decode(*frame)
+                yield self._decode(*frame, raw=raw)
         finally:
             if pending and self._child is child:  # abandoned mid-stream: its unread answers would
                 self._child = None  # be taken for the next request's, so this child is done
