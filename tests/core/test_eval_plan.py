@@ -5,17 +5,31 @@ in process; an undefined answer is an ``error``, never a pass."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.context import subject_of
 from engine.engines.embedded import EmbeddedEngine, _compiled
 from engine.errors import EngineError
 from engine.evaluate import WRAPPER, plan, prepare
+from engine.evidence.loader import parse
 from engine.findings import Source
 from engine.inventory import Record
-from engine.policy import load_paths
+from engine.policy import load_paths, yaml_policies
+from engine.policy.model import PolicySet
+from tests.core.test_compiler_properties import (
+    FIELDS,
+    EngineErrorExpected,
+    conditions,
+    interpret,
+    prefixed,
+    subject_docs,
+)
 
 NOW = "2026-11-26T00:00:00Z"
 
@@ -167,3 +181,35 @@ def test_a_planned_answer_of_the_wrong_shape_fails_the_subject(answers, ok):
 def test_a_plan_keeps_odd_keys_and_rule_names_valid_json():
     assert _compiled([('a "q"', [("deny_x", "data.p.deny_x")]), ("é", "data.q")]) == (
         ('"a \\"q\\"":', (('"deny_x":', "data.p.deny_x"),)), ('"\\u00e9":', "data.q"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(when=conditions(FIELDS, depth=1), check=conditions(FIELDS, depth=1), warn=st.booleans(),
+       docs=st.lists(subject_docs(), min_size=1, max_size=8))
+def test_a_compact_yaml_verdict_judges_as_the_standalone_module(when, check, warn, docs):
+    """Generated ``when`` and ``assert``: the compact ``verdict`` rule (inline, the plan) and the
+    policy's own module (``applicable`` + ``deny``, through the wrapper) give the same findings,
+    and a subject is skipped exactly when ``when`` does not hold."""
+    definition = {"id": "prop", "title": "Property", "severity": "high", "target": "model",
+                  "when": prefixed(when), "assert": prefixed(check), "message": "{{ id }}: {{ subject.a }}"}
+    if warn:
+        definition["level"] = "warn"
+    policies = yaml_policies(parse(yaml.safe_dump(definition, allow_unicode=True, sort_keys=False), "prop.yaml"),
+                             params={})
+    policy_set = PolicySet(policies, {}, {"prop": {}})
+    items = subjects([{"id": f"s{i}", **doc} for i, doc in enumerate(docs)])
+
+    def judged(**options):
+        prepared = prepare(policy_set, data={"inventory": {"models": {}, "datasets": {}}}, workers=1,
+                           options={"isolate": False}, **options)
+        return [(f.status, "<error>" if f.status == "error" else f.message, f.evidence)
+                for f in prepared.evaluate(items)]
+
+    compact = judged()
+    assert compact == judged(inline_yaml=False)
+    for (status, _, _), doc in zip(compact, docs, strict=True):
+        try:
+            applicable = interpret(when, doc)
+        except EngineErrorExpected:
+            continue
+        assert (status == "skip") == (not applicable) or status == "error", (json.dumps(when), json.dumps(doc), status)
