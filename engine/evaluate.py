@@ -3,9 +3,11 @@
 ``prepare`` loads the Rego policies, the inventory data and a generated wrapper package
 (``gavel_eval``, holding the compiled YAML policies too) into one Rego engine. The wrapper
 gathers, per subject kind, the verdict rules of every policy for that kind, so one query per
-subject judges it against all its policies; large inventories are split across forked workers.
-When that query fails (a builtin error aborts a whole query), each policy is evaluated on its
-own, so the error becomes an ``error`` finding for that policy and subject only.
+subject judges it against all its policies (on OPA); the embedded engine answers the same object
+from a ``plan`` of one rule evaluation per policy, which regorus runs faster. Large inventories
+are split across forked workers. When a subject's query fails (a builtin error aborts a whole
+query), each policy is evaluated on its own, so the error becomes an ``error`` finding for that
+policy and subject only.
 """
 
 from __future__ import annotations
