@@ -463,9 +463,12 @@ def _results_parallel(prepared: Prepared, documents, subjects, indexes: list[int
     size = len(indexes)
     step = max(1, min(CHUNK, -(-size // (workers * 4))))
     # The collector's full passes would walk every subject, document and card each time the results
-    # add objects (measured: 270 → 150 µs of CPU per subject in a worker): what exists now is kept out of
-    # them here and in the workers, until the evaluation ends.
-    gc.freeze()
+    # add objects (measured: 270 → 150 µs of CPU per subject in a worker): what exists now is kept out
+    # of them here and in the workers until the evaluation ends, unless the collector is off already
+    # (``gavel check``: engine.check.collector_paused) or a host process froze objects on purpose.
+    frozen = gc.isenabled() and not gc.get_freeze_count()
+    if frozen:
+        gc.freeze()
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             tasks = {pool.submit(_worker, (start, min(start + step, size))): start for start in range(0, size, step)}
@@ -483,7 +486,8 @@ def _results_parallel(prepared: Prepared, documents, subjects, indexes: list[int
                 raise
     finally:
         _SHARED = None
-        gc.unfreeze()
+        if frozen:
+            gc.unfreeze()
 
 
 def _lost(prepared: Prepared, kind: str, exc: BaseException) -> dict[str, EngineError]:
