@@ -351,6 +351,9 @@ def compile_rules(definition: dict[str, Any], *, params: dict[str, Any], file: s
         else:
             actual = value
         fields = ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in entry.items())
+        if compact and leaf.want and leaf.body == ok:  # the whole assertion: ``ok``, already evaluated
+            out += [f"{p}failed contains {{{fields}, \"actual\": {actual}}} if not {p}ok", ""]
+            continue
         holds = f"{p}_held{index}"
         out += [f"{holds} if {{\n{_indent(leaf.body)}\n}}", "",
                 f"{p}failed contains {{{fields}, \"actual\": {actual}}} if {'not ' if leaf.want else ''}{holds}", ""]
