@@ -89,28 +89,34 @@ class EmbeddedEngine:
             check_recursion(trees_of(self._engine))
         self._engine.add_data_json(json.dumps(data))
 
-    def evaluate(self, rule: str, inputs: list[str]) -> list[Any]:
+    def evaluate(self, rule: str | list, inputs: list[str]) -> list[Any]:
         return list(self.stream(rule, inputs))
 
-    def stream(self, rule: str, inputs: list[str]) -> Iterator[Any]:
+    def stream(self, rule: str | list, inputs: list[str], *, raw: bool = False) -> Iterator[Any]:
         """``evaluate``, one result at a time as the child sends it, so what the caller does with a
         result overlaps the child's evaluation of the next. Exhaust it before evaluating anything
-        else on this engine; a stream left unfinished stops its child (its answers are not read)."""
+        else on this engine; a stream left unfinished stops its child (its answers are not read).
+
+        ``rule`` is a rule's path, or a plan (``engine.evaluate.plan``): ``(key, path)`` and
+        ``(key, [(rule, path), ...])`` entries, each input's result then being the object of their
+        values by key (the second kind: an object of partial sets by rule name). ``raw``: each
+        value as its JSON text (bytes), not decoded; an error is still an ``EngineError``."""
         if not self.isolate:
+            query = _compiled(rule)
             for document in inputs:
-                yield self._decode(*self._one(rule, document))
+                yield self._decode(*self._one(query, document), raw=raw)
             return
         done = 0
         while done < len(inputs):
-            for value in self._in_child(rule, inputs[done:]):
+            for value in self._in_child(rule, inputs[done:], raw=raw):
                 done += 1
                 yield value
 
-    def _one(self, rule: str, document: str) -> tuple[bytes, bytes]:
+    def _one(self, rule: str | tuple, document: str) -> tuple[bytes, bytes]:
         """Evaluate one input here: (b"V", JSON) or (b"E", message)."""
         try:
             self._engine.set_input_json(document)
-            text = self._engine.eval_rule_as_json(rule)
+            text = self._engine.eval_rule_as_json(rule) if isinstance(rule, str) else self._planned(rule)
         except BaseException as exc:  # noqa: BLE001 - a panic must become an error finding
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
@@ -120,16 +126,44 @@ class EmbeddedEngine:
                           "(limits.eval_output_bytes in gavel.yaml)").encode()
         return b"V", text.encode()
 
-    @staticmethod
-    def _decode(kind: bytes, payload: bytes) -> Any:
-        return json.loads(payload) if kind == b"V" else EngineError(payload.decode())
+    def _planned(self, plan: tuple) -> str:
+        """The JSON object of a plan's values for the input set (``_compiled``: each key already
+        JSON, with its colon), from one ``eval_rule`` per path.
 
-    def _in_child(self, rule: str, inputs: list[str]) -> Iterator[Any]:
+        regorus answers an undefined rule with the string ``"<undefined>"``: an object path must
+        give an object, a partial set an array (an empty set is ``[]``); anything else raises, so
+        the caller judges that subject policy by policy and reports the undefined one as an error
+        (never a pass)."""
+        evaluate = self._engine.eval_rule_as_json
+        parts = []
+        for key, target in plan:
+            if isinstance(target, str):
+                text = evaluate(target)
+                if not text.startswith("{"):
+                    raise RuntimeError(f"{target} is not an object for this input ({text[:40]})")
+                parts.append(key + text)
+                continue
+            fields = []
+            for name, path in target:
+                text = evaluate(path)
+                if not text.startswith("["):
+                    raise RuntimeError(f"{path} is not a set for this input ({text[:40]})")
+                fields.append(name + text)
+            parts.append(key + "{" + ",".join(fields) + "}")
+        return "{" + ",".join(parts) + "}"
+
+    @staticmethod
+    def _decode(kind: bytes, payload: bytes, raw: bool = False) -> Any:
+        if kind != b"V":
+            return EngineError(payload.decode())
+        return payload if raw else json.loads(payload)
+
+    def _in_child(self, rule: str | list, inputs: list[str], raw: bool = False) -> Iterator[Any]:
         """Evaluate ``inputs`` in the evaluation child; stop at the first input that breaks a
         bound (its result is then an ``EngineError`` and the child is replaced), so at least one
         result always comes back."""
         child = self._child_process()
-        parts = [rule.encode(), *(document.encode() for document in inputs)]
+        parts = [json.dumps(rule).encode(), *(document.encode() for document in inputs)]
         request = struct.pack(">Q", len(parts)) + b"".join(struct.pack(">Q", len(p)) + p for p in parts)
         try:
             _write_all(child.requests, request)
@@ -145,7 +179,7 @@ class EmbeddedEngine:
                     yield EngineError(self._failure(child, child.results.timed_out))
                     return
                 pending -= 1
-                yield self._decode(*frame)
+                yield self._decode(*frame, raw=raw)
         finally:
             if pending and self._child is child:  # abandoned mid-stream: its unread answers would
                 self._child = None  # be taken for the next request's, so this child is done
@@ -201,7 +235,7 @@ class EmbeddedEngine:
                     if part is None:
                         return
                     parts.append(part.decode())
-                rule, inputs = parts[0], parts[1:]
+                rule, inputs = _compiled(json.loads(parts[0])), parts[1:]
                 for document in inputs:
                     kind, payload = self._one(rule, document)
                     pipe.write(kind + struct.pack(">Q", len(payload)) + payload)
@@ -228,6 +262,14 @@ class EmbeddedEngine:
             pass
 
 
+def _compiled(rule: str | list) -> str | tuple:
+    """A rule path as it is; a plan with its keys and rule names as JSON text, colon included."""
+    if isinstance(rule, str):
+        return rule
+    return tuple((json.dumps(key) + ":", target if isinstance(target, str)
+                  else tuple((json.dumps(name) + ":", path) for name, path in target)) for key, target in rule)
+
+
 _PARENT_FDS: set[int] = set()  # this process's ends of its evaluation children's pipes
 
 
@@ -249,7 +291,7 @@ def _stop(child: _Child) -> int:
 class _Child:
     pid: int
     owner: int  # the process that forked it: a forked worker must not share its parent's child
-    requests: int  # fd: a count, then length-prefixed parts: the rule, then each JSON document
+    requests: int  # fd: a count, then length-prefixed parts: the rule or plan as JSON, then each JSON document
     results: _Frames  # one frame per document: kind (V or E) + length + payload
 
 

