@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from installed import as_installed
+
 ROOT = Path(__file__).resolve().parent.parent
 GAVEL = [sys.executable, "-m", "engine.cli"]
 
@@ -61,6 +63,7 @@ def main() -> None:
     parser.add_argument("--verify", action="store_true", help="also compare with an uncached run's report")
     parser.add_argument("--warm", action="store_true", help="keep the caches of an earlier run: no cold run")
     args = parser.parse_args()
+    as_installed()
     out = args.keep or Path(tempfile.mkdtemp()) / "inventory"
     if not (out / "gavel.yaml").exists():
         subprocess.run([sys.executable, str(ROOT / "benchmarks/gen_inventory.py"), str(out), "--models",
