@@ -129,6 +129,7 @@ def status(dataset, project, as_json, now, overrides):
 #: or diffprivlib's accounting of the period's spends (run now, or earlier and kept in the warm-path cache:
 #: the same figures, so the output does not depend on the cache)
 _SOURCES = {"recorded": "from the totals recorded with their last spend",
+            "empty": "without spends in their period (nothing to compose)",
             "diffprivlib": "by diffprivlib (no recorded totals for their current spends)"}
 
 
@@ -148,7 +149,7 @@ def _accounting(state) -> dict:
 
 
 def _source(usage) -> str:
-    return "recorded" if usage.source == "recorded" else "diffprivlib"
+    return usage.source if usage.source in ("recorded", "empty") else "diffprivlib"
 
 
 def _accounting_text(accounting: dict) -> str:
@@ -200,7 +201,8 @@ def _dataset_status(state, dataset: str) -> dict:
     entries = [e for e in state.by_dataset.get(dataset, ()) if e.time <= state.now]
     periods = []
     for win in history_windows(budget, [e.time for e in entries], state.now):
-        usage = account(budget, win.select(entries, state.now), win, state.cache, latest=state.latest(dataset))
+        usage = account(budget, win.select(entries, state.now), win, state.cache, latest=state.latest(dataset),
+                        entries=state.by_dataset.get(dataset, ()))
         periods.append({"window": win.view(), "spent": {"epsilon": tidy(usage.epsilon), "delta": tidy(usage.delta)},
                         "spend_count": len(usage.spends), "exceeded": usage.exceeded, "accounted": _source(usage)})
     return {"now": state.now, "budget": view, "periods": periods, "accounted": _source(state.usage(dataset))}
@@ -507,11 +509,13 @@ def _totals_at(budgets: dict, before: list, entry) -> dict | None:
 
 
 def _totals_problems(budgets: dict, ledger, display: str) -> list[str]:
-    """The recorded ``totals`` Gavel reads, recomputed with diffprivlib: those of each dataset's last
-    entry, when they are for its current budget (older entries' totals are a record, never read)."""
-    from engine.privacy.accounting import totals_key, window
+    """Every recorded figure Gavel reads, recomputed with diffprivlib: the ``totals`` of each dataset's last
+    entry, when they are for its current budget (older entries' totals are a record, never read): the
+    period's figures, each ``expiring`` one (without the k oldest spends) and ``empty`` (no spends)."""
+    from engine.privacy.accounting import computed, figures, recorded_period, totals_key
 
     out: list[str] = []
+    nothing: dict = {}  # diffprivlib's figures for no spends, per budget (the same for every dataset's)
     for dataset, entries in sorted(ledger.by_dataset.items()):
         budget_ = budgets.get(dataset)
         if budget_ is None:
@@ -520,12 +524,28 @@ def _totals_problems(budgets: dict, ledger, display: str) -> list[str]:
         totals = entry.data.get("totals")
         if totals is None:
             continue
-        spends = window(budget_.period, entry.time).select(entries, entry.time)
+        spends = recorded_period(budget_, entry, entries)
         if totals["key"] != totals_key(budget_, [(float(e.epsilon), float(e.delta)) for e in spends]):
             continue  # recorded for another budget (changed since): never read, nothing to check
-        expected = _totals_at(budgets, entries[:-1], entry)
-        if expected != totals:
-            out.append(f"{display}:{entry.line}: recorded totals differ from diffprivlib's for '{dataset}' "
-                       f"(recorded epsilon {totals['epsilon']!r}, exceeded {totals['exceeded']}; computed "
-                       f"epsilon {expected['epsilon']!r}, exceeded {expected['exceeded']})")
+        where = f"{display}:{entry.line}: recorded totals differ from diffprivlib's for '{dataset}'"
+        found = [totals["epsilon"], totals["delta"], totals["exceeded"], totals["remaining_epsilon"],
+                 totals["remaining_delta"]]
+        expected = figures(computed(budget_, spends))
+        if found != expected:
+            out.append(f"{where} (recorded epsilon {found[0]!r}, exceeded {found[2]}; computed epsilon "
+                       f"{expected[0]!r}, exceeded {expected[2]})")
+        for k, found in enumerate(totals.get("expiring") or (), start=1):
+            if k >= len(spends):
+                out.append(f"{where}: expiring figures for {k} of its {len(spends)} spends dropped (at most "
+                           f"{len(spends) - 1})")
+                break
+            expected = figures(computed(budget_, spends[k:]))
+            if found != expected:
+                out.append(f"{where} without its {k} oldest spend(s) (expiring: recorded {found}; computed "
+                           f"{expected})")
+        if "empty" in totals:
+            params = (budget_.epsilon, budget_.delta, budget_.composition, budget_.slack)
+            expected = nothing.get(params) or nothing.setdefault(params, figures(computed(budget_, [])))
+            if totals["empty"] != expected:
+                out.append(f"{where} with no spends (empty: recorded {totals['empty']}; computed {expected})")
     return out
