@@ -47,7 +47,7 @@ from engine.errors import GavelError
 DEFAULT_PATH = "privacy/ledger.jsonl"
 FIELDS = ("id", "time", "dataset", "epsilon", "delta", "mechanism", "purpose", "actor", "ref", "model")
 TOTALS = "totals"  # diffprivlib's result when the spend was recorded (engine.privacy.accounting.recorded)
-EXPIRING = 8  # at most this many "expiring" figures in a line's totals (schemas/ledger-entry.schema.json)
+EXPIRING = 16  # at most this many "expiring" figures in a line's totals (schemas/ledger-entry.schema.json)
 CHAIN = ("prev", "hash")  # always the last two members of a line
 GENESIS = "0" * 64
 _HASH_MEMBER = ', "hash": "'
