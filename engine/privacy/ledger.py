@@ -426,24 +426,25 @@ def _real_date(stamp: str) -> bool:
 # the schema allows (what it cannot say in a pattern, the parser checks: epsilon's range, a real date),
 # so a matching line is read without a JSON decode or a schema check; any other line goes through the
 # JSON decoder and ``fast_valid`` (and the JSON Schema for its message). Tests hold the two paths to
-# the same entries. Its groups: id, time, dataset, epsilon, delta, model, prev, hash.
+# the same entries. Its groups: id, time, dataset, epsilon, delta, model, prev, hash. (Repeats are
+# possessive, ``{m,n}+``: what follows each never starts with what it repeats, so nothing is given back.)
 _CHARS = r'[^"\\\x00-\x1f]'  # a string's characters that need no escape
-_POSITIVE = r"(?:0|[1-9][0-9]{0,20})(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{1,3})?"  # >= 0; range checked after
-_FINITE = r"(?:0|[1-9][0-9]{0,20})(?:\.[0-9]{1,30})?(?:[eE](?:-[0-9]{1,3}|\+?[0-9]{1,2}))?"  # >= 0, finite
-_BELOW_1 = r"(?:0(?:\.[0-9]{1,30})?|[1-9](?:\.[0-9]{1,30})?[eE]-0?[1-9][0-9]{0,2})"  # in [0, 1)
-_UP_TO_1 = r"(?:" + _BELOW_1 + r"|1(?:\.0{1,30})?)"  # in [0, 1]
+_POSITIVE = r"(?:0|[1-9][0-9]{0,20}+)(?:\.[0-9]{1,30}+)?(?:[eE][-+]?[0-9]{1,3}+)?"  # >= 0; range checked after
+_FINITE = r"(?:0|[1-9][0-9]{0,20}+)(?:\.[0-9]{1,30}+)?(?:[eE](?:-[0-9]{1,3}+|\+?[0-9]{1,2}+))?"  # >= 0, finite
+_BELOW_1 = r"(?:0(?:\.[0-9]{1,30}+)?|[1-9](?:\.[0-9]{1,30}+)?[eE]-0?[1-9][0-9]{0,2}+)"  # in [0, 1)
+_UP_TO_1 = r"(?:" + _BELOW_1 + r"|1(?:\.0{1,30}+)?)"  # in [0, 1]
 _FIGURES = r"\[" + _FINITE + ", " + _UP_TO_1 + ", (?:true|false), " + _FINITE + ", " + _UP_TO_1 + r"\]"
 _SHAPE = re.compile(
-    r'\{"id": "([A-Za-z0-9][A-Za-z0-9._:-]{0,127})", '
+    r'\{"id": "([A-Za-z0-9][A-Za-z0-9._:-]{0,127}+)", '
     r'"time": "([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)", '
-    r'"dataset": "([A-Za-z0-9_][A-Za-z0-9._:/-]{0,9999})", "epsilon": (' + _POSITIVE + ")"
+    r'"dataset": "([A-Za-z0-9_][A-Za-z0-9._:/-]{0,9999}+)", "epsilon": (' + _POSITIVE + ")"
     r'(?:, "delta": (' + _BELOW_1 + "))?"
-    r', "mechanism": "' + _CHARS + '{1,100}"(?:, "purpose": "' + _CHARS + '{1,1000}")?'
-    r'(?:, "actor": "' + _CHARS + '{1,200}")?(?:, "ref": "' + _CHARS + '{1,1000}")?'
-    r'(?:, "model": "(' + _CHARS + '{1,200})")?'
+    r', "mechanism": "' + _CHARS + '{1,100}+"(?:, "purpose": "' + _CHARS + '{1,1000}+")?'
+    r'(?:, "actor": "' + _CHARS + '{1,200}+")?(?:, "ref": "' + _CHARS + '{1,1000}+")?'
+    r'(?:, "model": "(' + _CHARS + '{1,200}+)")?'
     r'(?:, "totals": \{"key": "[0-9a-f]{32}", "epsilon": ' + _FINITE + ', "delta": ' + _UP_TO_1
     + r', "exceeded": (?:true|false), "remaining_epsilon": ' + _FINITE + ', "remaining_delta": ' + _UP_TO_1
-    + r'(?:, "expiring": \[' + _FIGURES + "(?:, " + _FIGURES + r"){0," + str(EXPIRING - 1) + r"}\])?"
+    + r'(?:, "expiring": \[' + _FIGURES + "(?:, " + _FIGURES + r"){0," + str(EXPIRING - 1) + r"}+\])?"
     + r'(?:, "empty": ' + _FIGURES + r")?\})?"
     r', "prev": "([0-9a-f]{64})", "hash": "([0-9a-f]{64})"\}\r?')
 _HASH_LEAD = len(_HASH_MEMBER)
