@@ -33,8 +33,9 @@ def budget():
 
 
 # -- shared ---------------------------------------------------------------------------------------
-def _load(project: str, overrides, now: str | None, *, use_config_now: bool = True):
-    """Config, the dataset cards, the budgets and the run's ``now``."""
+def _load(project: str, overrides, now: str | None, *, use_config_now: bool = True, configured=None):
+    """Config, the dataset cards, the budgets and the run's ``now``. ``configured(config)`` runs before
+    the cards are read."""
     from engine.check import resolve_now
     from engine.config import load_config
     from engine.evidence import load_evidence
@@ -43,6 +44,8 @@ def _load(project: str, overrides, now: str | None, *, use_config_now: bool = Tr
 
     config = load_config(project, overrides=list(overrides))
     check_config(config)
+    if configured is not None:
+        configured(config)
     config.evidence = [source for source in config.evidence if source.kind == "dataset"]
     inv = Inventory(root=config.root)
     load_evidence(config, inv)
@@ -435,11 +438,45 @@ def verify(project, repair, expect_head, overrides):
     """Check the ledger's integrity: every line against the schema, the hash chain, time order,
     unique ids, every dataset known, no incomplete last line. Exit 0 valid, 1 problems (one per line)."""
     from engine import privacy
+
+    helper: list = []
+    try:
+        config, inv, _now = _load(project, overrides, None, configured=lambda config: helper.extend(_recomputer(config)))
+        found = privacy.collect_budgets(config, inv)
+        path, display, _explicit = privacy.ledger_location(config)
+        lines = _verified(config, inv, found, path, display, repair, expect_head, helper[0] if helper else None)
+    finally:
+        for recomputer in helper:
+            recomputer.close()
+    if lines:
+        sys.exit(1)
+
+
+def _recomputer(config) -> list:
+    """A child process importing diffprivlib while the cards and the ledger are read, when the ledger's last
+    64 KiB record totals (`verify` will recompute them); none for a ledger without (a guess: only time
+    depends on it)."""
+    from engine import privacy
+
+    path = privacy.ledger_location(config)[0]
+    try:
+        with path.open("rb") as ledger:
+            size = ledger.seek(0, 2)
+            ledger.seek(max(0, size - (1 << 16)))
+            if b'"totals"' not in ledger.read():
+                return []
+    except OSError:
+        return []
+    from engine.privacy.recompute import Recomputer
+
+    return [Recomputer()]
+
+
+def _verified(config, inv, found, path, display, repair, expect_head, recomputer) -> list[str]:
+    """Every problem `verify` reports, each on one line (printed here)."""
+    from engine import privacy
     from engine.privacy.ledger import repair as repair_ledger
 
-    config, inv, _now = _load(project, overrides, None)
-    found = privacy.collect_budgets(config, inv)
-    path, display, _explicit = privacy.ledger_location(config)
     if repair:
         torn = repair_ledger(path, display, timeout=privacy.lock_timeout(config))
         if torn is not None:
@@ -453,15 +490,16 @@ def verify(project, repair, expect_head, overrides):
     if expect_head and not ledger.head.startswith(expect_head.lower()):
         lines.append(f"{display}: the ledger ends at hash {ledger.head[:12]}, not the expected {expect_head[:12]} "
                      "(entries removed from the end, or another ledger)")
-    lines += _totals_problems(found.budgets, ledger, display)
+    lines += _totals_problems(found.budgets, ledger, display, recomputer)
     lines += _problem_lines(inv) + _problem_lines_of(found.problems)
     for line in lines:
         click.echo(f"Error: {line}", err=True)
-    if lines:
-        sys.exit(1)
-    datasets = len({e.dataset for e in ledger.entries})
-    state = "" if ledger.exists else " (no ledger file yet)"
-    click.echo(f"{display}: {len(ledger.entries)} entries on {datasets} dataset(s), valid{state}; head {ledger.head}")
+    if not lines:
+        datasets = len({e.dataset for e in ledger.entries})
+        state = "" if ledger.exists else " (no ledger file yet)"
+        click.echo(f"{display}: {len(ledger.entries)} entries on {datasets} dataset(s), valid{state}; "
+                   f"head {ledger.head}")
+    return lines
 
 
 @budget.command()
@@ -508,14 +546,18 @@ def _totals_at(budgets: dict, before: list, entry) -> dict | None:
     return totals_of(computed(budget_, win.select([*before, entry], entry.time)))
 
 
-def _totals_problems(budgets: dict, ledger, display: str) -> list[str]:
+def _totals_problems(budgets: dict, ledger, display: str, recomputer=None) -> list[str]:
     """Every recorded figure Gavel reads, recomputed with diffprivlib: the ``totals`` of each dataset's last
     entry, when they are for its current budget (older entries' totals are a record, never read): the
-    period's figures, each ``expiring`` one (without the k oldest spends) and ``empty`` (no spends)."""
-    from engine.privacy.accounting import computed, figures, recorded_period, totals_key
+    period's figures, each ``expiring`` one (without the k oldest spends) and ``empty`` (no spends).
+
+    ``recomputer`` (``engine.privacy.recompute.Recomputer``): the child process that computes them."""
+    from engine.privacy.accounting import recorded_period, totals_key
+    from engine.privacy.recompute import compute
 
     out: list[str] = []
-    nothing: dict = {}  # diffprivlib's figures for no spends, per budget (the same for every dataset's)
+    checks: list[tuple[str, list]] = []  # (what, the recorded figures), one per job
+    jobs: list = []
     for dataset, entries in sorted(ledger.by_dataset.items()):
         budget_ = budgets.get(dataset)
         if budget_ is None:
@@ -524,28 +566,33 @@ def _totals_problems(budgets: dict, ledger, display: str) -> list[str]:
         totals = entry.data.get("totals")
         if totals is None:
             continue
-        spends = recorded_period(budget_, entry, entries)
-        if totals["key"] != totals_key(budget_, [(float(e.epsilon), float(e.delta)) for e in spends]):
+        pairs = [(float(e.epsilon), float(e.delta)) for e in recorded_period(budget_, entry, entries)]
+        if totals["key"] != totals_key(budget_, pairs):
             continue  # recorded for another budget (changed since): never read, nothing to check
         where = f"{display}:{entry.line}: recorded totals differ from diffprivlib's for '{dataset}'"
-        found = [totals["epsilon"], totals["delta"], totals["exceeded"], totals["remaining_epsilon"],
-                 totals["remaining_delta"]]
-        expected = figures(computed(budget_, spends))
-        if found != expected:
+        checks.append((where, [totals["epsilon"], totals["delta"], totals["exceeded"], totals["remaining_epsilon"],
+                               totals["remaining_delta"]]))
+        jobs.append((budget_, pairs))
+        for k, found in enumerate(totals.get("expiring") or (), start=1):
+            if k >= len(pairs):
+                out.append(f"{where}: expiring figures for {k} of its {len(pairs)} spends dropped (at most "
+                           f"{len(pairs) - 1})")
+                break
+            checks.append((f"{where} without its {k} oldest spend(s) (expiring", found))
+            jobs.append((budget_, pairs[k:]))
+        if "empty" in totals:
+            checks.append((f"{where} with no spends (empty", totals["empty"]))
+            jobs.append((budget_, []))
+    if recomputer is not None:
+        computed = recomputer.compute(jobs) if jobs else recomputer.close() or []
+    else:
+        computed = compute(jobs)
+    for (where, found), expected in zip(checks, computed, strict=True):
+        if found == expected:
+            continue
+        if where.endswith("("):
+            out.append(f"{where}: recorded {found}; computed {expected})")
+        else:
             out.append(f"{where} (recorded epsilon {found[0]!r}, exceeded {found[2]}; computed epsilon "
                        f"{expected[0]!r}, exceeded {expected[2]})")
-        for k, found in enumerate(totals.get("expiring") or (), start=1):
-            if k >= len(spends):
-                out.append(f"{where}: expiring figures for {k} of its {len(spends)} spends dropped (at most "
-                           f"{len(spends) - 1})")
-                break
-            expected = figures(computed(budget_, spends[k:]))
-            if found != expected:
-                out.append(f"{where} without its {k} oldest spend(s) (expiring: recorded {found}; computed "
-                           f"{expected})")
-        if "empty" in totals:
-            params = (budget_.epsilon, budget_.delta, budget_.composition, budget_.slack)
-            expected = nothing.get(params) or nothing.setdefault(params, figures(computed(budget_, [])))
-            if totals["empty"] != expected:
-                out.append(f"{where} with no spends (empty: recorded {totals['empty']}; computed {expected})")
     return out
