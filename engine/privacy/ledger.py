@@ -209,6 +209,8 @@ def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = N
 
     ``lazy``: entries keep only the fields the accounting reads and decode the rest when asked
     (``Entry``): for commands that read a few entries' ``data`` (`budget status`, `verify`, `spend`).
+    Lazy, ``known`` is not used: a line as `budget spend` writes it is read by ``_SHAPE`` faster than
+    the batch decode (which builds every dict) and is checked on the way.
     `gavel check` reads every entry's (the spends in each dataset's facts) and keeps them decoded.
     """
     ledger = Ledger(path, display, exists=True, sha256=sha256 or hashlib.sha256(raw).hexdigest())
@@ -236,7 +238,8 @@ def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = N
     collecting = gc.isenabled()
     gc.disable()  # 10⁵ new dicts and entries, no cycles: the collector would only rescan the heap
     try:
-        _parse_lines(ledger, lines, _decode_known(lines, known) if known is not None else None, lazy)
+        # lazy, the pattern reads a line faster than the batch decode of the lines the cache vouches for
+        _parse_lines(ledger, lines, _decode_known(lines, known) if known is not None and not lazy else None, lazy)
     finally:
         if collecting:
             gc.enable()
