@@ -14,6 +14,8 @@ import contextlib
 import multiprocessing
 from typing import Any
 
+#: seconds to wait for the child's figures before computing them here instead (a child that hangs)
+TIMEOUT = 300.0
 #: (budget, list of spends) per figure wanted; a spend is an (epsilon, delta) pair
 Jobs = list[tuple[Any, list[tuple[float, float]]]]
 
@@ -65,7 +67,7 @@ class Recomputer:
             return compute(jobs)
         try:
             self._conn.send(jobs)
-            status, result = self._conn.recv()
+            status, result = self._conn.recv() if self._conn.poll(TIMEOUT) else ("error", None)
         except (EOFError, OSError):
             status, result = "error", None
         finally:
