@@ -5,9 +5,11 @@ kind and both compositions, and a two-year ledger of 100,000 spends) in two vers
 same cards and spends:
 
 * ``totals``: every spend carries the totals diffprivlib computed for its period when it was
-  recorded (what `gavel budget spend` writes since they exist). They are written by the real
-  `gavel budget upgrade`, which records each entry's totals as of that entry with the function
-  `spend` uses; that costs about 30 s of CPU once per benchmark.
+  recorded (what `gavel budget spend` writes since they exist), with the figures for its rolling
+  window without the k oldest spends (``expiring``, k up to 16) and, under advanced composition,
+  for no spends (``empty``). They are written by the real `gavel budget upgrade`, which records
+  each entry's totals as of that entry with the function `spend` uses; that costs about 90 s of
+  CPU once per benchmark.
 * ``legacy``: hash-chained, without recorded totals (a ledger from before them), so every
   budget is accounted by diffprivlib.
 
@@ -143,6 +145,9 @@ def appended(root: Path, status: list[str], runs: int) -> int:
 
 
 GAVEL = [sys.executable, "-m", "engine.cli"]
+#: the ledger format the generated repos have: a kept repo (--keep) of another format is generated again
+#: (2: totals with ``expiring`` and ``empty``)
+FORMAT = 2
 
 
 def bench(root: Path, runs: int) -> int:
@@ -207,14 +212,15 @@ def main() -> int:
             root = base / kind
             marker = root / "bench.json"
             if options.keep and marker.exists() and json.loads(marker.read_text()).get("args") == [
-                    options.datasets, options.entries]:
+                    options.datasets, options.entries, FORMAT]:
                 facts = json.loads(marker.read_text())["facts"]
                 print(f"\n{kind}: reusing {root}")
             else:
                 shutil.rmtree(root, ignore_errors=True)
                 began = time.perf_counter()
                 facts = generate(root, options.datasets, options.entries, totals=kind == "totals")
-                marker.write_text(json.dumps({"args": [options.datasets, options.entries], "facts": facts}))
+                marker.write_text(json.dumps({"args": [options.datasets, options.entries, FORMAT],
+                                             "facts": facts}))
                 print(f"\n{kind}: generated {facts['datasets']} dataset cards ({facts['advanced']} with advanced "
                       f"composition) and a {facts['entries']:,}-entry ledger ({facts['ledger_bytes'] / 1e6:.1f} MB) "
                       f"in {time.perf_counter() - began:.1f} s")

@@ -33,8 +33,9 @@ def budget():
 
 
 # -- shared ---------------------------------------------------------------------------------------
-def _load(project: str, overrides, now: str | None, *, use_config_now: bool = True):
-    """Config, the dataset cards, the budgets and the run's ``now``."""
+def _load(project: str, overrides, now: str | None, *, use_config_now: bool = True, configured=None):
+    """Config, the dataset cards, the budgets and the run's ``now``. ``configured(config)`` runs before
+    the cards are read."""
     from engine.check import resolve_now
     from engine.config import load_config
     from engine.evidence import load_evidence
@@ -43,6 +44,8 @@ def _load(project: str, overrides, now: str | None, *, use_config_now: bool = Tr
 
     config = load_config(project, overrides=list(overrides))
     check_config(config)
+    if configured is not None:
+        configured(config)
     config.evidence = [source for source in config.evidence if source.kind == "dataset"]
     inv = Inventory(root=config.root)
     load_evidence(config, inv)
@@ -129,6 +132,7 @@ def status(dataset, project, as_json, now, overrides):
 #: or diffprivlib's accounting of the period's spends (run now, or earlier and kept in the warm-path cache:
 #: the same figures, so the output does not depend on the cache)
 _SOURCES = {"recorded": "from the totals recorded with their last spend",
+            "empty": "without spends in their period (nothing to compose)",
             "diffprivlib": "by diffprivlib (no recorded totals for their current spends)"}
 
 
@@ -148,7 +152,7 @@ def _accounting(state) -> dict:
 
 
 def _source(usage) -> str:
-    return "recorded" if usage.source == "recorded" else "diffprivlib"
+    return usage.source if usage.source in ("recorded", "empty") else "diffprivlib"
 
 
 def _accounting_text(accounting: dict) -> str:
@@ -200,7 +204,8 @@ def _dataset_status(state, dataset: str) -> dict:
     entries = [e for e in state.by_dataset.get(dataset, ()) if e.time <= state.now]
     periods = []
     for win in history_windows(budget, [e.time for e in entries], state.now):
-        usage = account(budget, win.select(entries, state.now), win, state.cache, latest=state.latest(dataset))
+        usage = account(budget, win.select(entries, state.now), win, state.cache, latest=state.latest(dataset),
+                        entries=state.by_dataset.get(dataset, ()))
         periods.append({"window": win.view(), "spent": {"epsilon": tidy(usage.epsilon), "delta": tidy(usage.delta)},
                         "spend_count": len(usage.spends), "exceeded": usage.exceeded, "accounted": _source(usage)})
     return {"now": state.now, "budget": view, "periods": periods, "accounted": _source(state.usage(dataset))}
@@ -433,11 +438,45 @@ def verify(project, repair, expect_head, overrides):
     """Check the ledger's integrity: every line against the schema, the hash chain, time order,
     unique ids, every dataset known, no incomplete last line. Exit 0 valid, 1 problems (one per line)."""
     from engine import privacy
+
+    helper: list = []
+    try:
+        config, inv, _now = _load(project, overrides, None, configured=lambda config: helper.extend(_recomputer(config)))
+        found = privacy.collect_budgets(config, inv)
+        path, display, _explicit = privacy.ledger_location(config)
+        lines = _verified(config, inv, found, path, display, repair, expect_head, helper[0] if helper else None)
+    finally:
+        for recomputer in helper:
+            recomputer.close()
+    if lines:
+        sys.exit(1)
+
+
+def _recomputer(config) -> list:
+    """A child process importing diffprivlib while the cards and the ledger are read, when the ledger's last
+    64 KiB record totals (`verify` will recompute them); none for a ledger without (a guess: only time
+    depends on it)."""
+    from engine import privacy
+
+    path = privacy.ledger_location(config)[0]
+    try:
+        with path.open("rb") as ledger:
+            size = ledger.seek(0, 2)
+            ledger.seek(max(0, size - (1 << 16)))
+            if b'"totals"' not in ledger.read():
+                return []
+    except OSError:
+        return []
+    from engine.privacy.recompute import Recomputer
+
+    return [Recomputer()]
+
+
+def _verified(config, inv, found, path, display, repair, expect_head, recomputer) -> list[str]:
+    """Every problem `verify` reports, each on one line (printed here)."""
+    from engine import privacy
     from engine.privacy.ledger import repair as repair_ledger
 
-    config, inv, _now = _load(project, overrides, None)
-    found = privacy.collect_budgets(config, inv)
-    path, display, _explicit = privacy.ledger_location(config)
     if repair:
         torn = repair_ledger(path, display, timeout=privacy.lock_timeout(config))
         if torn is not None:
@@ -451,15 +490,16 @@ def verify(project, repair, expect_head, overrides):
     if expect_head and not ledger.head.startswith(expect_head.lower()):
         lines.append(f"{display}: the ledger ends at hash {ledger.head[:12]}, not the expected {expect_head[:12]} "
                      "(entries removed from the end, or another ledger)")
-    lines += _totals_problems(found.budgets, ledger, display)
+    lines += _totals_problems(found.budgets, ledger, display, recomputer)
     lines += _problem_lines(inv) + _problem_lines_of(found.problems)
     for line in lines:
         click.echo(f"Error: {line}", err=True)
-    if lines:
-        sys.exit(1)
-    datasets = len({e.dataset for e in ledger.entries})
-    state = "" if ledger.exists else " (no ledger file yet)"
-    click.echo(f"{display}: {len(ledger.entries)} entries on {datasets} dataset(s), valid{state}; head {ledger.head}")
+    if not lines:
+        datasets = len({e.dataset for e in ledger.entries})
+        state = "" if ledger.exists else " (no ledger file yet)"
+        click.echo(f"{display}: {len(ledger.entries)} entries on {datasets} dataset(s), valid{state}; "
+                   f"head {ledger.head}")
+    return lines
 
 
 @budget.command()
@@ -506,12 +546,18 @@ def _totals_at(budgets: dict, before: list, entry) -> dict | None:
     return totals_of(computed(budget_, win.select([*before, entry], entry.time)))
 
 
-def _totals_problems(budgets: dict, ledger, display: str) -> list[str]:
-    """The recorded ``totals`` Gavel reads, recomputed with diffprivlib: those of each dataset's last
-    entry, when they are for its current budget (older entries' totals are a record, never read)."""
-    from engine.privacy.accounting import totals_key, window
+def _totals_problems(budgets: dict, ledger, display: str, recomputer=None) -> list[str]:
+    """Every recorded figure Gavel reads, recomputed with diffprivlib: the ``totals`` of each dataset's last
+    entry, when they are for its current budget (older entries' totals are a record, never read): the
+    period's figures, each ``expiring`` one (without the k oldest spends) and ``empty`` (no spends).
+
+    ``recomputer`` (``engine.privacy.recompute.Recomputer``): the child process that computes them."""
+    from engine.privacy.accounting import recorded_period, totals_key
+    from engine.privacy.recompute import compute
 
     out: list[str] = []
+    checks: list[tuple[str, list]] = []  # (what, the recorded figures), one per job
+    jobs: list = []
     for dataset, entries in sorted(ledger.by_dataset.items()):
         budget_ = budgets.get(dataset)
         if budget_ is None:
@@ -520,12 +566,33 @@ def _totals_problems(budgets: dict, ledger, display: str) -> list[str]:
         totals = entry.data.get("totals")
         if totals is None:
             continue
-        spends = window(budget_.period, entry.time).select(entries, entry.time)
-        if totals["key"] != totals_key(budget_, [(float(e.epsilon), float(e.delta)) for e in spends]):
+        pairs = [(float(e.epsilon), float(e.delta)) for e in recorded_period(budget_, entry, entries)]
+        if totals["key"] != totals_key(budget_, pairs):
             continue  # recorded for another budget (changed since): never read, nothing to check
-        expected = _totals_at(budgets, entries[:-1], entry)
-        if expected != totals:
-            out.append(f"{display}:{entry.line}: recorded totals differ from diffprivlib's for '{dataset}' "
-                       f"(recorded epsilon {totals['epsilon']!r}, exceeded {totals['exceeded']}; computed "
-                       f"epsilon {expected['epsilon']!r}, exceeded {expected['exceeded']})")
+        where = f"{display}:{entry.line}: recorded totals differ from diffprivlib's for '{dataset}'"
+        checks.append((where, [totals["epsilon"], totals["delta"], totals["exceeded"], totals["remaining_epsilon"],
+                               totals["remaining_delta"]]))
+        jobs.append((budget_, pairs))
+        for k, found in enumerate(totals.get("expiring") or (), start=1):
+            if k >= len(pairs):
+                out.append(f"{where}: expiring figures for {k} of its {len(pairs)} spends dropped (at most "
+                           f"{len(pairs) - 1})")
+                break
+            checks.append((f"{where} without its {k} oldest spend(s) (expiring", found))
+            jobs.append((budget_, pairs[k:]))
+        if "empty" in totals:
+            checks.append((f"{where} with no spends (empty", totals["empty"]))
+            jobs.append((budget_, []))
+    if recomputer is not None:
+        computed = recomputer.compute(jobs) if jobs else recomputer.close() or []
+    else:
+        computed = compute(jobs)
+    for (where, found), expected in zip(checks, computed, strict=True):
+        if found == expected:
+            continue
+        if where.endswith("("):
+            out.append(f"{where}: recorded {found}; computed {expected})")
+        else:
+            out.append(f"{where} (recorded epsilon {found[0]!r}, exceeded {found[2]}; computed epsilon "
+                       f"{expected[0]!r}, exceeded {expected[2]})")
     return out

@@ -209,22 +209,29 @@ def within(budget: Budget, total: tuple[float, float]) -> bool:
     return ceiling >= total
 
 
-def account(budget: Budget, spends: list, win: Window, cache=None, *, latest=None) -> Usage:
+def account(budget: Budget, spends: list, win: Window, cache=None, *, latest=None, entries=()) -> Usage:
     """Total the ``spends`` (ledger entries already inside ``win``) against ``budget``.
 
-    With ``cache`` (``engine.privacy.cache.PrivacyCache``), a result diffprivlib computed for the
-    same budget and the same (epsilon, delta) pairs is reused, and a new one is stored. When the
-    last of ``spends`` is ``latest`` (the dataset's last ledger entry), its recorded ``totals`` are
-    used if they are for exactly this budget and these spends: the totals `gavel budget verify`
-    recomputes are those of each dataset's last entry, so only those are ever read.
+    A period without spends under basic composition composes nothing: diffprivlib's total of no spends
+    is (0, 0) and what remains is the budget (tests hold this to diffprivlib's ``BudgetAccountant``).
+    Otherwise, when ``latest`` (the dataset's last ledger entry, sealed; ``entries``: the dataset's
+    entries) recorded totals for exactly this budget and these spends, they are used (``recorded``): the
+    totals `gavel budget verify` recomputes are those of each dataset's last entry, so only those are
+    ever read. With ``cache`` (``engine.privacy.cache.PrivacyCache``), a result diffprivlib computed for
+    the same budget and the same (epsilon, delta) pairs is reused, and a new one is stored. Else
+    diffprivlib computes it.
     """
     usage = Usage(budget, win, list(spends))
-    pairs = [(float(e.epsilon), float(e.delta)) for e in spends]
-    found = recorded(budget, spends, pairs) if spends and spends[-1] is latest else None
+    if not spends and budget.composition == "basic":
+        usage.remaining_epsilon, usage.remaining_delta = budget.epsilon, budget.delta
+        usage.source = "empty"
+        return usage
+    found = recorded(budget, spends, latest, entries) if latest is not None else None
     if found is not None:
         usage.epsilon, usage.delta, usage.exceeded, usage.remaining_epsilon, usage.remaining_delta = found
         usage.source = "recorded"
         return usage
+    pairs = [(float(e.epsilon), float(e.delta)) for e in spends]
     if cache is not None:
         from engine.privacy.cache import result_key
 
@@ -235,8 +242,7 @@ def account(budget: Budget, spends: list, win: Window, cache=None, *, latest=Non
             usage.source = "cache"
             return usage
         _total(usage, budget, pairs)
-        cache.put_result(key, [usage.epsilon, usage.delta, usage.exceeded, usage.remaining_epsilon,
-                               usage.remaining_delta])
+        cache.put_result(key, figures(usage))
         return usage
     _total(usage, budget, pairs)
     return usage
@@ -249,17 +255,38 @@ def totals_key(budget: Budget, pairs: list[tuple[float, float]]) -> str:
     return result_key(budget, pairs)[:32]
 
 
-def recorded(budget: Budget, spends: list, pairs: list[tuple[float, float]]) -> list | None:
-    """The result diffprivlib computed when the last of ``spends`` was recorded, if it is for exactly
-    this budget and these spends (the ledger's ``totals``, inside its hash chain; `gavel budget verify`
-    recomputes every one with diffprivlib). None otherwise: then diffprivlib is asked."""
+def recorded_period(budget: Budget, latest, entries) -> list:
+    """The spends ``latest``'s totals are for: its budget period as of ``latest``, up to and including it."""
+    return window(budget.period, latest.time).select(entries, latest.time)
+
+
+def recorded(budget: Budget, spends: list, latest, entries=()) -> list | None:
+    """The figures diffprivlib computed when ``latest`` (the dataset's last entry) was recorded, if they are
+    for exactly this budget and ``spends``; None otherwise (then diffprivlib is asked).
+
+    ``latest``'s ``totals`` (inside the hash chain; `gavel budget verify` recomputes every figure with
+    diffprivlib) are for the spends of its period as of ``latest`` (``key``). A later ``now`` sees a
+    suffix of those: the same (``epsilon``, ...), or, in a rolling window, fewer once the oldest have
+    expired (``expiring[k - 1]``: without the k oldest, k up to ``EXPIRING``), or none (``empty``: what
+    diffprivlib says of no spends under advanced composition, which counts the slack as spent).
+    """
+    totals = latest.data.get("totals")
+    if not totals:
+        return None
+    then = recorded_period(budget, latest, entries or spends)
+    dropped = len(then) - len(spends)
+    if dropped < 0 or not then or then[-1] is not latest or \
+            any(a is not b for a, b in zip(spends, then[dropped:], strict=True)):
+        return None  # not a suffix of the recorded spends
+    if totals["key"] != totals_key(budget, [(float(e.epsilon), float(e.delta)) for e in then]):
+        return None  # recorded for another budget (changed since)
+    if dropped == 0:
+        return [totals["epsilon"], totals["delta"], totals["exceeded"], totals["remaining_epsilon"],
+                totals["remaining_delta"]]
     if not spends:
-        return None
-    totals = spends[-1].data.get("totals")
-    if not totals or totals.get("key") != totals_key(budget, pairs):
-        return None
-    return [totals["epsilon"], totals["delta"], totals["exceeded"], totals["remaining_epsilon"],
-            totals["remaining_delta"]]
+        return totals.get("empty")
+    expiring = totals.get("expiring") or ()
+    return expiring[dropped - 1] if dropped <= len(expiring) else None
 
 
 def computed(budget: Budget, spends: list) -> Usage:
@@ -269,12 +296,29 @@ def computed(budget: Budget, spends: list) -> Usage:
     return usage
 
 
+def figures(usage: Usage) -> list:
+    """[epsilon, delta, exceeded, remaining epsilon, remaining delta]: one recorded (or cached) result."""
+    return [usage.epsilon, usage.delta, usage.exceeded, usage.remaining_epsilon, usage.remaining_delta]
+
+
 def totals_of(usage: Usage) -> dict[str, Any]:
-    """The ``totals`` member recorded with the last spend of ``usage``."""
-    pairs = [(float(e.epsilon), float(e.delta)) for e in usage.spends]
-    return {"key": totals_key(usage.budget, pairs), "epsilon": usage.epsilon, "delta": usage.delta,
-            "exceeded": usage.exceeded, "remaining_epsilon": usage.remaining_epsilon,
-            "remaining_delta": usage.remaining_delta}
+    """The ``totals`` member recorded with the last spend of ``usage``: diffprivlib's figures for the spends
+    of its period, and those a later reader needs once spends leave it (``recorded``): in a rolling
+    window, without the k oldest (k = 1 .. ``EXPIRING``, fewer than all); under advanced composition
+    (rolling or calendar), with none left."""
+    from engine.privacy.ledger import EXPIRING
+
+    budget, spends = usage.budget, usage.spends
+    pairs = [(float(e.epsilon), float(e.delta)) for e in spends]
+    out: dict[str, Any] = {"key": totals_key(budget, pairs), "epsilon": usage.epsilon, "delta": usage.delta,
+                           "exceeded": usage.exceeded, "remaining_epsilon": usage.remaining_epsilon,
+                           "remaining_delta": usage.remaining_delta}
+    kind = budget.period.get("kind", "lifetime")
+    if kind == "rolling" and len(spends) > 1:
+        out["expiring"] = [figures(computed(budget, spends[k:])) for k in range(1, min(len(spends), EXPIRING + 1))]
+    if kind != "lifetime" and budget.composition != "basic":
+        out["empty"] = figures(computed(budget, []))
+    return out
 
 
 def _total(usage: Usage, budget: Budget, pairs: list[tuple[float, float]]) -> None:

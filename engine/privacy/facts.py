@@ -54,7 +54,8 @@ class PrivacyState:
             win = window(budget.period, self.now)
             entries = self.by_dataset.get(dataset, ())
             spends = win.select(entries, self.now)
-            found = self._usage[dataset] = account(budget, spends, win, self.cache, latest=self.latest(dataset))
+            found = self._usage[dataset] = account(budget, spends, win, self.cache, latest=self.latest(dataset),
+                                                   entries=entries)
         return found
 
     def latest(self, dataset: str) -> Entry | None:

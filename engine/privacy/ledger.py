@@ -47,6 +47,7 @@ from engine.errors import GavelError
 DEFAULT_PATH = "privacy/ledger.jsonl"
 FIELDS = ("id", "time", "dataset", "epsilon", "delta", "mechanism", "purpose", "actor", "ref", "model")
 TOTALS = "totals"  # diffprivlib's result when the spend was recorded (engine.privacy.accounting.recorded)
+EXPIRING = 16  # at most this many "expiring" figures in a line's totals (schemas/ledger-entry.schema.json)
 CHAIN = ("prev", "hash")  # always the last two members of a line
 GENESIS = "0" * 64
 _HASH_MEMBER = ', "hash": "'
@@ -97,6 +98,16 @@ class Entry:
         if data is None:
             data = self._data = _decode(self._text)
         return data
+
+    @classmethod
+    def of_line(cls, line: int, text: str, ident: str, stamp: str, dataset: str, epsilon: float, delta: float,
+                model: str | None) -> Entry:
+        """An entry whose fields were read from its line by ``_SHAPE`` (``data`` decoded when asked)."""
+        entry = cls.__new__(cls)
+        entry.line, entry._data, entry._text = line, None, text
+        entry.id, entry.time, entry.dataset, entry.epsilon, entry.delta, entry.model = (
+            ident, stamp, dataset, epsilon, delta, model)
+        return entry
 
     def __repr__(self) -> str:
         return f"Entry(line={self.line}, data={self.data!r})"
@@ -198,6 +209,8 @@ def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = N
 
     ``lazy``: entries keep only the fields the accounting reads and decode the rest when asked
     (``Entry``): for commands that read a few entries' ``data`` (`budget status`, `verify`, `spend`).
+    Lazy, ``known`` is not used: a line as `budget spend` writes it is read by ``_SHAPE`` faster than
+    the batch decode (which builds every dict) and is checked on the way.
     `gavel check` reads every entry's (the spends in each dataset's facts) and keeps them decoded.
     """
     ledger = Ledger(path, display, exists=True, sha256=sha256 or hashlib.sha256(raw).hexdigest())
@@ -225,7 +238,8 @@ def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = N
     collecting = gc.isenabled()
     gc.disable()  # 10⁵ new dicts and entries, no cycles: the collector would only rescan the heap
     try:
-        _parse_lines(ledger, lines, _decode_known(lines, known) if known is not None else None, lazy)
+        # lazy, the pattern reads a line faster than the batch decode of the lines the cache vouches for
+        _parse_lines(ledger, lines, _decode_known(lines, known) if known is not None and not lazy else None, lazy)
     finally:
         if collecting:
             gc.enable()
@@ -258,53 +272,76 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None, lazy: b
     first_line: dict[str, int] = {}
     last = ""
     last_line = 0
-    decode, valid = _decode, fast_valid
+    decode, valid, shape, number_of, plain = _decode, fast_valid, _SHAPE.fullmatch, _number, _plain
     trusted = len(known) if known else 0
     prev: str | None = GENESIS  # None after an invalid line (itself an error): its hash is unknown
-    chain, unchained = ledger.chain, ledger.unchained
+    chain, unchained, suspect = ledger.chain, ledger.unchained, ledger.suspect
     sha256 = hashlib.sha256
     for number, line in enumerate(lines, start=1):
-        data = known[number - 1] if number <= trusted else None  # a line the cache saw valid, byte for byte
-        if data is None:
-            try:
-                data = decode(line) if type(line) is str else None
-            except (ValueError, RecursionError):
-                data = None
-            if data is not None and not valid(data):
-                data = None
-        if data is None:
-            data, message = parse_line(line)
-            if message is not None:
-                if data is not _BLANK:
-                    problems.append(LedgerProblem(number, message, _dataset_of(data)))
-                    prev = None
-                continue
-            if type(line) is not str:
-                line = line.decode("utf-8")
-        seal = data.get("hash")
+        entry = None
+        # the common case first: a line as `dump_entry` writes it (``_SHAPE``), read without a JSON decode
+        match = shape(line) if number > trusted and type(line) is str else None
+        if match is not None:
+            ident, stamp, dataset, epsilon, delta, model, link, seal = match.groups()
+            epsilon = number_of(epsilon)
+            if 0 < epsilon <= 1e100 and _real_date(stamp):
+                ledger.chained += 1
+                if sha256((line[:match.start(8) - _HASH_LEAD] + "}").encode()).hexdigest() != seal:
+                    chain.append(LedgerProblem(number, "entry edited: the line no longer matches its hash", dataset))
+                    suspect.add(number)
+                if line[-1] == "\r":
+                    line = line[:-1]
+                if lazy:
+                    entry = Entry.of_line(number, line, ident, stamp, dataset, epsilon,
+                                          0 if delta is None else number_of(delta), model)
+                else:
+                    entry = Entry(number, plain(line))  # the shape has no duplicate keys and no NaN
+            else:
+                link = seal = None
+        if entry is None:
+            data = known[number - 1] if number <= trusted else None  # a line the cache saw valid, byte for byte
+            if data is None:
+                try:
+                    data = decode(line) if type(line) is str else None
+                except (ValueError, RecursionError):
+                    data = None
+                if data is not None and not valid(data):
+                    data = None
+            if data is None:
+                data, message = parse_line(line)
+                if message is not None:
+                    if data is not _BLANK:
+                        problems.append(LedgerProblem(number, message, _dataset_of(data)))
+                        prev = None
+                    continue
+                if type(line) is not str:
+                    line = line.decode("utf-8")
+            seal, link = data.get("hash"), data.get("prev")
+            if seal is not None:
+                ledger.chained += 1
+                if line.endswith("\r"):  # a CRLF checkout: line ends are not content
+                    line = line[:-1]
+                if line[-_HASH_TAIL:-66] != _HASH_MEMBER or line[-66:-2] != seal or not line.endswith('"}') or \
+                        sha256((line[:-_HASH_TAIL] + "}").encode()).hexdigest() != seal:
+                    chain.append(LedgerProblem(number, "entry edited: the line no longer matches its hash",
+                                               data["dataset"]))
+                    suspect.add(number)
+            entry = Entry(number, data, line if lazy else None)
         if seal is None:
             unchained.append(number)
-            ledger.suspect.add(number)
+            suspect.add(number)
             prev = None
         else:
-            ledger.chained += 1
-            if line.endswith("\r"):  # a CRLF checkout: line ends are not content
-                line = line[:-1]
-            if line[-_HASH_TAIL:-66] != _HASH_MEMBER or line[-66:-2] != seal or not line.endswith('"}') or \
-                    sha256((line[:-_HASH_TAIL] + "}").encode()).hexdigest() != seal:
-                chain.append(LedgerProblem(number, "entry edited: the line no longer matches its hash", data["dataset"]))
-                ledger.suspect.add(number)
             if prev is None:  # after an invalid or unchained line: the link cannot be checked
-                ledger.suspect.add(number)
-            elif data.get("prev") != prev:
+                suspect.add(number)
+            elif link != prev:
                 what = "first entry" if prev == GENESIS else "previous entry"
-                ledger.suspect.add(number)
+                suspect.add(number)
                 chain.append(LedgerProblem(
                     number, f"hash chain broken: the {what} is not the one this entry was appended after "
-                            f"(a line deleted, inserted or edited above; prev {str(data.get('prev'))[:12]}, "
-                            f"expected {prev[:12]})", data["dataset"]))
+                            f"(a line deleted, inserted or edited above; prev {str(link)[:12]}, "
+                            f"expected {prev[:12]})", entry.dataset))
             prev = ledger.head = seal
-        entry = Entry(number, data, line if lazy else None)
         entries.append(entry)
         ident, stamp = entry.id, entry.time
         if ident in first_line:
@@ -371,10 +408,55 @@ def parse_line(line: str | bytes) -> tuple[Any, str | None]:
 
 _ALLOWED = frozenset((*FIELDS, TOTALS, *CHAIN))
 _TOTALS_KEYS = frozenset(("key", "epsilon", "delta", "exceeded", "remaining_epsilon", "remaining_delta"))
+_TOTALS_ALLOWED = _TOTALS_KEYS | {"expiring", "empty"}
 _KEY = re.compile(r"[0-9a-f]{32}")
 _REQUIRED = frozenset(REQUIRED)
 _OPTIONAL_STRINGS = tuple((k, _STRINGS[k]) for k in ("purpose", "actor", "ref", "model"))
 _fromisoformat = datetime.fromisoformat
+
+
+def _real_date(stamp: str) -> bool:
+    try:
+        _fromisoformat(stamp[:-1])
+    except ValueError:
+        return False
+    return True
+
+
+# -- the shape of a line as `dump_entry` writes it -------------------------------------------------
+# A ledger has 10⁵ lines, nearly all written by `gavel budget spend`: members in schema order, ", " and
+# ": " between them, strings without escapes. ``_SHAPE`` matches exactly such lines whose every member
+# the schema allows (what it cannot say in a pattern, the parser checks: epsilon's range, a real date),
+# so a matching line is read without a JSON decode or a schema check; any other line goes through the
+# JSON decoder and ``fast_valid`` (and the JSON Schema for its message). Tests hold the two paths to
+# the same entries. Its groups: id, time, dataset, epsilon, delta, model, prev, hash. (Repeats are
+# possessive, ``{m,n}+``: what follows each never starts with what it repeats, so nothing is given back.)
+_CHARS = r'[^"\\\x00-\x1f]'  # a string's characters that need no escape
+_POSITIVE = r"(?:0|[1-9][0-9]{0,20}+)(?:\.[0-9]{1,30}+)?(?:[eE][-+]?[0-9]{1,3}+)?"  # >= 0; range checked after
+_FINITE = r"(?:0|[1-9][0-9]{0,20}+)(?:\.[0-9]{1,30}+)?(?:[eE](?:-[0-9]{1,3}+|\+?[0-9]{1,2}+))?"  # >= 0, finite
+_BELOW_1 = r"(?:0(?:\.[0-9]{1,30}+)?|[1-9](?:\.[0-9]{1,30}+)?[eE]-0?[1-9][0-9]{0,2}+)"  # in [0, 1)
+_UP_TO_1 = r"(?:" + _BELOW_1 + r"|1(?:\.0{1,30}+)?)"  # in [0, 1]
+_FIGURES = r"\[" + _FINITE + ", " + _UP_TO_1 + ", (?:true|false), " + _FINITE + ", " + _UP_TO_1 + r"\]"
+_SHAPE = re.compile(
+    r'\{"id": "([A-Za-z0-9][A-Za-z0-9._:-]{0,127}+)", '
+    r'"time": "([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)", '
+    r'"dataset": "([A-Za-z0-9_][A-Za-z0-9._:/-]{0,9999}+)", "epsilon": (' + _POSITIVE + ")"
+    r'(?:, "delta": (' + _BELOW_1 + "))?"
+    r', "mechanism": "' + _CHARS + '{1,100}+"(?:, "purpose": "' + _CHARS + '{1,1000}+")?'
+    r'(?:, "actor": "' + _CHARS + '{1,200}+")?(?:, "ref": "' + _CHARS + '{1,1000}+")?'
+    r'(?:, "model": "(' + _CHARS + '{1,200}+)")?'
+    r'(?:, "totals": \{"key": "[0-9a-f]{32}", "epsilon": ' + _FINITE + ', "delta": ' + _UP_TO_1
+    + r', "exceeded": (?:true|false), "remaining_epsilon": ' + _FINITE + ', "remaining_delta": ' + _UP_TO_1
+    + r'(?:, "expiring": \[' + _FIGURES + "(?:, " + _FIGURES + r"){0," + str(EXPIRING - 1) + r"}+\])?"
+    + r'(?:, "empty": ' + _FIGURES + r")?\})?"
+    r', "prev": "([0-9a-f]{64})", "hash": "([0-9a-f]{64})"\}\r?')
+_HASH_LEAD = len(_HASH_MEMBER)
+_plain = json.JSONDecoder().decode
+
+
+def _number(text: str) -> int | float:
+    """A JSON number as the JSON decoder reads it."""
+    return float(text) if "." in text or "e" in text or "E" in text else int(text)
 
 
 def fast_valid(data: Any) -> bool:
@@ -422,12 +504,31 @@ def fast_valid(data: Any) -> bool:
 
 
 def _totals_valid(totals: Any) -> bool:
-    if type(totals) is not dict or totals.keys() != _TOTALS_KEYS or type(totals["exceeded"]) is not bool:
+    if type(totals) is not dict or type(totals.get("exceeded")) is not bool:
+        return False
+    keys = totals.keys()
+    if not keys >= _TOTALS_KEYS or not keys <= _TOTALS_ALLOWED:
         return False
     if type(totals["key"]) is not str or _KEY.fullmatch(totals["key"]) is None:
         return False
-    for name, ceiling in (("epsilon", math.inf), ("delta", 1), ("remaining_epsilon", math.inf), ("remaining_delta", 1)):
-        value = totals[name]
+    if not _figures_valid((totals["epsilon"], totals["delta"], totals["exceeded"], totals["remaining_epsilon"],
+                           totals["remaining_delta"])):
+        return False
+    if "expiring" in totals:
+        expiring = totals["expiring"]
+        if type(expiring) is not list or not 0 < len(expiring) <= EXPIRING:
+            return False
+        if not all(type(f) is list and _figures_valid(f) for f in expiring):
+            return False
+    return "empty" not in totals or type(totals["empty"]) is list and _figures_valid(totals["empty"])
+
+
+def _figures_valid(figures) -> bool:
+    """[epsilon, delta, exceeded, remaining epsilon, remaining delta], as diffprivlib computed them."""
+    if len(figures) != 5 or type(figures[2]) is not bool:
+        return False
+    for value, ceiling in zip((figures[0], figures[1], figures[3], figures[4]), (math.inf, 1, math.inf, 1),
+                              strict=True):
         if (type(value) is not float and type(value) is not int) or not 0 <= value <= ceiling or value == math.inf:
             return False
     return True

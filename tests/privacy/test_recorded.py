@@ -19,6 +19,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from diffprivlib.accountant import BudgetAccountant
+from diffprivlib.utils import BudgetError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,8 +66,11 @@ def _oracle(spec: dict, dataset: str, lines: list[dict], now: str) -> tuple[tupl
     over = not (total[0] <= budget.epsilon * (1 + 1e-9) and total[1] <= budget.delta * (1 + 1e-9))
     if over:
         return (float(total[0]), float(total[1])), True, 0.0
-    for pair in pairs:
-        accountant.spend(*pair)
+    try:
+        for pair in pairs:
+            accountant.spend(*pair)
+    except BudgetError:  # within Gavel's tolerance (1e-9) but over by a rounding error: nothing remains
+        return (float(total[0]), float(total[1])), False, 0.0
     return (float(total[0]), float(total[1])), False, float(accountant.remaining()[0])
 
 

@@ -1,0 +1,85 @@
+"""diffprivlib's figures, computed in a child process that imports diffprivlib while the caller reads.
+
+`gavel budget verify` recomputes every recorded figure with diffprivlib, which imports scikit-learn
+(about a second of CPU). Started before the dataset cards and the ledger are read, the child imports
+it on the other core meanwhile; the caller then sends the spends to compose and compares what comes
+back. The child runs diffprivlib (``accounting.computed``), nothing else: it is still diffprivlib's
+figure that every recorded one is compared with. If the child cannot start or dies, the figures are
+computed in the caller (slower, the same); nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+from typing import Any
+
+#: seconds to wait for the child's figures before computing them here instead (a child that hangs)
+TIMEOUT = 300.0
+#: (budget, list of spends) per figure wanted; a spend is an (epsilon, delta) pair
+Jobs = list[tuple[Any, list[tuple[float, float]]]]
+
+
+def compute(jobs: Jobs) -> list[list]:
+    """diffprivlib's [epsilon, delta, exceeded, remaining epsilon, remaining delta] for each job, here."""
+    from engine.privacy.accounting import Usage, Window, _total, figures
+
+    out = []
+    for budget, pairs in jobs:
+        usage = Usage(budget, Window("", None, None))
+        _total(usage, budget, pairs)
+        out.append(figures(usage))
+    return out
+
+
+def _serve(conn) -> None:
+    try:
+        from engine.privacy.accounting import preload
+
+        preload()
+        jobs = conn.recv()
+        if jobs is not None:
+            conn.send(("ok", compute(jobs)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the caller, which computes in-process
+        with contextlib.suppress(Exception):
+            conn.send(("error", repr(exc)))
+    finally:
+        conn.close()
+
+
+class Recomputer:
+    """A child process importing diffprivlib from the moment this is made; ``compute(jobs)`` once."""
+
+    def __init__(self) -> None:
+        self._conn = self._proc = None
+        try:
+            context = multiprocessing.get_context("fork")
+            self._conn, child = context.Pipe()
+            self._proc = context.Process(target=_serve, args=(child,), daemon=True)
+            self._proc.start()
+            child.close()
+        except (OSError, ValueError):  # no fork here, or no process to spare: compute in-process
+            self._conn = self._proc = None
+
+    def compute(self, jobs: Jobs) -> list[list]:
+        """diffprivlib's figures for ``jobs`` (in the child when it is alive, else here)."""
+        if self._proc is None:
+            return compute(jobs)
+        try:
+            self._conn.send(jobs)
+            status, result = self._conn.recv() if self._conn.poll(TIMEOUT) else ("error", None)
+        except (EOFError, OSError):
+            status, result = "error", None
+        finally:
+            self.close()
+        return result if status == "ok" and len(result) == len(jobs) else compute(jobs)
+
+    def close(self) -> None:
+        """Stop the child: done, or nothing to compute (then it may still be importing)."""
+        if self._proc is None:
+            return
+        self._conn.close()
+        if self._proc.is_alive():
+            self._proc.terminate()
+        self._proc.join()
+        self._proc = None

@@ -1,0 +1,47 @@
+"""`gavel budget verify`'s child process: diffprivlib's figures, the same as in-process, never skipped."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from engine.findings import Source
+from engine.privacy import accounting
+from engine.privacy.recompute import Recomputer, compute
+
+
+def _jobs() -> list:
+    budgets = [accounting.Budget.from_spec("d", spec, source=Source(file="x"), declared_in="card", records=None)
+               for spec in ({"epsilon_budget": 2.0, "delta_budget": 1e-6},
+                            {"epsilon_budget": 2.0, "delta_budget": 1e-6, "composition": "advanced", "slack": 1e-7})]
+    pairs = [(0.5, 1e-9), (0.25, 0.0), (1.5, 0.0)]
+    return [(budget, pairs[k:]) for budget in budgets for k in range(len(pairs) + 1)]
+
+
+def test_the_child_computes_diffprivlib_s_figures():
+    jobs = _jobs()
+    assert Recomputer().compute(jobs) == compute(jobs)
+    assert compute(jobs)[2] == accounting.figures(accounting.computed(jobs[2][0], [
+        type("Spend", (), {"epsilon": 1.5, "delta": 0.0})()]))
+
+
+@pytest.mark.parametrize("failure", ["raises", "dies"])
+def test_a_failing_child_leaves_the_figures_to_the_caller(monkeypatch, failure):
+    def broken():
+        if failure == "dies":
+            os._exit(3)
+        raise RuntimeError("no diffprivlib here")
+
+    monkeypatch.setattr(accounting, "preload", broken)  # the forked child inherits it
+    recomputer = Recomputer()
+    monkeypatch.undo()
+    jobs = _jobs()
+    assert recomputer.compute(jobs) == compute(jobs)
+
+
+def test_closing_an_unused_child():
+    recomputer = Recomputer()
+    recomputer.close()
+    recomputer.close()
+    assert recomputer.compute(_jobs()) == compute(_jobs())
