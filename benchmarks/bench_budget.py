@@ -45,6 +45,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from installed import as_installed
+
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 PERIODS = [
     ({"kind": "lifetime"}, 2),
@@ -196,6 +198,7 @@ def main() -> int:
     parser.add_argument("--ledgers", default="totals,legacy", help="Which ledgers to time (totals, legacy).")
     parser.add_argument("--keep", metavar="DIR", help="Generate into DIR/<ledger> and keep it (reused when it exists).")
     options = parser.parse_args()
+    as_installed()
     kinds = [k for k in options.ledgers.split(",") if k]
     if set(kinds) - {"totals", "legacy"}:
         parser.error("--ledgers takes totals and/or legacy")
