@@ -14,7 +14,7 @@ import contextlib
 import multiprocessing
 from typing import Any
 
-#: seconds to wait for the child's figures before computing them here instead (a child that hangs)
+#: seconds to wait for the child (ready, then its figures) before computing them here instead (a child that hangs)
 TIMEOUT = 300.0
 #: (budget, list of spends) per figure wanted; a spend is an (epsilon, delta) pair
 Jobs = list[tuple[Any, list[tuple[float, float]]]]
@@ -37,6 +37,7 @@ def _serve(conn) -> None:
         from engine.privacy.accounting import preload
 
         preload()
+        conn.send(("ready", None))  # so the caller never blocks sending to a child that hangs before reading
         jobs = conn.recv()
         if jobs is not None:
             conn.send(("ok", compute(jobs)))
@@ -66,13 +67,18 @@ class Recomputer:
         if self._proc is None:
             return compute(jobs)
         try:
-            self._conn.send(jobs)
-            status, result = self._conn.recv() if self._conn.poll(TIMEOUT) else ("error", None)
+            status, result = self._answer()
+            if status == "ready":
+                self._conn.send(jobs)
+                status, result = self._answer()
         except (EOFError, OSError):
             status, result = "error", None
         finally:
             self.close()
         return result if status == "ok" and len(result) == len(jobs) else compute(jobs)
+
+    def _answer(self) -> tuple[str, Any]:
+        return self._conn.recv() if self._conn.poll(TIMEOUT) else ("error", None)
 
     def close(self) -> None:
         """Stop the child: done, or nothing to compute (then it may still be importing)."""

@@ -45,3 +45,20 @@ def test_closing_an_unused_child():
     recomputer.close()
     recomputer.close()
     assert recomputer.compute(_jobs()) == compute(_jobs())
+
+
+def test_a_child_that_hangs_before_reading_leaves_the_figures_to_the_caller(monkeypatch):
+    """The batch is sent only once the child says it is ready: a child stuck importing never
+    blocks the caller's send (a batch larger than the pipe's buffer would), only its wait."""
+    import time
+
+    from engine.privacy import recompute
+
+    monkeypatch.setattr(accounting, "preload", lambda: time.sleep(60))  # the forked child inherits it
+    recomputer = Recomputer()
+    monkeypatch.setattr(recompute, "TIMEOUT", 0.5)
+    budget = _jobs()[0][0]
+    jobs = [(budget, [(1e-5 * (i + 1), 0.0)]) for i in range(40_000)]  # ~1 MB: more than a pipe holds
+    started = time.monotonic()
+    assert recomputer.compute(jobs) == compute(jobs)
+    assert time.monotonic() - started < 30
