@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from engine.findings import Source
 from engine.privacy.accounting import Budget, Window, account, computed, figures
 from tests.privacy.chained import chain
-from tests.privacy.test_recorded import _oracle, _project, _run
+from tests.privacy.test_recorded import _project, _run, assert_diffprivlib_s
 from tests.privacy.test_totals import _imports
 
 SPECS = {
@@ -62,13 +62,7 @@ def _status(root: Path, now: str) -> tuple[int, bool, dict]:
 
 
 def _assert_diffprivlib_s(doc: dict, root: Path, now: str) -> None:
-    lines = _rows(root)
-    for view in doc["budgets"]:
-        total, over, left = _oracle(SPECS[view["dataset"]], view["dataset"], lines, now)
-        assert view["exceeded"] is over
-        assert view["spent"]["epsilon"] == pytest.approx(total[0], rel=1e-11, abs=1e-15)
-        assert view["spent"]["delta"] == pytest.approx(total[1], rel=1e-11, abs=1e-18)
-        assert view["remaining"]["epsilon"] == pytest.approx(left, rel=1e-9, abs=1e-12)
+    assert_diffprivlib_s(doc["budgets"], SPECS, _rows(root), now)
 
 
 def test_spend_records_expiring_and_empty(proj):

@@ -55,6 +55,16 @@ def _status(root: Path, now: str) -> tuple[dict, object]:
     return json.loads(result.stdout), result
 
 
+def assert_diffprivlib_s(views: list[dict], specs: dict, lines: list[dict], now: str) -> None:
+    """Each budget ``status --json`` shows is the accounting of diffprivlib's own ``BudgetAccountant``."""
+    for view in views:
+        total, over, left = _oracle(specs[view["dataset"]], view["dataset"], lines, now)
+        assert view["exceeded"] is over
+        assert view["spent"]["epsilon"] == pytest.approx(total[0], rel=1e-11, abs=1e-15)
+        assert view["spent"]["delta"] == pytest.approx(total[1], rel=1e-11, abs=1e-18)
+        assert view["remaining"]["epsilon"] == pytest.approx(left, rel=1e-9, abs=1e-12)
+
+
 def _oracle(spec: dict, dataset: str, lines: list[dict], now: str) -> tuple[tuple[float, float], bool, float]:
     """diffprivlib's own accounting of the spends the period holding ``now`` holds: its total, whether it
     is over the budget, and its ``remaining()`` epsilon (None when over)."""
@@ -105,12 +115,7 @@ def test_status_from_recorded_totals_is_diffprivlib_s_accounting(budgets, histor
             assert result.exit_code == 0, result.stderr
             if now == last:  # the last spend's budget is read from its totals, not recomputed
                 assert doc["accounting"]["recorded"] >= 1
-            for view in doc["budgets"]:
-                total, over, left = _oracle(specs[view["dataset"]], view["dataset"], lines, now)
-                assert view["exceeded"] is over
-                assert view["spent"]["epsilon"] == pytest.approx(total[0], rel=1e-11, abs=1e-15)
-                assert view["spent"]["delta"] == pytest.approx(total[1], rel=1e-11, abs=1e-18)
-                assert view["remaining"]["epsilon"] == pytest.approx(left, rel=1e-9, abs=1e-12)
+            assert_diffprivlib_s(doc["budgets"], specs, lines, now)
 
 
 # -- tampering --------------------------------------------------------------------------------------
