@@ -4,7 +4,8 @@
 (about a second of CPU). Started before the dataset cards and the ledger are read, the child imports
 it on the other core meanwhile; the caller then sends the spends to compose and compares what comes
 back. The child runs diffprivlib (``accounting.computed``), nothing else: it is still diffprivlib's
-figure that every recorded one is compared with. If the child cannot start or dies, the figures are
+figure that every recorded one is compared with; with many figures it forks a sibling for half of
+them (the caller is idle meanwhile: two cores). If the child cannot start or dies, the figures are
 computed in the caller (slower, the same); nothing is skipped.
 """
 
@@ -12,10 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
+import pickle
 from typing import Any
 
 #: seconds to wait for the child (ready, then its figures) before computing them here instead (a child that hangs)
 TIMEOUT = 300.0
+#: fewer figures than this per half are computed in one process (a fork costs more than they do)
+SPLIT_FROM = 200
 #: (budget, list of spends) per figure wanted; a spend is an (epsilon, delta) pair
 Jobs = list[tuple[Any, list[tuple[float, float]]]]
 
@@ -32,6 +37,38 @@ def compute(jobs: Jobs) -> list[list]:
     return out
 
 
+def _halves(jobs: Jobs) -> list[list]:
+    """``compute(jobs)``, the second half in a forked sibling: it inherits diffprivlib imported, and
+    the caller waits idle meanwhile, so the halves run on two cores. Whatever the sibling does not
+    answer (it died, or wrote something short) is computed here."""
+    half = len(jobs) // 2
+    if half < SPLIT_FROM or len(os.sched_getaffinity(0)) < 2 or not hasattr(os, "fork"):
+        return compute(jobs)
+    readable, writable = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the sibling: its half, pickled to the pipe, then exit at once
+        code = 1
+        try:
+            os.close(readable)
+            with os.fdopen(writable, "wb") as pipe:
+                pipe.write(pickle.dumps(compute(jobs[half:])))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(writable)
+    first = compute(jobs[:half])
+    with os.fdopen(readable, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    second = None
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        with contextlib.suppress(Exception):
+            second = pickle.loads(data)  # noqa: S301 - written by our own fork, a moment ago
+    if not (isinstance(second, list) and len(second) == len(jobs) - half):
+        second = compute(jobs[half:])
+    return first + second
+
+
 def _serve(conn) -> None:
     try:
         from engine.privacy.accounting import preload
@@ -40,7 +77,7 @@ def _serve(conn) -> None:
         conn.send(("ready", None))  # so the caller never blocks sending to a child that hangs before reading
         jobs = conn.recv()
         if jobs is not None:
-            conn.send(("ok", compute(jobs)))
+            conn.send(("ok", _halves(jobs)))
     except BaseException as exc:  # noqa: BLE001 - reported to the caller, which computes in-process
         with contextlib.suppress(Exception):
             conn.send(("error", repr(exc)))

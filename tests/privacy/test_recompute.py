@@ -62,3 +62,33 @@ def test_a_child_that_hangs_before_reading_leaves_the_figures_to_the_caller(monk
     started = time.monotonic()
     assert recomputer.compute(jobs) == compute(jobs)
     assert time.monotonic() - started < 30
+
+
+def _many() -> list:
+    """Enough distinct jobs for the child to split them with a sibling."""
+    budgets = [job[0] for job in _jobs()[::4]]
+    return [(budgets[i % 2], [(1e-3 * (1 + i % 97), 1e-12 * (i % 5)), (0.25, 0.0)][: 1 + i % 2]) for i in range(1200)]
+
+
+def test_the_child_and_its_sibling_compute_diffprivlib_s_figures_in_order():
+    from engine.privacy import recompute
+
+    jobs = _many()
+    assert len(jobs) // 2 >= recompute.SPLIT_FROM
+    assert Recomputer().compute(jobs) == compute(jobs)
+
+
+def test_a_sibling_that_dies_leaves_its_half_to_the_child(monkeypatch):
+    from engine.privacy import recompute
+
+    real = recompute.compute
+    here = os.getpid()
+
+    def dies_in_the_sibling(jobs):
+        if os.getpid() != here:  # _halves is called in this process: another pid is its sibling
+            os._exit(5)
+        return real(jobs)
+
+    monkeypatch.setattr(recompute, "compute", dies_in_the_sibling)  # the forked sibling inherits it
+    jobs = _many()
+    assert recompute._halves(jobs) == real(jobs)
