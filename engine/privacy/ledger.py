@@ -285,19 +285,11 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None, lazy: b
             ident, stamp, dataset, epsilon, delta, model, link, seal = match.groups()
             epsilon = number_of(epsilon)
             if 0 < epsilon <= 1e100 and _real_date(stamp):
-                ledger.chained += 1
-                if sha256((line[:match.start(8) - _HASH_LEAD] + "}").encode()).hexdigest() != seal:
-                    chain.append(LedgerProblem(number, "entry edited: the line no longer matches its hash", dataset))
-                    suspect.add(number)
-                if line[-1] == "\r":
-                    line = line[:-1]
                 if lazy:
                     entry = Entry.of_line(number, line, ident, stamp, dataset, epsilon,
                                           0 if delta is None else number_of(delta), model)
                 else:
                     entry = Entry(number, plain(line))  # the shape has no duplicate keys and no NaN
-            else:
-                link = seal = None
         if entry is None:
             data = known[number - 1] if number <= trusted else None  # a line the cache saw valid, byte for byte
             if data is None:
@@ -317,21 +309,19 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None, lazy: b
                 if type(line) is not str:
                     line = line.decode("utf-8")
             seal, link = data.get("hash"), data.get("prev")
-            if seal is not None:
-                ledger.chained += 1
-                if line.endswith("\r"):  # a CRLF checkout: line ends are not content
-                    line = line[:-1]
-                if line[-_HASH_TAIL:-66] != _HASH_MEMBER or line[-66:-2] != seal or not line.endswith('"}') or \
-                        sha256((line[:-_HASH_TAIL] + "}").encode()).hexdigest() != seal:
-                    chain.append(LedgerProblem(number, "entry edited: the line no longer matches its hash",
-                                               data["dataset"]))
-                    suspect.add(number)
             entry = Entry(number, data, line if lazy else None)
         if seal is None:
             unchained.append(number)
             suspect.add(number)
             prev = None
         else:
+            ledger.chained += 1
+            if line.endswith("\r"):  # a CRLF checkout: line ends are not content
+                line = line[:-1]
+            if line[-_HASH_TAIL:-66] != _HASH_MEMBER or line[-66:-2] != seal or not line.endswith('"}') or \
+                    sha256((line[:-_HASH_TAIL] + "}").encode()).hexdigest() != seal:
+                chain.append(LedgerProblem(number, "entry edited: the line no longer matches its hash", entry.dataset))
+                suspect.add(number)
             if prev is None:  # after an invalid or unchained line: the link cannot be checked
                 suspect.add(number)
             elif link != prev:
@@ -450,7 +440,6 @@ _SHAPE = re.compile(
     + r'(?:, "expiring": \[' + _FIGURES + "(?:, " + _FIGURES + r"){0," + str(EXPIRING - 1) + r"}+\])?"
     + r'(?:, "empty": ' + _FIGURES + r")?\})?"
     r', "prev": "([0-9a-f]{64})", "hash": "([0-9a-f]{64})"\}\r?')
-_HASH_LEAD = len(_HASH_MEMBER)
 _plain = json.JSONDecoder().decode
 
 
