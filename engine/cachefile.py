@@ -48,7 +48,7 @@ def load(path: Path, stamp: str) -> Any | None:
     if payload is None:
         return None
     try:
-        return json.loads(payload)
+        return json.loads(bytes(payload))
     except (ValueError, RecursionError):
         return None
 
@@ -86,8 +86,10 @@ def _plain(stamp: str) -> str:
     return f"{stamp}-marshal{marshal.version}-py{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def read(path: Path, stamp: str) -> bytes | None:
-    """The payload bytes saved at ``path`` under ``stamp`` with this machine's key, or None."""
+def read(path: Path, stamp: str) -> memoryview | None:
+    """The payload saved at ``path`` under ``stamp`` with this machine's key, or None.
+
+    A view into the file's bytes as read: a 50 MB cache is read into memory once, never copied."""
     key = cache_key()
     if key is None:
         return None
@@ -97,10 +99,11 @@ def read(path: Path, stamp: str) -> bytes | None:
         raw = read_regular(path)
     except OSError:
         return None
-    header, _, payload = raw.partition(b"\n")
-    parts = header.split(b" ")
+    end = raw.find(b"\n")
+    parts = raw[:end].split(b" ") if end >= 0 else []
     if len(parts) != 4 or b" ".join(parts[:2]) != MAGIC or parts[2] != stamp.encode():
         return None
+    payload = memoryview(raw)[end + 1:]
     if not hmac.compare_digest(parts[3], _mac(key, stamp, payload).encode()):
         return None
     return payload
@@ -115,11 +118,13 @@ def write(path: Path, stamp: str, payload: bytes) -> None:
 
     header = b" ".join([MAGIC, stamp.encode(), _mac(key, stamp, payload).encode()])
     with contextlib.suppress(OSError, ValueError):  # a read-only checkout still runs, just without a cache
-        atomic_write(path, header + b"\n" + payload)
+        atomic_write(path, [header + b"\n", payload])
 
 
-def _mac(key: bytes, stamp: str, payload: bytes) -> str:
-    return hmac.new(key, stamp.encode() + b"\n" + payload, hashlib.sha256).hexdigest()
+def _mac(key: bytes, stamp: str, payload: bytes | memoryview) -> str:
+    mac = hmac.new(key, stamp.encode() + b"\n", hashlib.sha256)
+    mac.update(payload)
+    return mac.hexdigest()
 
 
 def cache_key() -> bytes | None:

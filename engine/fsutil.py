@@ -15,6 +15,7 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -97,7 +98,9 @@ def read_regular(path: str | Path, max_bytes: int | None = None) -> bytes:
         chunks = []
         size = 0
         while True:  # the file may grow while it is read: never read more than the limit allows
-            chunk = os.read(fd, max(limit - size, 1) if max_bytes is not None else 1 << 20)
+            # A regular file is read whole by the first read (one buffer, no join: a 50 MB cache
+            # file is not copied again); /proc files say size 0, hence the 64 KB floor.
+            chunk = os.read(fd, max(limit - size, 1) if max_bytes is not None else max(limit - size, 1 << 16))
             if not chunk:
                 break
             chunks.append(chunk)
@@ -109,14 +112,16 @@ def read_regular(path: str | Path, max_bytes: int | None = None) -> bytes:
         os.close(fd)
 
 
-def atomic_write(path: str | Path, data: str | bytes) -> None:
+def atomic_write(path: str | Path, data: str | bytes | Iterable[str | bytes]) -> None:
     """Write ``data`` to ``path``: atomically for a regular file, through for a device or FIFO.
 
-    A symlink is followed to its target (which is then replaced atomically, the link kept); a
-    dangling symlink or a directory is refused with ``FileKindError``.
+    ``data`` may be pieces to write in order (text as UTF-8), so a 200 MB report is never held
+    whole, neither as text nor encoded. A symlink is followed to its target (which is then
+    replaced atomically, the link kept); a dangling symlink or a directory is refused with
+    ``FileKindError``.
     """
     path = Path(path)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    raw = _chunks(data)
     if _is_special(path):  # /dev/stdout may be a regular file (a shell redirection): append to it, never replace
         _write_through(path, raw)
         return
@@ -131,6 +136,41 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
     if mode is not None and not stat.S_ISREG(mode):
         raise FileKindError(errno.EINVAL, f"is {describe_kind(mode)}")
     _replace(target, raw, None if mode is None else mode & 0o7777)
+
+
+CHUNK = 1 << 20  # text pieces are encoded and written about this many characters at a time
+
+
+def _chunks(data: str | bytes | Iterable[str | bytes]) -> Iterator[bytes | memoryview]:
+    """``data`` as the bytes to write, in order: text pieces joined into chunks of about ``CHUNK``."""
+    if isinstance(data, str):
+        yield data.encode("utf-8")
+        return
+    if isinstance(data, bytes | bytearray | memoryview):
+        yield data
+        return
+    batch: list[str] = []
+    size = 0
+    for piece in data:
+        if isinstance(piece, str):
+            batch.append(piece)
+            size += len(piece)
+            if size < CHUNK:
+                continue
+        if batch:
+            yield "".join(batch).encode("utf-8")
+            batch, size = [], 0
+        if not isinstance(piece, str):
+            yield piece
+    if batch:
+        yield "".join(batch).encode("utf-8")
+
+
+def _write_all(fd: int, chunks: Iterable[bytes | memoryview]) -> None:
+    for chunk in chunks:
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd, view):]
 
 
 def _is_special(path: Path) -> bool:
@@ -151,7 +191,7 @@ def _write_target(path: Path) -> Path:
     return target
 
 
-def _write_through(target: Path, raw: bytes) -> None:
+def _write_through(target: Path, raw: Iterable[bytes | memoryview]) -> None:
     # O_NONBLOCK: a FIFO with no reader fails at once (ENXIO) instead of hanging the run.
     try:
         fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
@@ -161,15 +201,12 @@ def _write_through(target: Path, raw: bytes) -> None:
         raise
     try:
         os.set_blocking(fd, True)  # a pipe whose reader is slow must still get every byte
-        view = memoryview(raw)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        _write_all(fd, raw)
     finally:
         os.close(fd)
 
 
-def _replace(path: Path, raw: bytes, mode: int | None) -> None:
+def _replace(path: Path, raw: Iterable[bytes | memoryview], mode: int | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -179,10 +216,11 @@ def _replace(path: Path, raw: bytes, mode: int | None) -> None:
             os.umask(umask)
             mode = 0o666 & ~umask
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            _write_all(fd, raw)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

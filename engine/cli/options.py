@@ -148,7 +148,7 @@ def _to_file(path: str, run):
     return result
 
 
-def write_file(path: str, data: str | bytes, *, option: str | None = None, what: str = "the report") -> None:
+def write_file(path: str, data: str | bytes | list[str], *, option: str | None = None, what: str = "the report") -> None:
     """Write a file the user named (with ``option``): a FIFO, device or symlink is written through, a
     regular file replaced atomically; what cannot be written is a usage error (exit 2), never a
     traceback."""
@@ -328,7 +328,7 @@ def write_outputs(report, outputs: list[str], *, root=None, verbose: bool = Fals
     """
     import os
 
-    from engine.report import render, renderers
+    from engine.report import render, render_pieces, renderers
 
     for spec in outputs:
         fmt, path = parse_output(spec)
@@ -337,9 +337,10 @@ def write_outputs(report, outputs: list[str], *, root=None, verbose: bool = Fals
     written = []
     for spec in outputs:
         fmt, path = parse_output(spec)
-        text = render(report, fmt, verbose=verbose, color=color and not path, full_report=pointer, duration=elapsed())
+        text = render_pieces(report, fmt, verbose=verbose, color=color and not path, full_report=pointer,
+                             duration=elapsed())
         if path in (None, "-"):
-            click.echo(text, nl=False, color=color or None)
+            click.echo(text if isinstance(text, str) else "".join(text), nl=False, color=color or None)
         else:
             write_file(path, text, option=f"-o {fmt}={path}")
             written.append(path)

@@ -102,7 +102,7 @@ def load(path: Path, digest: str) -> dict | None:
     if body is None:
         return None
     try:
-        data = json.loads(body)
+        data = json.loads(bytes(body))
     except ValueError:
         return None
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != digest:

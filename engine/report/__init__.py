@@ -1,7 +1,8 @@
 """Reports: build the ``Report`` from findings, decide the gate, render it in any format.
 
-A renderer is a pure function ``render(report, **options) -> str``; the CLI decides where the
-text goes. One module per format, registered here by name.
+A renderer is a pure function ``render(report, **options) -> str``, or a list of strings to
+write in order (a report too big to hold twice: JSON); the CLI decides where the text goes. One
+module per format, registered here by name.
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ renderers = Registry(
 
 
 def render(report: Report, fmt: str, **options) -> str:
+    text = render_pieces(report, fmt, **options)
+    return text if isinstance(text, str) else "".join(text)
+
+
+def render_pieces(report: Report, fmt: str, **options) -> str | list[str]:
+    """What the renderer returns: the text, or pieces whose concatenation is the text (to write
+    one by one: a JSON report of 500,000 findings is 200 MB)."""
     return renderers.get_or_raise(fmt)(report, **options)
 
 

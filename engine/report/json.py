@@ -3,5 +3,5 @@
 from engine.findings import Report
 
 
-def render(report: Report, **_options) -> str:
-    return report.to_json()
+def render(report: Report, **_options) -> list[str]:
+    return report.json_pieces()
