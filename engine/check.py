@@ -120,7 +120,10 @@ def _run_check(config: Config, *, now: str | None, only: list[str], shard: tuple
     prepared = prepare(policy_set, data={"inventory": inventory_data(inv)}, engine=config.engine,
                        workers=config.workers, options=options, cache=cache)
     if prepared.cache is not None:
-        ready = ReadyFindings(config.path(config.cache_path) / READY_FILE)
+        ready_file = config.path(config.cache_path) / READY_FILE
+        if ready_file.is_file():  # a re-run, most likely with little to evaluate: the engine gets its
+            prepared.start()  # data in a child meanwhile (``EmbeddedEngine.start``), not in this process
+        ready = ReadyFindings(ready_file)
     evaluated = prepared.judge(subjects, ready=ready)
     findings = Findings.of(inv.problems) + evaluated
     if prepared.cache is not None:

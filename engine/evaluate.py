@@ -12,6 +12,7 @@ policy and subject only.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -168,6 +169,10 @@ class Prepared:
 
     def evaluate(self, subjects: list[Subject]) -> list[Finding]:
         return list(self.judge(subjects))
+
+    def start(self) -> None:
+        """Let the engine get ready to evaluate while the caller goes on (embedded: ``start``)."""
+        getattr(self.engine, "start", lambda: None)()
 
     def judge(self, subjects: list[Subject], *, ready: Any = None) -> Findings:
         """The findings of ``subjects``, one block per subject (``Findings``).
@@ -507,6 +512,8 @@ def _results_parallel(prepared: Prepared, documents, subjects, indexes: list[int
 
     global _SHARED
     _SHARED = (prepared, documents, subjects, indexes)
+    with contextlib.suppress(Exception):  # once, before the fork; a failure is each input's error (``_one``)
+        getattr(prepared.engine, "load_data", lambda: None)()
     size = len(indexes)
     step = max(1, min(CHUNK, -(-size // (workers * 4))))
     # The collector's full passes would walk every subject, document and card each time the results
