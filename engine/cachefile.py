@@ -118,7 +118,7 @@ def write(path: Path, stamp: str, payload: bytes) -> None:
 
     header = b" ".join([MAGIC, stamp.encode(), _mac(key, stamp, payload).encode()])
     with contextlib.suppress(OSError, ValueError):  # a read-only checkout still runs, just without a cache
-        atomic_write(path, [header + b"\n", payload])
+        atomic_write(path, [header + b"\n", payload], durable=False)  # a torn file fails its MAC: no cache
 
 
 def _mac(key: bytes, stamp: str, payload: bytes | memoryview) -> str:

@@ -161,7 +161,7 @@ def write_file(path: str, data: str | bytes | list[str], *, option: str | None =
     if not path or not path.strip():
         raise UsageError(f"{option}: the path is empty")
     try:
-        atomic_write(Path(path), data)
+        atomic_write(Path(path), data, durable=False)  # the next run writes it again from its inputs
     except OSError as exc:
         raise UsageError(f"{option}: cannot write {what}: {exc.strerror or exc}") from None
 

@@ -59,3 +59,14 @@ def test_read_regular_reads_a_large_file_whole(tmp_path):
     path.write_bytes(data)
     assert fsutil.read_regular(path) == data
     assert fsutil.read_regular("/proc/self/status").startswith(b"Name:")  # size 0 in stat, not empty
+
+
+def test_only_a_durable_write_waits_for_the_disk(tmp_path, monkeypatch):
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(fsutil.os, "fsync", lambda fd: (synced.append(fd), real(fd)))
+    fsutil.atomic_write(tmp_path / "ledger", "recorded\n")  # the default: a record
+    assert len(synced) == 2  # the file, then its folder (the rename)
+    synced.clear()
+    fsutil.atomic_write(tmp_path / "report.json", ["{", "}\n"], durable=False)
+    assert synced == [] and (tmp_path / "report.json").read_text() == "{}\n"
