@@ -122,7 +122,7 @@ def _run_check(config: Config, *, now: str | None, only: list[str], shard: tuple
     if prepared.cache is not None:
         ready_file = config.path(config.cache_path) / READY_FILE
         if ready_file.is_file():  # a re-run, most likely with little to evaluate: the engine gets its
-            prepared.start()  # data in a child meanwhile (``EmbeddedEngine.start``), not in this process
+            prepared.start(subjects)  # data in a child meanwhile (``Prepared.start``), not in this process
         ready = ReadyFindings(ready_file)
     evaluated = prepared.judge(subjects, ready=ready)
     findings = Findings.of(inv.problems) + evaluated

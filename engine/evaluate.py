@@ -166,13 +166,34 @@ class Prepared:
     computed: list[tuple[str, str, str]] = field(default_factory=list)  # (policy, kind, subject) evaluated
     ready: int = 0  # subjects whose findings were ready-made (``judge``)
     plans: dict[str, list] | None = None  # kind -> ``plan`` (embedded engine); else the wrapper's kind object
+    _early: list[Subject] | None = None  # the subjects whose digests ``start`` asked the engine's child for
 
     def evaluate(self, subjects: list[Subject]) -> list[Finding]:
         return list(self.judge(subjects))
 
-    def start(self) -> None:
-        """Let the engine get ready to evaluate while the caller goes on (embedded: ``start``)."""
-        getattr(self.engine, "start", lambda: None)()
+    def start(self, subjects: list[Subject]) -> None:
+        """Let the engine get ready to evaluate while the caller goes on (embedded: its evaluation
+        child loads the data). With the decision cache, that child first works out the digests of
+        ``subjects``' documents for ``judge`` (10,000 cards: ~0.25 s off this process's path)."""
+        start = getattr(self.engine, "start", None)
+        if start is None:
+            return
+        if self.cache is None:
+            start()
+            return
+        self._early = subjects
+        start(lambda: "\n".join(document_digests(subjects)).encode())
+
+    def _documents(self, subjects: list[Subject]) -> tuple[list[str] | None, list[str]]:
+        """``_documents(subjects, digests=...)``; but the digests alone (documents ``None``: made
+        later, for the subjects evaluated) when the child ``start`` asked has them."""
+        early, self._early = self._early, None
+        if early is subjects and self.cache is not None:
+            got = self.engine.first_result()
+            lines = got.decode().split("\n") if got else []
+            if len(lines) == len(subjects) and all(len(line) == 64 for line in lines):
+                return None, lines
+        return _documents(subjects, digests=self.cache is not None)
 
     def judge(self, subjects: list[Subject], *, ready: Any = None) -> Findings:
         """The findings of ``subjects``, one block per subject (``Findings``).
@@ -184,7 +205,7 @@ class Prepared:
         policies = self.policy_set.policies
         if self.cache is None:
             ready = None
-        documents, digests = _documents(subjects, digests=self.cache is not None)
+        documents, digests = self._documents(subjects)
         by_kind = {kind: [j for j, p in enumerate(policies) if p.applies_to(kind)] for kind in {s.kind for s in subjects}}
         values: list[dict[str, Any]] = [{} for _ in subjects]
         whole: list[int] = []  # subjects judged by one query for all their policies
@@ -262,6 +283,8 @@ class Prepared:
         # A subject judged whole has all its values once its result arrives: its findings are built
         # then, while the engine (or the workers) evaluate the next subjects.
         judged: dict[int, list[Finding]] = {}
+        if documents is None:
+            documents = _documents(subjects, digests=False, only=[*whole, *(i for i, _ in partial)])[0]
         for i, value in self._judge_whole(documents, subjects, whole):
             record(i, by_kind[subjects[i].kind], value)
             judged[i] = findings_of(i)
@@ -341,14 +364,20 @@ class Prepared:
         return out
 
 
-def _documents(subjects: list[Subject], *, digests: bool) -> tuple[list[str], list[str]]:
+def _documents(subjects: list[Subject], *, digests: bool, only: list[int] | None = None) -> tuple[list, list[str]]:
     """Each subject's input document as JSON, and (for the decision cache) the digest of that
-    document without ``now``: whether a decision depends on the time is the policy's business."""
+    document without ``now``: whether a decision depends on the time is the policy's business.
+    ``only``: the documents of the subjects at these indexes (``None`` for the others), no digests."""
     from engine.decisions import subject_digest
 
-    documents: list[str] = []
+    documents: list[str | None] = []
     keys: list[str] = []
     dumps = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+    if only is not None:
+        documents = [None] * len(subjects)
+        for i in only:
+            documents[i] = dumps(subjects[i].doc)
+        return documents, keys
     for subject in subjects:
         doc = subject.doc
         if not digests:
@@ -358,6 +387,10 @@ def _documents(subjects: list[Subject], *, digests: bool) -> tuple[list[str], li
         keys.append(subject_digest(base))
         documents.append(f'{base[:-1]},"now":{dumps(doc["now"])}}}' if "now" in doc and base != "{}" else dumps(doc))
     return documents, keys
+
+
+def document_digests(subjects: list[Subject]) -> list[str]:
+    return _documents(subjects, digests=True)[1]
 
 
 # regorus scans every module on each lookup under ``data`` until the path is marked evaluated;

@@ -24,7 +24,7 @@ import select
 import signal
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,7 @@ class EmbeddedEngine:
         self._engine = regorus_module().Engine()
         self._checked = checked
         self._data: str | dict | None = None  # loaded into the engine on first use (``load_data``)
+        self._first: Callable[[], bytes] | None = None  # the job of the child being forked (``start``)
         self.deadline = float(deadline) if deadline else None
         self.max_output = int(max_output) if max_output else None
         self.max_memory = int(max_memory_mb) * 1024 * 1024 if max_memory_mb else None
@@ -101,11 +102,35 @@ class EmbeddedEngine:
             self._engine.add_data_json(json.dumps(self._data))
             self._data = None
 
-    def start(self) -> None:
+    def start(self, first: Callable[[], bytes] | None = None) -> None:
         """Fork the evaluation child now: it loads the data while this process reads its caches
-        and works out which subjects need evaluating."""
-        if self.isolate:
-            self._child_process()
+        and works out which subjects need evaluating. ``first``: a job the child does before that,
+        its result read with ``first_result`` (or dropped by the first evaluation)."""
+        if not self.isolate:
+            return
+        self._first = first
+        try:
+            child = self._child_process()
+        finally:
+            self._first = None
+        child.first = first is not None
+
+    def first_result(self) -> bytes | None:
+        """What ``start``'s ``first`` returned in the child; None if there is no such result (no
+        child, or it failed, raised or died: the caller does the job itself)."""
+        child = self._child
+        if child is None or child.owner != os.getpid() or not child.first:
+            return None
+        return self._take_first(child)
+
+    def _take_first(self, child: _Child) -> bytes | None:
+        child.first = False
+        frame = child.results.next(None)  # no deadline: the job is the caller's, a dead child is end-of-file
+        if frame is None:
+            self._failure(child, timed_out=False)
+            return None
+        kind, payload = frame
+        return payload if kind == b"F" else None
 
     def evaluate(self, rule: str | list, inputs: list[str]) -> list[Any]:
         return list(self.stream(rule, inputs))
@@ -181,6 +206,8 @@ class EmbeddedEngine:
         """Evaluate ``inputs`` in the evaluation child; stop at the first input that breaks a
         bound (its result is then an ``EngineError`` and the child is replaced), so at least one
         result always comes back."""
+        if self._child is not None and self._child.first and self._child.owner == os.getpid():
+            self._take_first(self._child)  # an unread first result must not be taken for an answer
         child = self._child_process()
         parts = [json.dumps(rule).encode(), *(document.encode() for document in inputs)]
         request = struct.pack(">Q", len(parts)) + b"".join(struct.pack(">Q", len(p)) + p for p in parts)
@@ -238,10 +265,16 @@ class EmbeddedEngine:
             import resource
 
             resource.setrlimit(resource.RLIMIT_AS, (self.max_memory + _vm_size(), resource.RLIM_INFINITY))
-        with contextlib.suppress(Exception):  # before the first request; a failure is reported by _one
-            self.load_data()
         reader = _Frames(requests)
         with os.fdopen(results, "wb", buffering=0) as pipe:
+            if self._first is not None:
+                try:
+                    kind, payload = b"F", self._first()
+                except Exception as exc:  # noqa: BLE001 - the parent does the job itself
+                    kind, payload = b"E", message_of(exc).encode()
+                pipe.write(kind + struct.pack(">Q", len(payload)) + payload)
+            with contextlib.suppress(Exception):  # before the first request; a failure is reported by _one
+                self.load_data()
             while True:
                 while not select.select([requests], [], [], 1.0)[0]:
                     if os.getppid() != parent:
@@ -314,6 +347,7 @@ class _Child:
     owner: int  # the process that forked it: a forked worker must not share its parent's child
     requests: int  # fd: a count, then length-prefixed parts: the rule or plan as JSON, then each JSON document
     results: _Frames  # one frame per document: kind (V or E) + length + payload
+    first: bool = False  # a frame of ``start``'s job (kind F, or E) comes before them, not read yet
 
 
 def _write_all(fd: int, data: bytes) -> None:
