@@ -82,6 +82,11 @@ def save_plain(path: Path, stamp: str, data: Any) -> None:
     write(path, _plain(stamp), payload)
 
 
+def plain_stamp(stamp: str) -> str:
+    """The stamp a ``marshal`` payload is written under (``write``/``read`` of one's own parts)."""
+    return _plain(stamp)
+
+
 def _plain(stamp: str) -> str:
     return f"{stamp}-marshal{marshal.version}-py{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -109,21 +114,24 @@ def read(path: Path, stamp: str) -> memoryview | None:
     return payload
 
 
-def write(path: Path, stamp: str, payload: bytes) -> None:
-    """Write ``payload`` at ``path`` with its MAC, atomically; unwritable means no cache, never an error."""
+def write(path: Path, stamp: str, payload: bytes | list[bytes]) -> None:
+    """Write ``payload`` (or its parts, in order) at ``path`` with its MAC, atomically; unwritable
+    means no cache, never an error."""
     key = cache_key()
     if key is None:
         return
     from engine.fsutil import atomic_write
 
-    header = b" ".join([MAGIC, stamp.encode(), _mac(key, stamp, payload).encode()])
+    parts = payload if isinstance(payload, list) else [payload]
+    header = b" ".join([MAGIC, stamp.encode(), _mac(key, stamp, *parts).encode()])
     with contextlib.suppress(OSError, ValueError):  # a read-only checkout still runs, just without a cache
-        atomic_write(path, [header + b"\n", payload], durable=False)  # a torn file fails its MAC: no cache
+        atomic_write(path, [header + b"\n", *parts], durable=False)  # a torn file fails its MAC: no cache
 
 
-def _mac(key: bytes, stamp: str, payload: bytes | memoryview) -> str:
+def _mac(key: bytes, stamp: str, *parts: bytes | memoryview) -> str:
     mac = hmac.new(key, stamp.encode() + b"\n", hashlib.sha256)
-    mac.update(payload)
+    for part in parts:
+        mac.update(part)
     return mac.hexdigest()
 
 

@@ -234,10 +234,9 @@ class Prepared:
             if block is not None:
                 keys[i] = (digests[i], block, contexts)
                 hit = ready.get(digests[i], block, len(indexes))
-                if hit is not None:  # its findings, and the decisions they were made from
-                    made[i] = hit[:2]
-                    values[i] = {policies[j].id: value for j, value in zip(indexes, hit[2], strict=True)}
-                    self.cache.carry(digests[i], contexts, hit[2])
+                if hit is not None:  # its findings; the decisions they were made from are read if needed
+                    made[i] = hit
+                    self.cache.carry(digests[i], contexts, partial_call(ready.stored, digests[i]))
                     continue
             if ready is not None and ready.entries and not ready.known(digests[i]):
                 whole.append(i)  # a document the last run did not judge: no decision of it is cached
@@ -269,6 +268,9 @@ class Prepared:
         def findings_of(i: int) -> list[Finding]:
             subject = subjects[i]
             ref = SubjectRef(kind=subject.kind, id=subject.id, source=subject.source)
+            if i in made and not values[i]:  # ready-made: built from the decisions stored with them
+                values[i] = dict(zip([policies[j].id for j in by_kind[subject.kind]], ready.stored(digests[i]),
+                                     strict=True))
             got = values[i].get
             out: list[Finding] = []
             for j in by_kind[subject.kind]:

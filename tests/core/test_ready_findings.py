@@ -134,23 +134,30 @@ def test_lineage_budgets_observations_and_waivers_of_the_example(tmp_path, monke
     same_as_uncached(root, ready, now=now)
 
 
-def _entries(path: Path) -> tuple[bytes, dict]:
+def _entries(path: Path) -> tuple[bytes, dict, dict]:
+    """The file's header, entries and decisions (``ReadyFindings``: two marshal parts)."""
     header, _, body = path.read_bytes().partition(b"\n")
-    return header, marshal.loads(body)
+    size = int.from_bytes(body[:8], "big")
+    return header, marshal.loads(body[8:8 + size]), marshal.loads(body[8 + size:])
+
+
+def _payload(data: dict, decisions: dict) -> bytes:
+    head = marshal.dumps(data)
+    return len(head).to_bytes(8, "big") + head + marshal.dumps(decisions)
 
 
 def test_a_planted_or_corrupt_findings_cache_is_an_empty_one(repo, monkeypatch):  # noqa: F811
     expected = same_as_uncached(repo, 0)
     same_as_uncached(repo, SUBJECTS)
     path = repo / ".gavel/cache" / READY_FILE
-    header, data = _entries(path)
-    for _, counts, pieces, decisions in data["subjects"].values():  # what an attacker would plant: all passes
+    header, data, stored = _entries(path)
+    for subject, (_, counts, pieces, _) in data["subjects"].items():  # what an attacker would plant: all passes
         for key in list(counts):
             counts[("pass", key[1])] = counts.pop(key)
         pieces[:] = [piece.replace('"status": "fail"', '"status": "pass"') for piece in pieces]
-        for value in decisions:
+        for value in stored[subject]:
             value.update((rule, []) for rule in value if rule.startswith("deny"))
-    body = marshal.dumps(data)
+    body = _payload(data, stored)
     path.write_bytes(header + b"\n" + body)  # the old MAC: does not verify
     out, made = outputs(repo)
     assert made == 0 and out == expected
@@ -166,14 +173,17 @@ def test_a_planted_or_corrupt_findings_cache_is_an_empty_one(repo, monkeypatch):
 
 
 @pytest.mark.parametrize("payload", [
-    [],
-    {"format": 99, "subjects": {}},
-    {"format": 2, "subjects": []},
-    {"format": 2, "subjects": {"k": "v"}},
-    {"format": 2, "subjects": {"k": ["c", {}, [], []]}},  # no pieces
-    {"format": 2, "subjects": {"k": ["c", [], ["x"], []]}},
-    {"format": 2, "subjects": {"k": ["c", {}, ["x"], ["not a decision"]]}},
-    {"format": 2, "subjects": {"k": ["c", {}, ["x"]]}},
+    b"",
+    b"\0" * 8,
+    (99).to_bytes(8, "big") + marshal.dumps({}),  # a size past the end
+    _payload([], {}),
+    _payload({"format": 99, "subjects": {}}, {}),
+    _payload({"format": 3, "subjects": []}, {}),
+    _payload({"format": 3, "subjects": {"k": "v"}}, {}),
+    _payload({"format": 3, "subjects": {"k": ["c", {}, [], 0]}}, {"k": []}),  # no pieces
+    _payload({"format": 3, "subjects": {"k": ["c", [], ["x"], 0]}}, {"k": []}),
+    _payload({"format": 3, "subjects": {"k": ["c", {}, ["x"], [{}]]}}, {"k": [{}]}),  # format 2's decisions
+    _payload({"format": 3, "subjects": {"k": ["c", {}, ["x"]]}}, {}),
 ])
 def test_a_findings_cache_of_another_shape_is_ignored(repo, payload):  # noqa: F811
     """Even one that verifies (written under our key by another format, say) is an empty cache."""
@@ -181,9 +191,54 @@ def test_a_findings_cache_of_another_shape_is_ignored(repo, payload):  # noqa: F
     from engine.decisions import READY_FORMAT
 
     expected = same_as_uncached(repo, 0)
-    cachefile.save_plain(repo / ".gavel/cache" / READY_FILE, f"findings-{READY_FORMAT}", payload)
+    cachefile.write(repo / ".gavel/cache" / READY_FILE, cachefile.plain_stamp(f"findings-{READY_FORMAT}"), payload)
     out, made = outputs(repo)
     assert made == 0 and out == expected
+
+
+@pytest.mark.parametrize("spoil", ["missing", "short", "not objects", "not marshal"])
+def test_entries_without_their_decisions_stop_the_run_when_findings_need_them(repo, gavel, spoil):  # noqa: F811
+    """Both parts verify under our key but disagree (a fault, never a planted file): the JSON report
+    needs no decision and is the stored one, but findings are never made without the decisions
+    they were stored with: the text report stops with a one-line error naming the file."""
+    from engine import cachefile
+    from engine.decisions import READY_FORMAT
+
+    same_as_uncached(repo, 0)
+    path = repo / ".gavel/cache" / READY_FILE
+    _, data, stored = _entries(path)
+    first = next(iter(stored))
+    if spoil == "missing":
+        del stored[first]
+    elif spoil == "short":
+        stored[first] = stored[first][1:]
+    elif spoil == "not objects":
+        stored[first] = ["pass"] * len(stored[first])
+    head = marshal.dumps(data)
+    tail = b"junk" if spoil == "not marshal" else marshal.dumps(stored)
+    cachefile.write(path, cachefile.plain_stamp(f"findings-{READY_FORMAT}"), [len(head).to_bytes(8, "big"), head, tail])
+    result = gavel("check", repo, "--now", NOW, "--no-history")
+    assert result.exit_code == 2, result.output
+    assert "findings.bin" in result.stderr and "does not hold the decisions" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_re_run_writing_the_json_report_never_decodes_the_stored_decisions(repo, monkeypatch):  # noqa: F811
+    from engine import decisions
+
+    same_as_uncached(repo, 0)
+    decoded = []
+    real = decisions._decisions
+    monkeypatch.setattr(decisions, "_decisions", lambda *a: decoded.append(1) or real(*a))
+    config = load_config(repo, settings={"history.enabled": False})
+    stats: dict = {}
+    report = run_check(config, now=NOW, stats=stats)
+    assert stats["decisions"]["ready"] == SUBJECTS and report.to_json()
+    assert decoded == []
+    edit(repo / "models/m2.yaml", "risk_level: minimal", "risk_level: high")
+    same_as_uncached(repo, SUBJECTS - 1)  # the caches written again: the stored decisions carried over
+    assert decoded
+    same_as_uncached(repo, SUBJECTS)
 
 
 def test_through_gavel_every_format_of_a_warm_run_is_the_cold_one(repo, gavel, tmp_path):  # noqa: F811
