@@ -167,6 +167,7 @@ class Prepared:
     ready: int = 0  # subjects whose findings were ready-made (``judge``)
     plans: dict[str, list] | None = None  # kind -> ``plan`` (embedded engine); else the wrapper's kind object
     _early: list[Subject] | None = None  # the subjects whose digests ``start`` asked the engine's child for
+    _split: int = 0  # the child works out the digests of ``_early[:_split]``, this process the others
 
     def evaluate(self, subjects: list[Subject]) -> list[Finding]:
         return list(self.judge(subjects))
@@ -182,17 +183,22 @@ class Prepared:
             start()
             return
         self._early = subjects
-        start(lambda: "\n".join(document_digests(subjects)).encode())
+        split = self._split = len(subjects) * EARLY_SHARE // 4
+        start(lambda: "\n".join(document_digests(subjects[:split])).encode())
 
     def _documents(self, subjects: list[Subject]) -> tuple[list[str] | None, list[str]]:
         """``_documents(subjects, digests=...)``; but the digests alone (documents ``None``: made
-        later, for the subjects evaluated) when the child ``start`` asked has them."""
+        later, for the subjects evaluated) when the child ``start`` asked works out its share of
+        them: this process works out the rest meanwhile."""
         early, self._early = self._early, None
         if early is subjects and self.cache is not None:
+            split = self._split
+            rest = document_digests(subjects[split:])
             got = self.engine.first_result()
             lines = got.decode().split("\n") if got else []
-            if len(lines) == len(subjects) and all(len(line) == 64 for line in lines):
-                return None, lines
+            if len(lines) == split and all(len(line) == 64 for line in lines):
+                return None, lines + rest
+            return None, document_digests(subjects[:split]) + rest
         return _documents(subjects, digests=self.cache is not None)
 
     def judge(self, subjects: list[Subject], *, ready: Any = None) -> Findings:
@@ -404,6 +410,9 @@ DATA_MARKERS = {
 }
 
 PARALLEL_FROM = 2000  # below this, forking costs more than it saves
+# Quarters of the digests a re-run's early child works out (``Prepared.start``): the parent reads
+# the findings cache meanwhile (10,000 cards: ~0.14 s against ~0.26 s for every digest).
+EARLY_SHARE = 3
 
 
 def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embedded", workers: int = 0,

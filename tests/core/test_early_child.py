@@ -129,15 +129,24 @@ def test_judge_gives_the_same_findings_with_digests_from_the_child_or_not(tmp_pa
     got, prepared = judged(start=True)
     assert got == expected
     assert prepared.cache.used.keys() == set(document_digests(subjects))
-    # The child's answer is the one used (digests only key the cache: the findings stay the same) ...
-    monkeypatch.setattr(evaluate, "document_digests", lambda s: [f"{i:064x}" for i in range(len(s))])
+    # The child's share is its answer (digests only key the cache: the findings stay the same) ...
+    parent = os.getpid()
+
+    def in_child(change):  # ``document_digests`` changed in the early child only
+        return lambda s: document_digests(s) if os.getpid() == parent else change(s)
+
+    marked = in_child(lambda s: [f"{n:064x}" for n in range(len(s))])
+    monkeypatch.setattr(evaluate, "document_digests", marked)
     got, prepared = judged(start=True)
     monkeypatch.undo()
-    assert got == expected and prepared.cache.used.keys() == {f"{i:064x}" for i in range(len(subjects))}
+    split = len(subjects) * evaluate.EARLY_SHARE // 4
+    assert 0 < split < len(subjects)
+    assert got == expected
+    assert prepared.cache.used.keys() == {f"{n:064x}" for n in range(split)} | set(document_digests(subjects[split:]))
     # ... unless the child's job goes wrong (short, malformed, raising): judge works the digests out itself.
     for wrong in (lambda s: ["x" * 64] * (len(s) - 1), lambda s: ["y" * 10] * len(s), lambda s: 1 / 0):
-        monkeypatch.setattr(evaluate, "document_digests", wrong)
+        monkeypatch.setattr(evaluate, "document_digests", in_child(wrong))
         got, prepared = judged(start=True)
-        assert got == expected
         monkeypatch.undo()
+        assert got == expected
         assert prepared.cache.used.keys() == set(document_digests(subjects))
