@@ -251,7 +251,8 @@ class Block:
 
     Either held (``items``), or ready-made by an earlier run (``engine.decisions.ReadyFindings``):
     their ``counts`` by (status, severity) and their JSON ``pieces`` (see :class:`Encoder`) are
-    known, and ``make`` builds the ``Finding`` objects, once, only when something reads them."""
+    known, and ``make`` builds the ``Finding`` objects, once, only when something reads them.
+    ``make(statuses)`` builds only those of the given statuses (``of_status``), in the same order."""
 
     __slots__ = ("kind", "id", "_items", "make", "counts", "pieces", "key")
 
@@ -266,6 +267,13 @@ class Block:
         if self._items is None:
             self._items = self.make()
         return self._items
+
+    def of_status(self, statuses: frozenset[str]) -> list[Finding]:
+        """Its findings whose status is in ``statuses``, in order; a ready-made block builds only
+        those (and keeps none: ``items`` builds them all)."""
+        if self._items is None:
+            return self.make(statuses)
+        return [f for f in self._items if f.status in statuses]
 
     @property
     def ready(self) -> bool:
@@ -331,6 +339,11 @@ class Findings(Sequence):
     def __repr__(self) -> str:
         return f"Findings({len(self.blocks)} blocks, {len(self)} findings)"
 
+    def of_status(self, statuses: frozenset[str]) -> Iterator[Finding]:
+        """The findings whose status is in ``statuses``, in order (ready-made blocks build only those)."""
+        for block in self.blocks:
+            yield from block.of_status(statuses)
+
     def counts(self) -> Counter:
         """How many findings have each ``(status, severity)``."""
         if self._counts is None:
@@ -374,8 +387,11 @@ class Findings(Sequence):
 
 
 def _sorted_block(block: Block) -> Block:
-    sort = Block(block.kind, block.id, make=lambda: sorted(block.items, key=Finding.sort_key), counts=block.counts,
-                 pieces=block.pieces)
+    def make(statuses: frozenset[str] | None = None) -> list[Finding]:
+        # a stable sort: sorting some of them keeps their order among all of them sorted
+        return sorted(block.items if statuses is None else block.of_status(statuses), key=Finding.sort_key)
+
+    sort = Block(block.kind, block.id, make=make, counts=block.counts, pieces=block.pieces)
     sort.key = block.key
     return sort
 
