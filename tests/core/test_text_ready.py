@@ -135,6 +135,23 @@ def test_an_engine_error_among_ready_made_subjects_is_shown(inventory, monkeypat
     assert (text, render(report, "text", verbose=True)) == (render(listed, "text"), render(listed, "text", verbose=True))
 
 
+def test_an_error_in_a_ready_made_block_is_shown(inventory, monkeypatch):
+    """A decision that maps to an ``error`` (a verdict lacking a rule, say) is stored like any other:
+    a ready-made block building only its problems keeps it."""
+    from engine import evaluate
+
+    real = evaluate.outcomes
+    planted = [("error", "policy could not be evaluated: planted", None)]
+    monkeypatch.setattr(evaluate, "outcomes", lambda policy, value: planted if policy.id == "yaml-03" else real(policy, value))
+    report = warm(inventory)
+    errors = report.summary.by_status["error"]
+    assert errors > 0 and any(b._items is None and ("error", "low") in b.counts for b in report.findings.blocks)
+    text = render(report, "text")
+    assert text.count("yaml-03: policy could not be evaluated: planted") == errors
+    listed = replace(report, findings=list(report.findings))
+    assert text == render(listed, "text")
+
+
 def test_the_failure_table_from_block_counts_is_the_one_from_findings(inventory):
     report = warm(inventory)
     findings = report.findings
