@@ -339,11 +339,6 @@ class Findings(Sequence):
     def __repr__(self) -> str:
         return f"Findings({len(self.blocks)} blocks, {len(self)} findings)"
 
-    def of_status(self, statuses: frozenset[str]) -> Iterator[Finding]:
-        """The findings whose status is in ``statuses``, in order (ready-made blocks build only those)."""
-        for block in self.blocks:
-            yield from block.of_status(statuses)
-
     def counts(self) -> Counter:
         """How many findings have each ``(status, severity)``."""
         if self._counts is None:

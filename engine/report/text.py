@@ -22,9 +22,7 @@ _MARK = {"fail": "FAIL", "error": "ERROR", "warn": "WARN", "waived": "WAIVED", "
 
 def render(report: Report, *, verbose: bool = False, color: bool = False, **_options) -> str:
     shown = frozenset({"fail", "error", "warn", "waived"} | ({"pass", "skip"} if verbose else set()))
-    groups: dict[tuple[str, str], list] = defaultdict(list)
-    for f in _of_status(report.findings, shown):
-        groups[(f.subject.kind, f.subject.id)].append(f)
+    groups = _by_subject(report.findings, shown)
     lines: list[str] = []
     # What repeats is escaped once: a policy's line head, a message, a cached decision's evidence
     # (findings of one decision share their evidence object; the report holds it while this runs).
@@ -89,11 +87,20 @@ def _summary(report: Report, color: bool) -> list[str]:
     return out
 
 
-def _of_status(findings: Iterable[Finding], statuses: frozenset[str]) -> Iterable[Finding]:
-    """The findings shown: of ``Findings``, a ready-made block builds only those (problems, by default)."""
+def _by_subject(findings: Iterable[Finding], statuses: frozenset[str]) -> dict[tuple[str, str], list[Finding]]:
+    """The findings shown, by subject; of ``Findings``, a ready-made block builds only those
+    (problems, by default), and a block is one subject's."""
+    groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     if isinstance(findings, Findings):
-        return findings.of_status(statuses)
-    return (f for f in findings if f.status in statuses)
+        for block in findings.blocks:
+            shown = block.of_status(statuses)
+            if shown:
+                groups[(block.kind, block.id)] += shown
+        return groups
+    for f in findings:
+        if f.status in statuses:
+            groups[(f.subject.kind, f.subject.id)].append(f)
+    return groups
 
 
 def _failures(findings: Iterable[Finding]) -> Counter:

@@ -188,6 +188,6 @@ def test_of_status_builds_those_findings_only_in_their_order(statuses):
     # sorted (as a report sorts): the filtered make, sorted, is the sorted findings filtered
     ready = Findings([_ready(asked)]).sorted()
     asked.clear()
-    assert list(ready.of_status(statuses)) == [f for f in sorted(MADE, key=Finding.sort_key) if f.status in statuses]
+    assert ready.blocks[0].of_status(statuses) == [f for f in sorted(MADE, key=Finding.sort_key) if f.status in statuses]
     assert asked == [statuses] and ready.blocks[0]._items is None
     assert list(ready) == sorted(MADE, key=Finding.sort_key) and asked == [statuses, None]
