@@ -242,6 +242,7 @@ class Prepared:
         seen: dict[tuple[int, int, frozenset[str] | None], tuple[Any, list[tuple[str, str, Any]]]] = {}
 
         def outcomes_of(j: int, value: Any, statuses: frozenset[str] | None) -> tuple[Any, list[tuple[str, str, Any]]]:
+            """The entry of ``seen`` for policy ``j``'s ``value`` (made now: always a pair, never empty)."""
             whole = seen.get((j, id(value), None))
             if whole is None:
                 whole = seen[(j, id(value), None)] = (value, outcomes(policies[j], value))

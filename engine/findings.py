@@ -270,10 +270,10 @@ class Block:
 
     def of_status(self, statuses: frozenset[str]) -> list[Finding]:
         """Its findings whose status is in ``statuses``, in order; a ready-made block builds only
-        those (and keeps none: ``items`` builds them all)."""
-        if self._items is None:
+        those and keeps none, unless every status is asked for (then it keeps them: ``items``)."""
+        if self._items is None and not statuses.issuperset(STATUSES):
             return self.make(statuses)
-        return [f for f in self._items if f.status in statuses]
+        return [f for f in self.items if f.status in statuses]
 
     @property
     def ready(self) -> bool:

@@ -15,7 +15,7 @@ import pytest
 
 from engine.check import run_check
 from engine.config import load_config
-from engine.findings import Block, Finding, Findings, SubjectRef
+from engine.findings import STATUSES, Block, Finding, Findings, SubjectRef
 from engine.report import render
 from engine.report.text import _failures
 
@@ -191,3 +191,10 @@ def test_of_status_builds_those_findings_only_in_their_order(statuses):
     assert ready.blocks[0].of_status(statuses) == [f for f in sorted(MADE, key=Finding.sort_key) if f.status in statuses]
     assert asked == [statuses] and ready.blocks[0]._items is None
     assert list(ready) == sorted(MADE, key=Finding.sort_key) and asked == [statuses, None]
+
+
+def test_of_every_status_a_ready_made_block_builds_and_keeps_them_all():
+    """``-v`` shows every finding: built once and kept, for the outputs rendered after the text."""
+    asked: list = []
+    block = _ready(asked)
+    assert block.of_status(frozenset(STATUSES)) == MADE == block.items and asked == [None]
