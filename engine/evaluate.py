@@ -268,10 +268,22 @@ class Prepared:
                 self._remember(subjects[i], digests[i], indexes, value)
 
         # Equal decisions are one shared object when read from the cache (its values are stored
-        # once): map each to its outcomes once. The value is kept in the entry so its id stays its own.
-        seen: dict[tuple[int, int], tuple[Any, list[tuple[str, str, Any]]]] = {}
+        # once): map each to its outcomes once, and to those of some statuses once (a filtered
+        # ``make``). The value is kept in the entry so its id stays its own.
+        seen: dict[tuple[int, int, frozenset[str] | None], tuple[Any, list[tuple[str, str, Any]]]] = {}
 
-        def findings_of(i: int) -> list[Finding]:
+        def outcomes_of(j: int, value: Any, statuses: frozenset[str] | None) -> tuple[Any, list[tuple[str, str, Any]]]:
+            """The entry of ``seen`` for policy ``j``'s ``value`` (made now: always a pair, never empty)."""
+            whole = seen.get((j, id(value), None))
+            if whole is None:
+                whole = seen[(j, id(value), None)] = (value, outcomes(policies[j], value))
+            if statuses is None:
+                return whole
+            picked = (value, [o for o in whole[1] if o[0] in statuses])
+            return seen.setdefault((j, id(value), statuses), picked)
+
+        def findings_of(i: int, statuses: frozenset[str] | None = None) -> list[Finding]:
+            """Subject ``i``'s findings; only those of ``statuses`` if given (``Block.of_status``)."""
             subject = subjects[i]
             ref = SubjectRef(kind=subject.kind, id=subject.id, source=subject.source)
             if i in made and not values[i]:  # ready-made: built from the decisions stored with them
@@ -282,10 +294,9 @@ class Prepared:
             for j in by_kind[subject.kind]:
                 policy = policies[j]
                 value = got(policy.id)
-                known = seen.get((j, id(value)))
-                if known is None:
-                    known = seen[(j, id(value))] = (value, outcomes(policy, value))
-                out += findings_for(policy, ref, known[1])
+                found = (seen.get((j, id(value), statuses)) or outcomes_of(j, value, statuses))[1]
+                if found:
+                    out += findings_for(policy, ref, found)
             return out
 
         # A subject judged whole has all its values once its result arrives: its findings are built

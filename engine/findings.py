@@ -255,7 +255,8 @@ class Block:
 
     Either held (``items``), or ready-made by an earlier run (``engine.decisions.ReadyFindings``):
     their ``counts`` by (status, severity) and their JSON ``pieces`` (see :class:`Encoder`) are
-    known, and ``make`` builds the ``Finding`` objects, once, only when something reads them."""
+    known, and ``make`` builds the ``Finding`` objects, once, only when something reads them.
+    ``make(statuses)`` builds only those of the given statuses (``of_status``), in the same order."""
 
     __slots__ = ("kind", "id", "_items", "make", "counts", "pieces", "key")
 
@@ -270,6 +271,13 @@ class Block:
         if self._items is None:
             self._items = self.make()
         return self._items
+
+    def of_status(self, statuses: frozenset[str]) -> list[Finding]:
+        """Its findings whose status is in ``statuses``, in order; a ready-made block builds only
+        those and keeps none, unless every status is asked for (then it keeps them: ``items``)."""
+        if self._items is None and not statuses.issuperset(STATUSES):
+            return self.make(statuses)
+        return [f for f in self.items if f.status in statuses]
 
     @property
     def ready(self) -> bool:
@@ -378,8 +386,11 @@ class Findings(Sequence):
 
 
 def _sorted_block(block: Block) -> Block:
-    sort = Block(block.kind, block.id, make=lambda: sorted(block.items, key=Finding.sort_key), counts=block.counts,
-                 pieces=block.pieces)
+    def make(statuses: frozenset[str] | None = None) -> list[Finding]:
+        # a stable sort: sorting some of them keeps their order among all of them sorted
+        return sorted(block.items if statuses is None else block.of_status(statuses), key=Finding.sort_key)
+
+    sort = Block(block.kind, block.id, make=make, counts=block.counts, pieces=block.pieces)
     sort.key = block.key
     return sort
 

@@ -7,22 +7,22 @@ logs, where GitHub Actions would obey it (engine/report/escape.py).
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 
-from engine.findings import SEVERITY_RANK, Report
+from engine.findings import SEVERITY_RANK, Finding, Findings, Report
 from engine.report import baseline_summary
 from engine.report.escape import command_safe, printable
 from engine.report.paths import where
 
+_encode_sorted = json.JSONEncoder(sort_keys=True).encode  # json.dumps(value, sort_keys=True) without a new encoder each time
 _MARK = {"fail": "FAIL", "error": "ERROR", "warn": "WARN", "waived": "WAIVED", "skip": "skip", "pass": "pass"}
 
 
 def render(report: Report, *, verbose: bool = False, color: bool = False, **_options) -> str:
-    shown = {"fail", "error", "warn", "waived"} | ({"pass", "skip"} if verbose else set())
-    groups: dict[tuple[str, str], list] = defaultdict(list)
-    for f in report.findings:
-        if f.status in shown:
-            groups[(f.subject.kind, f.subject.id)].append(f)
+    shown = frozenset({"fail", "error", "warn", "waived"} | ({"pass", "skip"} if verbose else set()))
+    groups = _by_subject(report.findings, shown)
     lines: list[str] = []
     # What repeats is escaped once: a policy's line head, a message, a cached decision's evidence
     # (findings of one decision share their evidence object; the report holds it while this runs).
@@ -72,7 +72,7 @@ def _summary(report: Report, color: bool) -> list[str]:
     s = report.summary
     out = [*_trail(report), f"Summary: {s.subjects} subjects, {s.policies} policies, {s.findings} findings"]
     out.append("  " + "  ".join(f"{k}: {v}" for k, v in s.by_status.items()))
-    table = Counter((f.subject.kind, f.severity) for f in report.findings if f.status == "fail")
+    table = _failures(report.findings)
     if table:
         kinds = sorted({k for k, _ in table})
         sevs = [sv for sv in ("critical", "high", "medium", "low", "info") if any(table[(k, sv)] for k in kinds)]
@@ -85,6 +85,34 @@ def _summary(report: Report, color: bool) -> list[str]:
     out.append(_paint(f"Gate {verdict} (fail-on {g.fail_on})", "pass" if g.passed else "fail", color))
     out.extend(f"  - {printable(reason)}" for reason in g.reasons)
     return out
+
+
+def _by_subject(findings: Iterable[Finding], statuses: frozenset[str]) -> dict[tuple[str, str], list[Finding]]:
+    """The findings shown, by subject; of ``Findings``, a ready-made block builds only those
+    (problems, by default), and a block is one subject's."""
+    groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    if isinstance(findings, Findings):
+        for block in findings.blocks:
+            shown = block.of_status(statuses)
+            if shown:
+                groups[(block.kind, block.id)] += shown
+        return groups
+    for f in findings:
+        if f.status in statuses:
+            groups[(f.subject.kind, f.subject.id)].append(f)
+    return groups
+
+
+def _failures(findings: Iterable[Finding]) -> Counter:
+    """How many findings fail, by (subject kind, severity); of ``Findings``, from each block's counts."""
+    if not isinstance(findings, Findings):
+        return Counter((f.subject.kind, f.severity) for f in findings if f.status == "fail")
+    table: Counter = Counter()
+    for block in findings.blocks:  # one subject a block: its kind is each finding's
+        for (status, severity), count in block.tally().items():
+            if status == "fail" and count:
+                table[(block.kind, severity)] += count
+    return table
 
 
 def _failed_condition(failed: dict) -> str:
@@ -101,9 +129,7 @@ def _failed_condition(failed: dict) -> str:
 
 
 def _short(value) -> str:
-    import json
-
-    text = json.dumps(value, sort_keys=True)
+    text = _encode_sorted(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
