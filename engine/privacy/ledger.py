@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import gc
 import hashlib
 import json
 import math
@@ -235,25 +234,14 @@ def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = N
                 "and the next spend or `gavel budget verify --repair` removes it",
                 _dataset_of(data),
             )
-    collecting = gc.isenabled()
-    gc.disable()  # 10⁵ new dicts and entries, no cycles: the collector would only rescan the heap
-    try:
+    from engine.check import collector_paused  # loaded already by every command that reads a ledger
+
+    # 10⁵ new entries, no cycles: the collector would only rescan the heap, and after the block it gets
+    # them in its oldest generation (left in the youngest, its next passes walked them all: ~0.2 s)
+    with collector_paused():
         # lazy, the pattern reads a line faster than the batch decode of the lines the cache vouches for
         _parse_lines(ledger, lines, _decode_known(lines, known) if known is not None and not lazy else None, lazy)
-    finally:
-        if collecting:
-            _hand_over()
     return ledger
-
-
-def _hand_over() -> None:
-    """The collector back on, with what the parse made in the oldest generation (as
-    ``engine.check.collector_paused`` does): left in the youngest, the next collections walk all 10⁵
-    entries three times over (young, middle, then a full pass: ~0.2 s of `budget verify`)."""
-    if not gc.get_freeze_count():  # never thaw what a host process froze on purpose
-        gc.freeze()  # freeze + unfreeze: every tracked object to the oldest generation, in O(1)
-        gc.unfreeze()
-    gc.enable()
 
 
 def _decode_known(lines: list, known) -> list | None:
