@@ -174,3 +174,22 @@ def test_a_collector_that_was_off_stays_off_and_a_host_freeze_stays(collector):
     gc.freeze()
     parse_ledger(_chained(3), Path("ledger.jsonl"), "ledger.jsonl")
     assert gc.isenabled() and gc.get_freeze_count() >= len(held)
+
+
+@pytest.mark.parametrize("thread_from", [1, 1 << 40])
+def test_the_ledger_digest_is_the_files_on_a_thread_or_not(monkeypatch, thread_from):
+    import hashlib
+    import threading
+
+    import engine.privacy.ledger as ledger_module
+
+    monkeypatch.setattr(ledger_module, "DIGEST_THREAD_FROM", thread_from)
+    raw = _chained(20) + b'{"torn'
+    started = threading.Thread.start
+    threads = []
+    monkeypatch.setattr(threading.Thread, "start", lambda self: threads.append(self) or started(self))
+    ledger = parse_ledger(raw, Path("ledger.jsonl"), "ledger.jsonl", lazy=True)
+    assert ledger.sha256 == hashlib.sha256(raw).hexdigest()
+    assert len(ledger.entries) == 20 and ledger.torn is not None
+    assert [t.name for t in threads] == (["ledger-sha256"] if thread_from == 1 else [])
+    assert not any(t.is_alive() for t in threads)
