@@ -299,21 +299,24 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None, lazy: b
     trusted = len(known) if known else 0
     prev: str | None = GENESIS  # None after an invalid line (itself an error): its hash is unknown
     chain, unchained, suspect = ledger.chain, ledger.unchained, ledger.suspect
-    sha256 = hashlib.sha256
     for number, line in enumerate(lines, start=1):
-        entry = None
+        entry = sealed = None
         # the common case first: a line as `dump_entry` writes it (``_SHAPE``), read without a JSON decode
         match = shape(line) if number > trusted and type(line) is str else None
         if match is not None:
             ident, stamp, dataset, epsilon, delta, model, link, seal = match.groups()
             epsilon = number_of(epsilon)
-            if 0 < epsilon <= 1e100 and _real_date(stamp):
+            if 0 < epsilon <= 1e100 and _real_date(stamp) and (
+                    # prev and hash: hex when the line matches its hash and links to the one before (the
+                    # pattern takes any 64 characters there, which it reads faster), else checked here
+                    (sealed := _sealed(line, seal)) and link == prev or _HEX.fullmatch(link) and _HEX.fullmatch(seal)):
                 if lazy:
                     entry = Entry.of_line(number, line, ident, stamp, dataset, epsilon,
                                           0 if delta is None else number_of(delta), model)
                 else:
                     entry = Entry(number, plain(line))  # the shape has no duplicate keys and no NaN
         if entry is None:
+            sealed = None
             data = known[number - 1] if number <= trusted else None  # a line the cache saw valid, byte for byte
             if data is None:
                 try:
@@ -339,10 +342,7 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None, lazy: b
             prev = None
         else:
             ledger.chained += 1
-            if line.endswith("\r"):  # a CRLF checkout: line ends are not content
-                line = line[:-1]
-            if line[-_HASH_TAIL:-66] != _HASH_MEMBER or line[-66:-2] != seal or not line.endswith('"}') or \
-                    sha256((line[:-_HASH_TAIL] + "}").encode()).hexdigest() != seal:
+            if not (_sealed(line, seal) if sealed is None else sealed):
                 chain.append(LedgerProblem(number, "entry edited: the line no longer matches its hash", entry.dataset))
                 suspect.add(number)
             if prev is None:  # after an invalid or unchained line: the link cannot be checked
@@ -372,6 +372,14 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None, lazy: b
             by_dataset[entry.dataset] = [entry]
         else:
             group.append(entry)
+
+
+def _sealed(line: str, seal: str) -> bool:
+    """``line`` ends with its ``hash`` member, ``seal``, the SHA-256 of the line without that member."""
+    if line.endswith("\r"):  # a CRLF checkout: line ends are not content
+        line = line[:-1]
+    return line[-_HASH_TAIL:-66] == _HASH_MEMBER and line[-66:-2] == seal and line.endswith('"}') and \
+        hashlib.sha256((line[:-_HASH_TAIL] + "}").encode()).hexdigest() == seal
 
 
 def _dataset_of(data: Any) -> str | None:
@@ -442,7 +450,8 @@ def _real_date(stamp: str) -> bool:
 # the schema allows (what it cannot say in a pattern, the parser checks: epsilon's range, a real date),
 # so a matching line is read without a JSON decode or a schema check; any other line goes through the
 # JSON decoder and ``fast_valid`` (and the JSON Schema for its message). Tests hold the two paths to
-# the same entries. Its groups: id, time, dataset, epsilon, delta, model, prev, hash. (Repeats are
+# the same entries. Its groups: id, time, dataset, epsilon, delta, model, prev, hash (these two any 64
+# characters but a quote: ``_parse_lines`` knows them hex from the chain, or checks them). (Repeats are
 # possessive, ``{m,n}+``: what follows each never starts with what it repeats, so nothing is given back.)
 _CHARS = r'[^"\\\x00-\x1f]'  # a string's characters that need no escape
 _POSITIVE = r"(?:0|[1-9][0-9]{0,20}+)(?:\.[0-9]{1,30}+)?(?:[eE][-+]?[0-9]{1,3}+)?"  # >= 0; range checked after
@@ -462,7 +471,7 @@ _SHAPE = re.compile(
     + r', "exceeded": (?:true|false), "remaining_epsilon": ' + _FINITE + ', "remaining_delta": ' + _UP_TO_1
     + r'(?:, "expiring": \[' + _FIGURES + "(?:, " + _FIGURES + r"){0," + str(EXPIRING - 1) + r"}+\])?"
     + r'(?:, "empty": ' + _FIGURES + r")?\})?"
-    r', "prev": "([0-9a-f]{64})", "hash": "([0-9a-f]{64})"\}\r?')
+    r', "prev": "([^"]{64})", "hash": "([^"]{64})"\}\r?')
 _plain = json.JSONDecoder().decode
 
 
