@@ -26,7 +26,7 @@ how many budgets were accounted from recorded totals and how many needed diffpri
 imports scikit-learn: about 1.3 s of CPU on its own).
 
     python benchmarks/bench_budget.py [--datasets 1000] [--entries 100000] [--runs 5]
-                                      [--ledgers totals,legacy] [--keep DIR]
+                                      [--ledgers totals,legacy] [--keep DIR] [--only verify]
 """
 
 from __future__ import annotations
@@ -152,8 +152,8 @@ GAVEL = [sys.executable, "-m", "engine.cli"]
 FORMAT = 2
 
 
-def bench(root: Path, runs: int) -> int:
-    """Time every case on the repo at ``root``; 1 when a command failed."""
+def bench(root: Path, runs: int, only: str = "") -> int:
+    """Time every case on the repo at ``root`` (or those whose name starts with ``only``); 1 when one failed."""
     some = "warehouse.team00.table_0000"
     cold = ["--set", "cache.enabled=false"]
     status = [*GAVEL, "budget", "status", "-c", str(root)]
@@ -170,6 +170,8 @@ def bench(root: Path, runs: int) -> int:
           f"{runs} runs; load average 1/5/15 min after)")
     verdict = 0
     for name, args in cases:
+        if not name.startswith(only):
+            continue
         if name.endswith("(warm)"):
             subprocess.run(args, capture_output=True)  # fill the cache
         best, median, cpu, result = timed(args, runs)
@@ -186,7 +188,8 @@ def bench(root: Path, runs: int) -> int:
         if name in ("status (cold)", "verify"):
             print(f"  {'':<44} target 2 s: CPU {'under' if cpu < 2.0 else 'OVER'} ({cpu:.2f} s), "
                   f"wall {'under' if median < 2.0 else 'OVER'} ({median:.2f} s median)")
-    verdict |= appended(root, status, runs)
+    if "status after a spend".startswith(only):
+        verdict |= appended(root, status, runs)
     return verdict
 
 
@@ -197,6 +200,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--ledgers", default="totals,legacy", help="Which ledgers to time (totals, legacy).")
     parser.add_argument("--keep", metavar="DIR", help="Generate into DIR/<ledger> and keep it (reused when it exists).")
+    parser.add_argument("--only", default="", metavar="CASE",
+                        help="Time only the cases whose name starts with CASE (e.g. verify, status).")
     options = parser.parse_args()
     as_installed()
     kinds = [k for k in options.ledgers.split(",") if k]
@@ -231,7 +236,7 @@ def main() -> int:
             # every run starts from the generated ledger (the timed spends append to it) and without a cache
             shutil.copyfile(root / "ledger.orig", root / "privacy" / "ledger.jsonl")
             shutil.rmtree(root / ".gavel", ignore_errors=True)
-            verdict |= bench(root, options.runs)
+            verdict |= bench(root, options.runs, options.only)
         return verdict
     finally:
         if not options.keep:

@@ -109,8 +109,8 @@ def _add(out: Budgets, budget: Budget) -> None:
 
 def _card_line(config, record) -> int | None:
     """The line of ``privacy_budget`` in a dataset card (a cheap text scan)."""
-    try:
-        text = config.path(record.source.file).read_text(encoding="utf-8")
+    try:  # the path as it is (not resolved first: one lstat per folder, x 1,000 cards): the same file
+        text = (config.root / record.source.file).read_text(encoding="utf-8")
     except OSError:
         return None
     from engine.evidence.loader import Document

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import gc
 import hashlib
 import json
 import math
 import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -213,7 +213,8 @@ def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = N
     the batch decode (which builds every dict) and is checked on the way.
     `gavel check` reads every entry's (the spends in each dataset's facts) and keeps them decoded.
     """
-    ledger = Ledger(path, display, exists=True, sha256=sha256 or hashlib.sha256(raw).hexdigest())
+    digest = (lambda: sha256) if sha256 else _digest_meanwhile(raw)
+    ledger = Ledger(path, display, exists=True)
     try:
         text = raw.decode("utf-8")
         lines: list = (text[1:] if text.startswith(_BOM) else text).split("\n")  # a BOM, as on cards
@@ -235,15 +236,37 @@ def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = N
                 "and the next spend or `gavel budget verify --repair` removes it",
                 _dataset_of(data),
             )
-    collecting = gc.isenabled()
-    gc.disable()  # 10⁵ new dicts and entries, no cycles: the collector would only rescan the heap
-    try:
+    from engine.check import collector_paused  # loaded already by every command that reads a ledger
+
+    # 10⁵ new entries, no cycles: the collector would only rescan the heap, and after the block it gets
+    # them in its oldest generation (left in the youngest, its next passes walked them all: ~0.2 s)
+    with collector_paused():
         # lazy, the pattern reads a line faster than the batch decode of the lines the cache vouches for
         _parse_lines(ledger, lines, _decode_known(lines, known) if known is not None and not lazy else None, lazy)
-    finally:
-        if collecting:
-            gc.enable()
+    ledger.sha256 = digest()
     return ledger
+
+
+#: from this size the file's SHA-256 is computed on a thread while its lines are parsed
+DIGEST_THREAD_FROM = 1 << 20
+
+
+def _digest_meanwhile(raw: bytes) -> Callable[[], str]:
+    """The SHA-256 of ``raw`` (hex), on a thread for a large ledger: hashlib releases the GIL while
+    it hashes, so the 80 MB of a 10⁵-entry ledger (~0.07 s) are hashed on the other core as the
+    lines are parsed. Returns the function that waits for it."""
+    if len(raw) < DIGEST_THREAD_FROM:
+        found = hashlib.sha256(raw).hexdigest()
+        return lambda: found
+    digest = hashlib.sha256()
+    worker = threading.Thread(target=digest.update, args=(raw,), name="ledger-sha256", daemon=True)
+    worker.start()
+
+    def wait() -> str:
+        worker.join()
+        return digest.hexdigest()
+
+    return wait
 
 
 def _decode_known(lines: list, known) -> list | None:
@@ -276,21 +299,24 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None, lazy: b
     trusted = len(known) if known else 0
     prev: str | None = GENESIS  # None after an invalid line (itself an error): its hash is unknown
     chain, unchained, suspect = ledger.chain, ledger.unchained, ledger.suspect
-    sha256 = hashlib.sha256
     for number, line in enumerate(lines, start=1):
-        entry = None
+        entry = sealed = None
         # the common case first: a line as `dump_entry` writes it (``_SHAPE``), read without a JSON decode
         match = shape(line) if number > trusted and type(line) is str else None
         if match is not None:
             ident, stamp, dataset, epsilon, delta, model, link, seal = match.groups()
             epsilon = number_of(epsilon)
-            if 0 < epsilon <= 1e100 and _real_date(stamp):
+            if 0 < epsilon <= 1e100 and _real_date(stamp) and (
+                    # prev and hash: hex when the line matches its hash and links to the one before (the
+                    # pattern takes any 64 characters there, which it reads faster), else checked here
+                    (sealed := _sealed(line, seal)) and link == prev or _HEX.fullmatch(link) and _HEX.fullmatch(seal)):
                 if lazy:
                     entry = Entry.of_line(number, line, ident, stamp, dataset, epsilon,
                                           0 if delta is None else number_of(delta), model)
                 else:
                     entry = Entry(number, plain(line))  # the shape has no duplicate keys and no NaN
         if entry is None:
+            sealed = None
             data = known[number - 1] if number <= trusted else None  # a line the cache saw valid, byte for byte
             if data is None:
                 try:
@@ -316,10 +342,7 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None, lazy: b
             prev = None
         else:
             ledger.chained += 1
-            if line.endswith("\r"):  # a CRLF checkout: line ends are not content
-                line = line[:-1]
-            if line[-_HASH_TAIL:-66] != _HASH_MEMBER or line[-66:-2] != seal or not line.endswith('"}') or \
-                    sha256((line[:-_HASH_TAIL] + "}").encode()).hexdigest() != seal:
+            if not (_sealed(line, seal) if sealed is None else sealed):
                 chain.append(LedgerProblem(number, "entry edited: the line no longer matches its hash", entry.dataset))
                 suspect.add(number)
             if prev is None:  # after an invalid or unchained line: the link cannot be checked
@@ -349,6 +372,14 @@ def _parse_lines(ledger: Ledger, lines: list, known: list | None = None, lazy: b
             by_dataset[entry.dataset] = [entry]
         else:
             group.append(entry)
+
+
+def _sealed(line: str, seal: str) -> bool:
+    """``line`` ends with its ``hash`` member, ``seal``, the SHA-256 of the line without that member."""
+    if line.endswith("\r"):  # a CRLF checkout: line ends are not content
+        line = line[:-1]
+    return line[-_HASH_TAIL:-66] == _HASH_MEMBER and line[-66:-2] == seal and line.endswith('"}') and \
+        hashlib.sha256((line[:-_HASH_TAIL] + "}").encode()).hexdigest() == seal
 
 
 def _dataset_of(data: Any) -> str | None:
@@ -419,7 +450,8 @@ def _real_date(stamp: str) -> bool:
 # the schema allows (what it cannot say in a pattern, the parser checks: epsilon's range, a real date),
 # so a matching line is read without a JSON decode or a schema check; any other line goes through the
 # JSON decoder and ``fast_valid`` (and the JSON Schema for its message). Tests hold the two paths to
-# the same entries. Its groups: id, time, dataset, epsilon, delta, model, prev, hash. (Repeats are
+# the same entries. Its groups: id, time, dataset, epsilon, delta, model, prev, hash (these two any 64
+# characters but a quote: ``_parse_lines`` knows them hex from the chain, or checks them). (Repeats are
 # possessive, ``{m,n}+``: what follows each never starts with what it repeats, so nothing is given back.)
 _CHARS = r'[^"\\\x00-\x1f]'  # a string's characters that need no escape
 _POSITIVE = r"(?:0|[1-9][0-9]{0,20}+)(?:\.[0-9]{1,30}+)?(?:[eE][-+]?[0-9]{1,3}+)?"  # >= 0; range checked after
@@ -439,7 +471,7 @@ _SHAPE = re.compile(
     + r', "exceeded": (?:true|false), "remaining_epsilon": ' + _FINITE + ', "remaining_delta": ' + _UP_TO_1
     + r'(?:, "expiring": \[' + _FIGURES + "(?:, " + _FIGURES + r"){0," + str(EXPIRING - 1) + r"}+\])?"
     + r'(?:, "empty": ' + _FIGURES + r")?\})?"
-    r', "prev": "([0-9a-f]{64})", "hash": "([0-9a-f]{64})"\}\r?')
+    r', "prev": "([^"]{64})", "hash": "([^"]{64})"\}\r?')
 _plain = json.JSONDecoder().decode
 
 

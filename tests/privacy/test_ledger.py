@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from engine import schemas
 from engine.privacy.ledger import (
+    GENESIS,
     dump_entry,
     fast_valid,
     integrity_problems,
@@ -133,3 +135,61 @@ def test_fast_check_never_accepts_what_the_schema_refuses(changes, drop):
     elif not schemas.errors("ledger-entry", entry):
         # the only things the schema lets through that fast_valid refuses: impossible dates
         assert entry["time"].startswith("2026-13"), entry
+
+
+@pytest.fixture
+def collector():
+    """The collector's state (on or off, nothing frozen) restored after the test."""
+    enabled = gc.isenabled()
+    yield
+    gc.unfreeze()
+    (gc.enable if enabled else gc.disable)()
+
+
+def _chained(count: int) -> bytes:
+    head, lines = GENESIS, []
+    for n in range(count):
+        line = dump_entry({**GOOD, "id": f"sp-{n}"}, prev=head)
+        head = json.loads(line)["hash"]
+        lines.append(line)
+    return b"".join(lines)
+
+
+def test_parsed_entries_are_handed_to_the_oldest_generation(collector):
+    """Left in the youngest generation, the next collections would walk every entry (three passes)."""
+    gc.enable()
+    ledger = parse_ledger(_chained(50), Path("ledger.jsonl"), "ledger.jsonl", lazy=True)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    young = {id(o) for o in gc.get_objects(generation=0)} | {id(o) for o in gc.get_objects(generation=1)}
+    assert len(ledger.entries) == 50 and all(gc.is_tracked(e) for e in ledger.entries)
+    assert not young & {id(e) for e in ledger.entries}
+
+
+def test_a_collector_that_was_off_stays_off_and_a_host_freeze_stays(collector):
+    gc.disable()
+    parse_ledger(_chained(3), Path("ledger.jsonl"), "ledger.jsonl")
+    assert not gc.isenabled()
+    gc.enable()
+    held = [[] for _ in range(100)]  # frozen by the host: a thaw would take the count to 0
+    gc.freeze()
+    parse_ledger(_chained(3), Path("ledger.jsonl"), "ledger.jsonl")
+    assert gc.isenabled() and gc.get_freeze_count() >= len(held)
+
+
+@pytest.mark.parametrize("thread_from", [1, 1 << 40])
+def test_the_ledger_digest_is_the_files_on_a_thread_or_not(monkeypatch, thread_from):
+    import hashlib
+    import threading
+
+    import engine.privacy.ledger as ledger_module
+
+    monkeypatch.setattr(ledger_module, "DIGEST_THREAD_FROM", thread_from)
+    raw = _chained(20) + b'{"torn'
+    started = threading.Thread.start
+    threads = []
+    monkeypatch.setattr(threading.Thread, "start", lambda self: threads.append(self) or started(self))
+    ledger = parse_ledger(raw, Path("ledger.jsonl"), "ledger.jsonl", lazy=True)
+    assert ledger.sha256 == hashlib.sha256(raw).hexdigest()
+    assert len(ledger.entries) == 20 and ledger.torn is not None
+    assert [t.name for t in threads] == (["ledger-sha256"] if thread_from == 1 else [])
+    assert not any(t.is_alive() for t in threads)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from engine import schemas
 from engine.privacy import ledger as ledger_module
 from engine.privacy.ledger import (
+    _HEX,
     EXPIRING,
     GENESIS,
     _decode,
@@ -101,8 +102,9 @@ def test_the_pattern_reads_what_the_decoder_reads(rows, edits, crlf, monkeypatch
             _read(raw, lazy=lazy, shape=False, monkeypatch=monkeypatch)
     for line in lines:
         match = ledger_module._SHAPE.fullmatch(line)
-        if match and 0 < _number(match[4]) <= 1e100 and _real_date(match[2]):
-            # what the pattern (and the two checks after it) accepts, the decoder and the schema accept
+        if match and 0 < _number(match[4]) <= 1e100 and _real_date(match[2]) and _HEX.fullmatch(match[7]) and \
+                _HEX.fullmatch(match[8]):
+            # what the pattern (and the checks after it) accepts, the decoder and the schema accept
             data = _decode(line)
             assert fast_valid(data) and not schemas.errors("ledger-entry", data), line
 
@@ -140,3 +142,25 @@ def test_the_new_totals_members_match_the_schema(totals, valid):
                         "remaining_delta": 0, **totals}}
     assert fast_valid(entry) is valid
     assert (not schemas.errors("ledger-entry", entry)) is valid
+
+
+@pytest.mark.parametrize("member, char", [("prev", "G"), ("hash", "g"), ("prev", "\\"), ("hash", "é"),
+                                          ("prev", "0"), ("hash", "f")])
+def test_prev_and_hash_are_hex_or_the_line_is_not_an_entry(member, char, monkeypatch):
+    """The pattern takes any 64 characters there: a line that neither matches its hash nor links to the
+    one before gets its hex checked, and one that is not hex is the schema's problem, as when decoded."""
+    first = dump_entry({"id": "sp-1", "time": "2026-01-02T03:04:05Z", "dataset": "d", "epsilon": 0.5,
+                        "mechanism": "laplace"}, prev=GENESIS)
+    second = dump_entry({"id": "sp-2", "time": "2026-01-02T03:04:06Z", "dataset": "d", "epsilon": 0.5,
+                         "mechanism": "laplace"}, prev=json.loads(first)["hash"]).decode()
+    at = second.index(f'"{member}": "') + len(member) + 5 + 30
+    edited = second[:at] + char + second[at + 1:]
+    raw = first + edited.encode()
+    for lazy in (True, False):
+        assert _read(raw, lazy=lazy, shape=True, monkeypatch=monkeypatch) == \
+            _read(raw, lazy=lazy, shape=False, monkeypatch=monkeypatch)
+    ledger = parse_ledger(raw, Path("l"), "l", lazy=True)
+    hexadecimal = char in "0f"
+    assert [e.id for e in ledger.entries] == (["sp-1", "sp-2"] if hexadecimal else ["sp-1"])
+    assert [p.line for p in ledger.problems] == ([] if hexadecimal else [2])
+    assert ledger.chain and ledger.chain[0].line == 2 if hexadecimal else not ledger.chain
