@@ -574,7 +574,7 @@ def _results_parallel(prepared: Prepared, documents, subjects, indexes: list[int
     # The collector's full passes would walk every subject, document and card each time the results
     # add objects (measured: 270 → 150 µs of CPU per subject in a worker): what exists now is kept out
     # of them here and in the workers until the evaluation ends, unless the collector is off already
-    # (``gavel check``: engine.check.collector_paused) or a host process froze objects on purpose.
+    # (``gavel check``: engine.collector.collector_paused) or a host process froze objects on purpose.
     frozen = gc.isenabled() and not gc.get_freeze_count()
     if frozen:
         gc.freeze()

@@ -101,7 +101,7 @@ def check(project, outputs, fail_on, fail_on_warn, soft_fail, baseline, policy_p
 
         shard = parse_shard(shard)
     stats: dict = {}
-    from engine.check import collector_paused
+    from engine.collector import collector_paused
 
     deferred: list = []  # the caches are written while the outputs are rendered
     try:

@@ -197,7 +197,7 @@ def build_graph(config: Config, inv: Inventory) -> LineageGraph:
     # Parsing allocates millions of short-lived AST nodes (cyclic: they point to their parents)
     # while the graph grows: with the default thresholds the collector walks the whole heap over
     # and over, which more than doubled the build time. Young garbage is still collected.
-    # The collector is on even inside a paused block (engine.check.collector_paused): the trees
+    # The collector is on even inside a paused block (engine.collector.collector_paused): the trees
     # are cycles, so without it a large build would keep every one it parsed.
     thresholds, collecting = gc.get_threshold(), gc.isenabled()
     gc.set_threshold(max(thresholds[0], 50_000), max(thresholds[1], 20), max(thresholds[2], 100))

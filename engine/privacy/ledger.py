@@ -236,7 +236,7 @@ def parse_ledger(raw: bytes, path: Path, display: str, *, sha256: str | None = N
                 "and the next spend or `gavel budget verify --repair` removes it",
                 _dataset_of(data),
             )
-    from engine.check import collector_paused  # loaded already by every command that reads a ledger
+    from engine.collector import collector_paused
 
     # 10⁵ new entries, no cycles: the collector would only rescan the heap, and after the block it gets
     # them in its oldest generation (left in the youngest, its next passes walked them all: ~0.2 s)

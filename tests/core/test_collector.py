@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from engine.check import collector_paused
+from engine.collector import collector_paused
 
 
 @pytest.fixture
