@@ -83,8 +83,17 @@ def _match(root: Path, pattern: str, listings: dict[str, list[os.DirEntry]]) -> 
         entries = {entry.name: entry for entry in _listing(base, folder, listings)
                    if last[0] == "." or entry.name[0] != "."}  # glob: a hidden name only for a pattern that starts with "."
         for name in fnmatch.filter(entries, last):
-            out.append((prefix + (f"{folder}/{name}" if folder else name), entries[name].is_symlink()))
+            out.append((prefix + (f"{folder}/{name}" if folder else name), _is_link(entries[name])))
     return out
+
+
+def _is_link(entry: os.DirEntry) -> bool | None:
+    """Whether ``entry`` is a symlink (known from ``scandir`` on most systems: no syscall); None when
+    even ``lstat`` fails: confinement then looks for itself."""
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return None
 
 
 def _plain_steps(pattern: str) -> list[str] | None:
