@@ -83,15 +83,16 @@ class Config:
 
         return not self.allow_outside and not inside(self.root, self.root / path)
 
-    def outside_check(self) -> Callable[[str | Path], bool]:
-        """``outside`` for the paths of one glob walk: each folder's real path is found once."""
+    def outside_check(self) -> Callable[..., bool]:
+        """``outside`` for the paths of one glob walk: each folder's real path is found once. Called
+        as ``outside(path, link)``, ``link`` being whether the path is a symlink, when known (else None)."""
         from engine.fsutil import Confinement
 
         if self.allow_outside:
-            return lambda _path: False
+            return lambda _path, _link=None: False
         confinement = Confinement(self.root)
         root = os.fspath(self.root)
-        return lambda path: os.path.join(root, os.fspath(path)) not in confinement
+        return lambda path, link=None: not confinement.holds(os.path.join(root, path), link)
 
     def engine_options(self) -> dict[str, Any]:
         """What the Rego engine named by ``engine`` is constructed with."""

@@ -46,19 +46,26 @@ class Confinement:
     def __init__(self, root: str | Path):
         self.root = os.path.realpath(root)
         self._prefix = self.root if self.root.endswith(os.sep) else self.root + os.sep
-        self._folders: dict[str, str] = {}
+        self._folders: dict[str, str] = {}  # folder -> its real path, ending in a separator
 
     def __contains__(self, path: str | Path) -> bool:
-        text = os.fspath(path)
+        return self.holds(os.fspath(path))
+
+    def holds(self, text: str, link: bool | None = None) -> bool:
+        """``text in self``; ``link`` says whether its last component is a symlink when the caller
+        knows (``os.scandir`` does, without a syscall): then no ``lstat`` is needed. None: look."""
         folder, name = os.path.split(text)
         real = None
         if name not in ("", ".", ".."):
             try:
-                if not stat.S_ISLNK(os.lstat(text).st_mode):
+                if link is None:
+                    link = stat.S_ISLNK(os.lstat(text).st_mode)
+                if not link:
                     known = self._folders.get(folder)
                     if known is None:
-                        known = self._folders[folder] = os.path.realpath(folder or os.curdir)
-                    real = os.path.join(known, name)
+                        known = os.path.join(os.path.realpath(folder or os.curdir), "")
+                        self._folders[folder] = known
+                    real = known + name  # os.path.join, without its cost per file
             except OSError:
                 pass  # missing or unreachable: realpath decides, as in inside()
         if real is None:

@@ -47,15 +47,22 @@ def add_records(inv: Inventory, records: list[Record]) -> None:
     """
     from engine.findings import error_finding
 
-    by_id: dict[tuple[str, str], list[Record]] = {}
+    first: dict[tuple[str, str], Record] = {}
+    again: dict[tuple[str, str], list[Record]] = {}  # only the ids declared twice: a list per card is slow
     for record in records:
         # A dataset id names a table, and lineage matches table names case-insensitively.
-        key = record.id.lower() if record.kind == "dataset" else record.id
-        by_id.setdefault((record.kind, key), []).append(record)
-    for (kind, _), found in by_id.items():
-        if len(found) == 1:
-            inv.records(kind)[found[0].id] = found[0]
+        key = (record.kind, record.id.lower() if record.kind == "dataset" else record.id)
+        if key in first:
+            again.setdefault(key, [first[key]]).append(record)
+        else:
+            first[key] = record
+    into = {"model": inv.models, "dataset": inv.datasets}
+    for key, one in first.items():
+        found = again.get(key)
+        if found is None:
+            into[one.kind][one.id] = one
             continue
+        kind = one.kind
         for record in found:
             others = ", ".join(f"{o.source.file}:{o.source.line}" for o in found if o is not record)
             inv.problems.append(error_finding(

@@ -1,6 +1,7 @@
 """The evidence cache: re-runs skip parsing, and a changed file is read again."""
 
 import json
+import marshal
 import os
 
 import pytest
@@ -14,7 +15,10 @@ def saved_cache(root):
     from engine import cachefile
     from engine.evidence.cache import _stamp
 
-    return cachefile.load(root / ".gavel/cache/evidence.json", _stamp())
+    return cachefile.load_plain(root / EVIDENCE, _stamp())
+
+
+EVIDENCE = ".gavel/cache/evidence.bin"  # marshal, written by cachefile.save_plain
 
 CONFIG = "evidence:\n  - {path: 'models/*', kind: model}\npolicies:\n  paths: [policies]\n"
 POLICY = "id: p\ntitle: T\nseverity: high\ntarget: model\nassert: {field: subject.risk_level, equals: minimal}\n"
@@ -46,7 +50,7 @@ def test_cache_hit_and_invalidation(project, monkeypatch):
 def test_corrupt_cache_is_ignored(project):
     root = project({"models/a.yaml": model_card("a", risk="minimal"), "policies/p.yaml": POLICY}, config=CONFIG)
     (root / ".gavel/cache").mkdir(parents=True)
-    (root / ".gavel/cache/evidence.json").write_text("{not json")
+    (root / EVIDENCE).write_text("{not json")
     report = run_check(load_config(root), now="2026-11-26")
     assert [f.status for f in report.findings] == ["pass"]
 
@@ -54,7 +58,7 @@ def test_corrupt_cache_is_ignored(project):
 def test_cache_can_be_disabled(project):
     root = project({"models/a.yaml": model_card("a"), "policies/p.yaml": POLICY}, config=CONFIG)
     run_check(load_config(root, overrides=["cache.enabled=false"]), now="2026-11-26")
-    assert not (root / ".gavel/cache/evidence.json").exists()
+    assert not (root / EVIDENCE).exists()
 
 
 # -- planted caches: a cache never changes a verdict ------------------------------------------------
@@ -68,11 +72,11 @@ def verdicts(gavel, root, *args) -> dict:
     return {(f["policy"], f["subject"]["id"]): f["status"] for f in report["findings"]}
 
 
-def forge(path, stamp, payload, how: str) -> None:
+def forge(path, stamp, payload, how: str, dump=lambda data: json.dumps(data).encode()) -> None:
     """Write ``payload`` as a planted cache file, the way an attacker without the key can."""
     from engine import cachefile
 
-    body = json.dumps(payload).encode()
+    body = dump(payload)
     if how == "plain":  # the old, unauthenticated format
         path.write_bytes(json.dumps({"stamp": stamp, **payload}).encode())
     elif how == "copied-mac":  # a genuine header (e.g. from a real run) over an edited payload
@@ -103,12 +107,12 @@ def test_planted_evidence_cache_cannot_approve_a_dpia(gavel, warm_example, how):
 
     root, cold = warm_example
     assert cold[("high-risk-dpia-approved", "credit-limit-optimizer")] == "fail"
-    path = root / ".gavel/cache/evidence.json"
-    payload = cachefile.load(path, _stamp())
+    path = root / EVIDENCE
+    payload = cachefile.load_plain(path, _stamp())
     [key] = [k for k, v in payload["entries"].items() if v[0] == "credit-limit-optimizer"]
     payload["entries"][key][2]["dpia"] = {"status": "approved", "approver": "dpo@bank.example",
                                           "reference": "DPIA-1"}
-    forge(path, _stamp(), payload, how)
+    forge(path, cachefile._plain(_stamp()), payload, how, marshal.dumps)
     assert verdicts(gavel, root) == cold
 
 
@@ -152,21 +156,21 @@ def test_no_cache_reads_no_cache_even_a_genuine_one(gavel, warm_example):
     from engine.evidence.cache import _stamp
 
     root, cold = warm_example
-    path = root / ".gavel/cache/evidence.json"
-    payload = cachefile.load(path, _stamp())
+    path = root / EVIDENCE
+    payload = cachefile.load_plain(path, _stamp())
     [key] = [k for k, v in payload["entries"].items() if v[0] == "credit-limit-optimizer"]
     payload["entries"][key][2]["dpia"] = {"status": "approved", "approver": "dpo@bank.example"}
-    cachefile.save(path, _stamp(), payload)  # signed with the real key
+    cachefile.save_plain(path, _stamp(), payload)  # signed with the real key
     assert verdicts(gavel, root)[("high-risk-dpia-approved", "credit-limit-optimizer")] == "pass"
     assert verdicts(gavel, root, "--no-cache") == cold
 
 
 def test_another_machines_cache_is_not_trusted(gavel, warm_example, monkeypatch):
     root, cold = warm_example
-    before = (root / ".gavel/cache/evidence.json").read_bytes()
+    before = (root / EVIDENCE).read_bytes()
     monkeypatch.setenv("GAVEL_CACHE_KEY", "a-ci-secret-that-differs-from-the-local-key")
     assert verdicts(gavel, root) == cold
-    assert (root / ".gavel/cache/evidence.json").read_bytes() != before  # rewritten under the new key
+    assert (root / EVIDENCE).read_bytes() != before  # rewritten under the new key
 
 
 def test_disabled_cache_writes_no_lineage_cache(gavel, example_copy):
@@ -191,6 +195,6 @@ def test_unusable_key_means_no_cache(gavel, example_copy, monkeypatch, tmp_path)
         key.unlink()
         cachefile._file_key.cache_clear()
         assert verdicts(gavel, example_copy) == cold  # a fresh key is made, 0600
-        assert key.stat().st_mode & 0o777 == 0o600 and (example_copy / ".gavel/cache/evidence.json").exists()
+        assert key.stat().st_mode & 0o777 == 0o600 and (example_copy / EVIDENCE).exists()
     finally:
         cachefile._file_key.cache_clear()
