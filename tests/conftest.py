@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -73,3 +75,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def generated_inventory(root: Path, models: int, waivers: str) -> Path:
+    """A synthetic inventory at ``root`` (benchmarks/gen_inventory.py: ``models`` cards, 50 policies)
+    with ``waivers`` as its waivers file, and no audit history."""
+    subprocess.run([sys.executable, str(ROOT / "benchmarks/gen_inventory.py"), str(root), "--models", str(models)],
+                   check=True, stdout=subprocess.DEVNULL)
+    (root / "waivers.yaml").write_text(waivers)
+    with (root / "gavel.yaml").open("a") as handle:
+        handle.write("waivers: waivers.yaml\nhistory: {enabled: false}\n")
+    return root

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from engine.shard import parse_shard, shard_of
+from tests.conftest import generated_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-12-01T00:00:00Z"
@@ -26,10 +25,7 @@ def example(tmp_path) -> Path:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
     """A synthetic inventory (benchmarks/gen_inventory.py) with waivers that match in some shards only."""
-    root = tmp_path_factory.mktemp("gen") / "inventory"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks/gen_inventory.py"), str(root), "--models", "40"],
-                   check=True, stdout=subprocess.DEVNULL)
-    (root / "waivers.yaml").write_text("""\
+    return generated_inventory(tmp_path_factory.mktemp("gen") / "inventory", 40, """\
 version: 1
 waivers:
   - {id: W1, policy: rego-0*, subject: model-0000*, reason: r, owner: o@x.example, approver: a@x.example,
@@ -39,9 +35,6 @@ waivers:
   - {id: W3, policy: nothing-matches, subject: "*", reason: r, owner: o@x.example, approver: a@x.example,
      expires: 2027-01-31}
 """)
-    with (root / "gavel.yaml").open("a") as handle:
-        handle.write("waivers: waivers.yaml\nhistory: {enabled: false}\n")
-    return root
 
 
 def run(gavel, project: Path, out: Path, *extra: str):

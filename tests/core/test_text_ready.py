@@ -5,8 +5,6 @@ an unreadable card and engine errors (an ``error`` is never lost)."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -18,8 +16,8 @@ from engine.config import load_config
 from engine.findings import STATUSES, Block, Finding, Findings, SubjectRef
 from engine.report import render
 from engine.report.text import _failures
+from tests.conftest import generated_inventory
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-12-01T00:00:00Z"
 PROBLEMS = frozenset({"fail", "warn", "error", "waived"})
 MODELS = 30  # the judged subjects (no policy of the generated set reads a dataset)
@@ -29,10 +27,7 @@ MODELS = 30  # the judged subjects (no policy of the generated set reads a datas
 def generated(tmp_path_factory) -> Path:
     """A synthetic inventory (benchmarks/gen_inventory.py) with active, expired and stale waivers
     (naming some subjects only: the blocks of those are rebuilt, the others stay ready-made)."""
-    root = tmp_path_factory.mktemp("gen") / "inventory"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks/gen_inventory.py"), str(root), "--models", str(MODELS)],
-                   check=True, stdout=subprocess.DEVNULL)
-    (root / "waivers.yaml").write_text("""\
+    return generated_inventory(tmp_path_factory.mktemp("gen") / "inventory", MODELS, """\
 version: 1
 waivers:
   - {id: W1, policy: rego-0*, subject: model-0000*, reason: r, owner: o@x.example, approver: a@x.example,
@@ -42,9 +37,6 @@ waivers:
   - {id: W3, policy: nothing-matches, subject: model-00029, reason: r, owner: o@x.example, approver: a@x.example,
      expires: 2027-01-31}
 """)
-    with (root / "gavel.yaml").open("a") as handle:
-        handle.write("waivers: waivers.yaml\nhistory: {enabled: false}\n")
-    return root
 
 
 @pytest.fixture
