@@ -97,17 +97,18 @@ def _run_check(config: Config, *, now: str | None, only: list[str], shard: tuple
         ready_file = config.path(config.cache_path) / READY_FILE
         if ready_file.is_file():  # a re-run, most likely with little to evaluate: the engine gets its
             prepared.start(subjects)  # data in a child meanwhile (``Prepared.start``), not in this process
-        ready = ReadyFindings(ready_file)
+        ready = ReadyFindings(ready_file, decisions=prepared.cache)
     evaluated = prepared.judge(subjects, ready=ready)
     findings = Findings.of(inv.problems) + evaluated
     if prepared.cache is not None:
         decisions = prepared.cache
         ready.keep(evaluated, decisions)
         # Both files, written by one child (each fork makes the parent copy every page it writes to
-        # afterwards), when anything changed; a decision cache not read had all its decisions carried
-        # from the findings cache, so it changed only if that did.
-        if decisions.dirty or ready.changed() or (decisions.loaded and decisions.changed()):
-            save_aside(lambda: (decisions.save(), ready.save()), deferred)
+        # afterwards), when anything changed. The decision cache keeps only the decisions the
+        # findings cache does not hold: those of subjects whose block is not stored (then the
+        # findings cache changed too), and those computed now.
+        if decisions.dirty or ready.changed():
+            save_aside(lambda: (decisions.save(ready.kept()), ready.save()), deferred)
     if stats is not None:
         stats["decisions"] = {"reused": prepared.cache.reused if prepared.cache else 0, "computed": prepared.computed,
                               "ready": prepared.ready}

@@ -143,10 +143,13 @@ class DecisionCache:
     """Verdicts by (subject digest, context digest); counts the decisions it supplied.
 
     Values are kept decoded and shared (one parse of the file, not one per decision): callers
-    must not mutate them."""
+    must not mutate them. The findings cache (``ready``, a ``ReadyFindings``) holds the decisions
+    of every subject whose findings it stored: a lookup reads them there, and ``save`` leaves them
+    out of this file, which keeps only the others (a subject with an engine error, say)."""
 
     def __init__(self, path: Path):
         self.path = path
+        self.ready: ReadyFindings | None = None  # set by ``ReadyFindings(path, decisions=...)``
         self._entries: dict[str, dict[str, Any]] | None = None  # read on first use (``entries``)
         self._used: dict[str, dict[str, Any]] = {}
         self._carried: dict[str, tuple[list[str], Callable[[], list]]] = {}  # ``carry``: read when ``used`` is
@@ -187,10 +190,16 @@ class DecisionCache:
             return {}  # a policy's rule values are an object: anything else is not a cache we wrote
         return subjects
 
+    def any(self) -> bool:
+        """There are decisions to look up (in this file or the findings cache)."""
+        return bool(self.entries) or bool(self.ready is not None and self.ready.entries)
+
     def lookup(self, subject: str, contexts: list[str | None]) -> list[Any]:
         """The cached rule values for each of ``contexts`` (``None`` where there is none, or where
         the context is ``None``: a policy never cached); one call per subject, not per decision."""
         entry = self.entries.get(subject)
+        if entry is None and self.ready is not None:
+            entry = self.ready.by_context(subject)
         if entry is None:
             return [None] * len(contexts)
         found = list(map(entry.get, contexts))
@@ -216,8 +225,16 @@ class DecisionCache:
         self.dirty = True
 
     def changed(self) -> bool:
-        """This run computed a decision, or did not use one the file holds: ``save`` has to write."""
+        """This run computed a decision, or did not use one the file holds: ``save`` may have to write."""
         return self.dirty or self.used != self.entries
+
+    def of(self, subject: str) -> dict[str, Any]:
+        """This run's decisions of ``subject`` by context (``used[subject]``, without reading the
+        other subjects' carried decisions)."""
+        if subject in self._carried:
+            contexts, values = self._carried.pop(subject)
+            self._used[subject] = dict(zip(contexts, values(), strict=True))
+        return self._used[subject]
 
     def share(self) -> None:
         """Make equal values computed by this run one object. Values read from a file are shared
@@ -225,19 +242,22 @@ class DecisionCache:
         once: on 10,000 cards 500,000 decisions are ~97,000 distinct values)."""
         by_text: dict[str, Any] = {}
         for subject, context in self.fresh:
-            value = self.used[subject][context]
-            self.used[subject][context] = by_text.setdefault(
+            value = self._used[subject][context]
+            self._used[subject][context] = by_text.setdefault(
                 json.dumps(value, separators=(",", ":"), ensure_ascii=False), value)
         self.fresh = []
 
-    def save(self) -> None:
-        """Write what this run used (so the file never grows past one run's decisions)."""
-        if not self.changed():
-            return
+    def save(self, stored: set[str] | frozenset[str] = frozenset()) -> None:
+        """Write what this run used (so the file never grows past one run's decisions), but the
+        decisions of the subjects in ``stored``: the findings cache holds those (``ReadyFindings.
+        kept``; a re-run after a 1% edit then writes next to nothing here, not 500,000 decisions)."""
         from engine import cachefile
 
+        subjects = {subject: self.of(subject) for subject in [*self._used, *self._carried] if subject not in stored}
+        if self.loaded and subjects == self.entries:  # not read to find out: what is left to write is small
+            return
         self.share()
-        cachefile.save_plain(self.path, str(FORMAT), {"format": FORMAT, "subjects": dict(sorted(self.used.items()))})
+        cachefile.save_plain(self.path, str(FORMAT), {"format": FORMAT, "subjects": dict(sorted(subjects.items()))})
 
 
 def subject_digest(base: str) -> str:
@@ -298,7 +318,7 @@ class DecisionKeys:
 
 
 READY_FILE = "findings.bin"
-READY_FORMAT = 3  # bump when the meaning of an entry changes
+READY_FORMAT = 4  # bump when the meaning of an entry changes
 
 
 class ReadyFindings:
@@ -319,16 +339,20 @@ class ReadyFindings:
     (``cachefile.write``/``read``); it keeps the subjects of the last run only. Pieces and
     decisions that repeat are one object, written once. The payload is two ``marshal`` parts:
     the entries (context, counts, pieces, how many decisions), then every subject's decisions,
-    decoded only when something needs them (``decisions``): a re-run that writes the JSON report
-    of unchanged subjects does not (10,000 cards: ~0.1 s)."""
+    decoded only when something needs them (``stored``): a re-run that writes the JSON report
+    of unchanged subjects does not (10,000 cards: ~0.1 s). Each subject's decisions are stored with
+    their decision-cache contexts, so the decision cache looks them up here (``by_context``)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, decisions: DecisionCache | None = None):
         self.path = path
         self.entries: dict[str, list] = {}  # subject digest -> [context, counts, pieces, number of decisions]
         self.blocks: list = []  # the blocks of this run that may be stored (``keep``)
-        self.decisions: DecisionCache | None = None
-        self._stored: memoryview | dict[str, list] = {}  # subject digest -> its decisions (encoded until read)
+        self.decisions = decisions
+        # subject digest -> [its decision contexts, its decisions] (encoded until read)
+        self._stored: memoryview | dict[str, list] = {}
         self._load()
+        if decisions is not None:
+            decisions.ready = self
 
     def _load(self) -> None:
         from engine import cachefile
@@ -353,9 +377,23 @@ class ReadyFindings:
 
     def stored(self, subject: str) -> list:
         """The decisions the findings of ``subject`` (a stored entry) were made from."""
+        return self._pairs()[subject][1]
+
+    def by_context(self, subject: str) -> dict[str, Any] | None:
+        """The stored decisions of ``subject`` by decision-cache context, or None (no entry)."""
+        if subject not in self.entries:
+            return None
+        contexts, values = self._pairs()[subject]
+        return dict(zip(contexts, values, strict=True))
+
+    def kept(self) -> set[str]:
+        """The subjects ``save`` stores (their decisions with them)."""
+        return {block.key[0] for block in self.blocks}
+
+    def _pairs(self) -> dict[str, list]:
         if isinstance(self._stored, memoryview):
             self._stored = _decisions(self._stored, self.entries, self.path)
-        return self._stored[subject]
+        return self._stored
 
     def context(self, kind: str, contexts: list[str], policies: list) -> str:
         """What every subject of ``kind`` shares in its key (its policies' decision contexts, in order)."""
@@ -394,17 +432,17 @@ class ReadyFindings:
         from engine.findings import Encoder, Finding
 
         self.decisions.share()
-        used = self.decisions.used
         encoder = Encoder()
         subjects: dict[str, list] = {}
         decisions: dict[str, list] = {}
         for block in self.blocks:
             subject, context, contexts = block.key
             if block.ready:
-                subjects[subject], decisions[subject] = self.entries[subject], self.stored(subject)
+                subjects[subject], decisions[subject] = self.entries[subject], self._pairs()[subject]
                 continue
             items = sorted(block.items, key=Finding.sort_key)
-            decisions[subject] = [used[subject][c] for c in contexts]
+            used = self.decisions.of(subject)
+            decisions[subject] = [contexts, [used[c] for c in contexts]]
             subjects[subject] = [context, dict(block.tally()), encoder.pieces(items), len(contexts)]
         try:
             head = marshal.dumps({"format": READY_FORMAT, "subjects": subjects})
@@ -416,10 +454,10 @@ class ReadyFindings:
 
 
 def _decisions(payload: memoryview, entries: dict[str, list], path: Path) -> dict[str, list]:
-    """The stored decisions of every entry, decoded and checked: one object of rule values per
-    decision. The file's MAC says a run holding the key wrote both parts together, so a mismatch
-    is a fault, not a planted file; as the entries may already be in this run's report, it stops
-    the run (exit 2) rather than let findings be made without their decisions."""
+    """The stored decisions of every entry with their contexts, decoded and checked: one object of
+    rule values per decision. The file's MAC says a run holding the key wrote both parts together,
+    so a mismatch is a fault, not a planted file; as the entries may already be in this run's
+    report, it stops the run (exit 2) rather than let findings be made without their decisions."""
     from engine.errors import UsageError
 
     try:
@@ -427,8 +465,10 @@ def _decisions(payload: memoryview, entries: dict[str, list], path: Path) -> dic
     except (EOFError, ValueError, TypeError):
         stored = None
     if type(stored) is not dict or not all(
-            type(values := stored.get(subject)) is list and len(values) == entry[3]
-            and all(type(v) is dict for v in values) for subject, entry in entries.items()):
+            type(pair := stored.get(subject)) is list and len(pair) == 2
+            and type(pair[0]) is list and len(pair[0]) == entry[3] and all(type(c) is str for c in pair[0])
+            and type(pair[1]) is list and len(pair[1]) == entry[3] and all(type(v) is dict for v in pair[1])
+            for subject, entry in entries.items()):
         raise UsageError("the findings cache does not hold the decisions of its entries: delete it, or run with "
                          "--no-cache", file=str(path))
     return stored

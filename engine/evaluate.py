@@ -248,7 +248,7 @@ class Prepared:
                 whole.append(i)  # a document the last run did not judge: no decision of it is cached
                 continue
             if reusable is None:
-                reusable = bool(self.cache.entries)  # an empty cache has nothing to look up
+                reusable = self.cache.any()  # an empty cache has nothing to look up
             if not reusable:
                 whole.append(i)
                 continue

@@ -11,7 +11,7 @@ import pytest
 
 from engine.check import run_check
 from engine.config import load_config
-from engine.decisions import FILE, FORMAT, Dependencies, dependencies
+from engine.decisions import FILE, FORMAT, READY_FILE, Dependencies, dependencies
 
 NOW = "2026-11-26T00:00:00Z"
 
@@ -223,7 +223,7 @@ def test_an_opa_server_is_never_served_from_the_cache():
 
 def test_cache_off_in_config_and_by_flag(repo, gavel):
     check(repo)
-    assert (repo / ".gavel/cache" / FILE).exists()
+    assert (repo / ".gavel/cache" / READY_FILE).exists()  # every decision is stored with its findings
     _, computed = check(repo, cache=False)
     assert len(computed) == 14
     result = gavel("check", repo, "--now", NOW, "--no-cache", "--no-history", "-v")
@@ -243,11 +243,28 @@ def test_through_gavel_a_rerun_reuses_and_writes_the_same_report(repo, gavel, tm
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
 
 
+def stored_decisions(root: Path) -> dict[str, dict]:
+    """Every decision the caches hold, by subject and context: the decision cache's, and those the
+    findings cache stores with the findings of its subjects."""
+    from engine.decisions import READY_FILE, DecisionCache, ReadyFindings
+
+    cache = root / ".gavel/cache"
+    held = dict(DecisionCache(cache / FILE).entries)
+    ready = ReadyFindings(cache / READY_FILE)
+    held.update((subject, ready.by_context(subject)) for subject in ready.entries)
+    return held
+
+
 def decisions_alone(root: Path) -> None:
-    """Drop the findings cache, which holds the decisions of its ready-made subjects too (and
-    would answer for every subject), so a run reads the decision cache."""
+    """Put every decision the caches hold in the decision cache, and drop the findings cache (which
+    would answer for every subject), so a run reads the decision cache alone."""
+    from engine import cachefile
     from engine.decisions import READY_FILE
 
+    held = stored_decisions(root)
+    if held:
+        cachefile.save_plain(root / ".gavel/cache" / FILE, str(FORMAT),
+                             {"format": FORMAT, "subjects": dict(sorted(held.items()))})
     (root / ".gavel/cache" / READY_FILE).unlink(missing_ok=True)
 
 
@@ -269,10 +286,10 @@ def _flip_verdicts(path: Path) -> None:
 
 def test_a_tampered_cache_is_ignored(repo):
     check(repo)
+    decisions_alone(repo)
     expected = uncached(repo)
     cache = repo / ".gavel/cache" / FILE
     _flip_verdicts(cache)
-    decisions_alone(repo)
     report, computed = check(repo)
     assert len(computed) == 14, "an entry whose MAC does not verify is never used"
     assert report == expected
@@ -282,6 +299,7 @@ def test_a_cache_written_under_another_secret_is_ignored(repo, monkeypatch):
     """A planted file with a well-formed MAC made without our secret: every entry is rejected."""
     monkeypatch.setenv("GAVEL_CACHE_KEY", "the attacker's secret")
     check(repo)
+    decisions_alone(repo)
     cache = repo / ".gavel/cache" / FILE
     _flip_verdicts(cache)
     mac_free = cache.read_bytes().partition(b"\n")[2]
@@ -298,8 +316,8 @@ def test_a_cache_written_under_another_secret_is_ignored(repo, monkeypatch):
 
 def test_a_corrupt_cache_means_a_cold_run(repo):
     check(repo)
-    (repo / ".gavel/cache" / FILE).write_text("not json at all")
     decisions_alone(repo)
+    (repo / ".gavel/cache" / FILE).write_text("not json at all")
     report, computed = check(repo)
     assert len(computed) == 14
     assert report == uncached(repo)
@@ -319,6 +337,7 @@ def test_a_well_signed_cache_of_the_wrong_shape_is_an_empty_cache(repo, payload)
     from engine.decisions import DecisionCache
 
     check(repo)
+    decisions_alone(repo)
     expected = uncached(repo)
     path = repo / ".gavel/cache" / FILE
     if isinstance(payload, str):
@@ -337,10 +356,9 @@ def test_a_well_signed_cache_of_the_wrong_shape_is_an_empty_cache(repo, payload)
 def test_equal_decisions_are_stored_once(repo):
     """Equal rule values computed by a run are one object in the file (the next run maps each to its
     findings once), and the run after that reads back the same report."""
-    from engine.decisions import DecisionCache
 
     check(repo)
-    entries = DecisionCache(repo / ".gavel/cache" / FILE).entries
+    entries = stored_decisions(repo)
     values = [value for entry in entries.values() for value in entry.values()]
     texts = {json.dumps(value, sort_keys=True) for value in values}
     assert len(values) == 14 and len({id(value) for value in values}) == len(texts) < len(values)
@@ -393,3 +411,17 @@ def test_plain_cache_files_refuse_what_they_cannot_hold(tmp_path, monkeypatch):
     stamp = cachefile._plain("s")
     cachefile.write(path, stamp, b"\xff not marshal")
     assert cachefile.load_plain(path, "s") is None
+
+
+def test_the_decision_cache_keeps_only_what_the_findings_cache_does_not_hold(repo):
+    """Each decision is written once: with the findings of its subject when they are stored
+    (``ReadyFindings``), else in the decision cache; a later run finds it either way."""
+    from engine.decisions import DecisionCache
+
+    check(repo)
+    assert DecisionCache(repo / ".gavel/cache" / FILE).entries == {}
+    assert sum(map(len, stored_decisions(repo).values())) == 14
+    config = repo / "gavel.yaml"  # one policy's parameter: its decisions only are computed again
+    config.write_text(config.read_text().replace("minimum: 1", "minimum: 2"))
+    report, computed = check(repo)
+    assert computed and len(computed) < 14 and report == uncached(repo)

@@ -155,7 +155,7 @@ def test_a_planted_or_corrupt_findings_cache_is_an_empty_one(repo, monkeypatch):
         for key in list(counts):
             counts[("pass", key[1])] = counts.pop(key)
         pieces[:] = [piece.replace('"status": "fail"', '"status": "pass"') for piece in pieces]
-        for value in stored[subject]:
+        for value in stored[subject][1]:
             value.update((rule, []) for rule in value if rule.startswith("deny"))
     body = _payload(data, stored)
     path.write_bytes(header + b"\n" + body)  # the old MAC: does not verify
@@ -178,12 +178,12 @@ def test_a_planted_or_corrupt_findings_cache_is_an_empty_one(repo, monkeypatch):
     (99).to_bytes(8, "big") + marshal.dumps({}),  # a size past the end
     _payload([], {}),
     _payload({"format": 99, "subjects": {}}, {}),
-    _payload({"format": 3, "subjects": []}, {}),
-    _payload({"format": 3, "subjects": {"k": "v"}}, {}),
-    _payload({"format": 3, "subjects": {"k": ["c", {}, [], 0]}}, {"k": []}),  # no pieces
-    _payload({"format": 3, "subjects": {"k": ["c", [], ["x"], 0]}}, {"k": []}),
-    _payload({"format": 3, "subjects": {"k": ["c", {}, ["x"], [{}]]}}, {"k": [{}]}),  # format 2's decisions
-    _payload({"format": 3, "subjects": {"k": ["c", {}, ["x"]]}}, {}),
+    _payload({"format": 4, "subjects": []}, {}),
+    _payload({"format": 4, "subjects": {"k": "v"}}, {}),
+    _payload({"format": 4, "subjects": {"k": ["c", {}, [], 0]}}, {"k": [[], []]}),  # no pieces
+    _payload({"format": 4, "subjects": {"k": ["c", [], ["x"], 0]}}, {"k": [[], []]}),
+    _payload({"format": 4, "subjects": {"k": ["c", {}, ["x"], [{}]]}}, {"k": [{}]}),  # format 2's decisions
+    _payload({"format": 4, "subjects": {"k": ["c", {}, ["x"]]}}, {}),
 ])
 def test_a_findings_cache_of_another_shape_is_ignored(repo, payload):  # noqa: F811
     """Even one that verifies (written under our key by another format, say) is an empty cache."""
@@ -196,7 +196,7 @@ def test_a_findings_cache_of_another_shape_is_ignored(repo, payload):  # noqa: F
     assert made == 0 and out == expected
 
 
-@pytest.mark.parametrize("spoil", ["missing", "short", "not objects", "not marshal"])
+@pytest.mark.parametrize("spoil", ["missing", "short", "not objects", "contexts", "not marshal"])
 def test_entries_without_their_decisions_stop_the_run_when_findings_need_them(repo, gavel, spoil):  # noqa: F811
     """Both parts verify under our key but disagree (a fault, never a planted file): the JSON report
     needs no decision and is the stored one, but findings are never made without the decisions
@@ -208,12 +208,15 @@ def test_entries_without_their_decisions_stop_the_run_when_findings_need_them(re
     path = repo / ".gavel/cache" / READY_FILE
     _, data, stored = _entries(path)
     first = next(iter(stored))
+    contexts, values = stored[first]
     if spoil == "missing":
         del stored[first]
     elif spoil == "short":
-        stored[first] = stored[first][1:]
+        stored[first] = [contexts, values[1:]]
     elif spoil == "not objects":
-        stored[first] = ["pass"] * len(stored[first])
+        stored[first] = [contexts, ["pass"] * len(values)]
+    elif spoil == "contexts":
+        stored[first] = [contexts[1:], values]
     head = marshal.dumps(data)
     tail = b"junk" if spoil == "not marshal" else marshal.dumps(stored)
     cachefile.write(path, cachefile.plain_stamp(f"findings-{READY_FORMAT}"), [len(head).to_bytes(8, "big"), head, tail])
