@@ -71,7 +71,7 @@ def stages(root: Path, workers: list[int]) -> None:
     import engine.check
     import engine.evaluate
     from engine.config import load_config
-    from engine.decisions import DecisionCache
+    from engine.decisions import DecisionCache, ReadyFindings
     from engine.report import render
 
     def cpu() -> tuple[float, float]:
@@ -92,7 +92,8 @@ def stages(root: Path, workers: list[int]) -> None:
 
     for owner, name in [(engine.check, "load_policies"), (engine.check, "build_inventory"),
                         (engine.check, "build_subjects"), (engine.evaluate, "prepare"),
-                        (engine.evaluate.Prepared, "evaluate"), (DecisionCache, "save"), (engine.check, "build_report")]:
+                        (engine.evaluate.Prepared, "judge"), (DecisionCache, "save"), (ReadyFindings, "save"),
+                        (engine.check, "build_report")]:
         timer(owner, name)
     for count in workers:
         shutil.rmtree(root / ".gavel", ignore_errors=True)
