@@ -328,7 +328,7 @@ def write_outputs(report, outputs: list[str], *, root=None, verbose: bool = Fals
     """
     import os
 
-    from engine.report import render, render_pieces, renderers
+    from engine.report import counted, render, render_pieces, renderers
 
     for spec in outputs:
         fmt, path = parse_output(spec)
@@ -349,7 +349,8 @@ def write_outputs(report, outputs: list[str], *, root=None, verbose: bool = Fals
         g, s = report.gate, report.summary
         counts = ", ".join(f"{v} {k}" for k, v in s.by_status.items() if v and k not in ("pass", "skip")) or "no problems"
         verdict = "passed" if g.passed else "failed (soft-fail)" if g.soft_fail else "failed"
-        click.echo(f"gavel: gate {verdict}: {counts}; {s.subjects} subjects, {s.policies} policies; wrote "
+        click.echo(f"gavel: gate {verdict}: {counts}; {counted(s.subjects, 'subject')}, "
+                   f"{counted(s.policies, 'policy', 'policies')}; wrote "
                    f"{', '.join(written)}", err=True)
     summary = os.environ.get("GITHUB_STEP_SUMMARY") if step_summary else None
     if summary:

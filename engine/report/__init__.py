@@ -52,6 +52,11 @@ def render_pieces(report: Report, fmt: str, **options) -> str | list[str]:
     return renderers.get_or_raise(fmt)(report, **options)
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``1 subject``, ``2 subjects``: what every summary line says of a count."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def baseline_summary(report) -> str | None:
     """The baseline comparison in one sentence (every renderer shows the same one), or None."""
     baseline = report.extra.get("baseline")

@@ -20,7 +20,7 @@ from html import escape
 from pathlib import Path
 
 from engine.findings import Report
-from engine.report import baseline_summary
+from engine.report import baseline_summary, counted
 from engine.report.paths import repo_path, where
 
 FRAMEWORKS = ("EU AI Act", "NIST AI RMF", "ISO/IEC 42001", "GDPR", "ISO/IEC 23894", "OECD AI")
@@ -94,7 +94,8 @@ def render(report: Report, **_options) -> str:
 def _summary(report: Report) -> list[str]:
     s = report.summary
     out = ['<section id="summary"><h2>Summary</h2>',
-           f'<p>{s.subjects} subjects · {s.policies} policies · {s.findings} findings · {len(report.inputs)} input files</p>',
+           f'<p>{counted(s.subjects, "subject")} · {counted(s.policies, "policy", "policies")} · '
+           f'{counted(s.findings, "finding")} · {counted(len(report.inputs), "input file")}</p>',
            '<div class="cards">']
     out += [f'<div class="card {k}"><b>{v}</b>{_e(k)}</div>' for k, v in s.by_status.items()]
     out.append("</div>")

@@ -20,7 +20,7 @@ import json
 from collections import defaultdict
 
 from engine.findings import SEVERITY_RANK, Finding, Report
-from engine.report import baseline_summary
+from engine.report import baseline_summary, counted
 from engine.report.escape import code_span, html_text, markdown_text, printable
 from engine.report.paths import repo_path
 from engine.report.paths import where as where_of
@@ -148,7 +148,8 @@ def _head(report: Report) -> list[str]:
     out += [f"- {reason}" for reason in g.reasons]  # Gavel's own sentences, no evidence text
     if g.reasons:
         out.append("")
-    out.append(f"{s.subjects} subjects · {s.policies} policies · {s.findings} findings · run `{report.run.id}` · "
+    out.append(f"{counted(s.subjects, 'subject')} · {counted(s.policies, 'policy', 'policies')} · "
+               f"{counted(s.findings, 'finding')} · run `{report.run.id}` · "
                f"now `{report.run.now}`")
     out.append("")
     out.append("| " + " | ".join(f"{_ICON[k]} {k}" for k in s.by_status) + " |")

@@ -28,6 +28,7 @@ from collections import Counter, defaultdict
 
 from engine import URLS
 from engine.findings import SEVERITY_RANK, Finding, Report
+from engine.report import counted
 
 _RESULTS = "\x00gavel-results\x00"
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -217,7 +218,7 @@ def _aggregate(policy: str, findings: list[Finding], rule_index: int, prefix: st
         "ruleIndex": rule_index,
         "kind": "fail",
         "level": level_of(worst),
-        "message": {"text": f"{len(findings)} more findings of {policy} on {len(subjects)} subjects, not listed one "
+        "message": {"text": f"{counted(len(findings), 'more finding')} of {policy} on {counted(len(subjects), 'subject')}, not listed one "
                             f"by one (code scanning takes {MAX_RESULTS:,} results per run): see {where}"},
         "locations": locations,
         "partialFingerprints": {"gavelFinding/v2": _digest(policy, "aggregate")},

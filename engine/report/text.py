@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from engine.findings import SEVERITY_RANK, Finding, Findings, Report
-from engine.report import baseline_summary
+from engine.report import baseline_summary, counted
 from engine.report.escape import command_safe, printable
 from engine.report.paths import where
 
@@ -70,7 +70,8 @@ def _trail(report: Report) -> list[str]:
 
 def _summary(report: Report, color: bool) -> list[str]:
     s = report.summary
-    out = [*_trail(report), f"Summary: {s.subjects} subjects, {s.policies} policies, {s.findings} findings"]
+    out = [*_trail(report), f"Summary: {counted(s.subjects, 'subject')}, {counted(s.policies, 'policy', 'policies')}, "
+           f"{counted(s.findings, 'finding')}"]
     out.append("  " + "  ".join(f"{k}: {v}" for k, v in s.by_status.items()))
     table = _failures(report.findings)
     if table:
