@@ -102,7 +102,7 @@ def _run_check(config: Config, *, now: str | None, only: list[str], shard: tuple
     findings = Findings.of(inv.problems) + evaluated
     if prepared.cache is not None:
         decisions = prepared.cache
-        ready.keep(evaluated, decisions)
+        ready.keep(evaluated)
         # Both files, written by one child (each fork makes the parent copy every page it writes to
         # afterwards), when anything changed. The decision cache keeps only the decisions the
         # findings cache does not hold: those of subjects whose block is not stored (then the

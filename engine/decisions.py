@@ -168,10 +168,8 @@ class DecisionCache:
     @property
     def used(self) -> dict[str, dict[str, Any]]:
         """This run's decisions: subject digest -> {context: rule values}."""
-        if self._carried:
-            carried, self._carried = self._carried, {}
-            for subject, (contexts, values) in carried.items():
-                self._used[subject] = dict(zip(contexts, values(), strict=True))
+        for subject in list(self._carried):
+            self.of(subject)
         return self._used
 
     @property
@@ -223,10 +221,6 @@ class DecisionCache:
         self._used.setdefault(subject, {})[context] = value
         self.fresh.append((subject, context))
         self.dirty = True
-
-    def changed(self) -> bool:
-        """This run computed a decision, or did not use one the file holds: ``save`` may have to write."""
-        return self.dirty or self.used != self.entries
 
     def of(self, subject: str) -> dict[str, Any]:
         """This run's decisions of ``subject`` by context (``used[subject]``, without reading the
@@ -413,11 +407,10 @@ class ReadyFindings:
             return None
         return entry[1], entry[2]
 
-    def keep(self, findings, decisions: DecisionCache) -> None:
+    def keep(self, findings) -> None:
         """Remember the blocks of ``findings`` (a ``Findings``) that carry a key, for ``save``; their
-        decisions are read from ``decisions`` then (after it made equal values one object)."""
+        decisions are read from the decision cache then (after it made equal values one object)."""
         self.blocks = [block for block in findings.blocks if block.key is not None]
-        self.decisions = decisions
 
     def changed(self) -> bool:
         """The kept blocks are not exactly the file's: ``save`` has to write."""

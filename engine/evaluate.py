@@ -167,7 +167,6 @@ class Prepared:
     ready: int = 0  # subjects whose findings were ready-made (``judge``)
     plans: dict[str, list] | None = None  # kind -> ``plan`` (embedded engine); else the wrapper's kind object
     _early: list[Subject] | None = None  # the subjects whose digests ``start`` asked the engine's child for
-    _split: int = 0  # the child works out the digests of ``_early[:_split]``, this process the others
 
     def evaluate(self, subjects: list[Subject]) -> list[Finding]:
         return list(self.judge(subjects))
@@ -183,16 +182,15 @@ class Prepared:
             start()
             return
         self._early = subjects
-        split = self._split = len(subjects) * EARLY_SHARE // 4
-        start(lambda: "\n".join(document_digests(subjects[:split])).encode())
+        start(lambda: "\n".join(document_digests(subjects[:_early_split(subjects)])).encode())
 
     def _documents(self, subjects: list[Subject]) -> tuple[list[str] | None, list[str]]:
         """``_documents(subjects, digests=...)``; but the digests alone (documents ``None``: made
         later, for the subjects evaluated) when the child ``start`` asked works out its share of
         them: this process works out the rest meanwhile."""
         early, self._early = self._early, None
-        if early is subjects and self.cache is not None:
-            split = self._split
+        if early is subjects:
+            split = _early_split(subjects)
             rest = document_digests(subjects[split:])
             got = self.engine.first_result()
             lines = got.decode().split("\n") if got else []
@@ -302,8 +300,10 @@ class Prepared:
         # A subject judged whole has all its values once its result arrives: its findings are built
         # then, while the engine (or the workers) evaluate the next subjects.
         judged: dict[int, list[Finding]] = {}
-        if documents is None:
-            documents = _documents(subjects, digests=False, only=[*whole, *(i for i, _ in partial)])[0]
+        if documents is None:  # only those evaluated
+            documents = [None] * len(subjects)
+            for i in [*whole, *(i for i, _ in partial)]:
+                documents[i] = _encode(subjects[i].doc)
         for i, value in self._judge_whole(documents, subjects, whole):
             record(i, by_kind[subjects[i].kind], value)
             judged[i] = findings_of(i)
@@ -383,28 +383,24 @@ class Prepared:
         return out
 
 
-def _documents(subjects: list[Subject], *, digests: bool, only: list[int] | None = None) -> tuple[list, list[str]]:
+_encode = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode  # a subject's document as JSON
+
+
+def _documents(subjects: list[Subject], *, digests: bool) -> tuple[list[str], list[str]]:
     """Each subject's input document as JSON, and (for the decision cache) the digest of that
-    document without ``now``: whether a decision depends on the time is the policy's business.
-    ``only``: the documents of the subjects at these indexes (``None`` for the others), no digests."""
+    document without ``now``: whether a decision depends on the time is the policy's business."""
     from engine.decisions import subject_digest
 
-    documents: list[str | None] = []
+    documents: list[str] = []
     keys: list[str] = []
-    dumps = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
-    if only is not None:
-        documents = [None] * len(subjects)
-        for i in only:
-            documents[i] = dumps(subjects[i].doc)
-        return documents, keys
     for subject in subjects:
         doc = subject.doc
         if not digests:
-            documents.append(dumps(doc))
+            documents.append(_encode(doc))
             continue
-        base = dumps({k: v for k, v in doc.items() if k != "now"})
+        base = _encode({k: v for k, v in doc.items() if k != "now"})
         keys.append(subject_digest(base))
-        documents.append(f'{base[:-1]},"now":{dumps(doc["now"])}}}' if "now" in doc and base != "{}" else dumps(doc))
+        documents.append(f'{base[:-1]},"now":{_encode(doc["now"])}}}' if "now" in doc and base != "{}" else _encode(doc))
     return documents, keys
 
 
@@ -424,6 +420,11 @@ PARALLEL_FROM = 2000  # below this, forking costs more than it saves
 # Quarters of the digests a re-run's early child works out (``Prepared.start``): the parent reads
 # the findings cache meanwhile (10,000 cards: ~0.14 s against ~0.26 s for every digest).
 EARLY_SHARE = 3
+
+
+def _early_split(subjects: list[Subject]) -> int:
+    """How many of ``subjects``, from the first, the early child works out the digests of."""
+    return len(subjects) * EARLY_SHARE // 4
 
 
 def prepare(policy_set: PolicySet, *, data: dict[str, Any], engine: str = "embedded", workers: int = 0,

@@ -181,19 +181,20 @@ def _write_all(fd: int, chunks: Iterable[bytes | memoryview]) -> None:
         return
     second = next(chunks, None)
     if second is None:
-        _write_chunk(fd, first)
+        write_all(fd, first)
         return
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as writer:
-        pending = writer.submit(_write_chunk, fd, first)
+        pending = writer.submit(write_all, fd, first)
         for chunk in itertools.chain([second], chunks):
             pending.result()  # one chunk in flight: order kept, memory bounded
-            pending = writer.submit(_write_chunk, fd, chunk)
+            pending = writer.submit(write_all, fd, chunk)
         pending.result()
 
 
-def _write_chunk(fd: int, chunk: bytes | memoryview) -> None:
+def write_all(fd: int, chunk: bytes | memoryview) -> None:
+    """Every byte of ``chunk`` to ``fd`` (``os.write`` may take part of it: a pipe, a signal)."""
     view = memoryview(chunk)
     while view:
         view = view[os.write(fd, view):]
@@ -252,13 +253,19 @@ def _replace(path: Path, raw: Iterable[bytes | memoryview], mode: int | None, du
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    if not durable:
+    if durable:
+        fsync_dir(path.parent)  # make the rename itself durable
+
+
+def fsync_dir(directory: str | Path) -> None:
+    """Force a folder's entries (a rename, a new file) to disk; where that cannot be done, nothing."""
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
         return
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    try:
+        os.fsync(dir_fd)
     except OSError:
         pass
+    finally:
+        os.close(dir_fd)

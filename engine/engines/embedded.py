@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import EngineError, PolicyError
+from engine.fsutil import write_all
 
 _LOCATION = re.compile(r"-->\s*(.+?):(\d+):(\d+)")
 _ERROR = re.compile(r"^error:\s*(.+)$", re.MULTILINE)
@@ -57,7 +58,7 @@ class EmbeddedEngine:
         evaluates in this process, without the deadline and memory bound."""
         self._engine = regorus_module().Engine()
         self._checked = checked
-        self._data: str | dict | None = None  # loaded into the engine on first use (``load_data``)
+        self._data: dict | None = None  # given to regorus on first use (``load_data``)
         self._first: Callable[[], bytes] | None = None  # the job of the child being forked (``start``)
         self.deadline = float(deadline) if deadline else None
         self.max_output = int(max_output) if max_output else None
@@ -212,7 +213,7 @@ class EmbeddedEngine:
         parts = [json.dumps(rule).encode(), *(document.encode() for document in inputs)]
         request = struct.pack(">Q", len(parts)) + b"".join(struct.pack(">Q", len(p)) + p for p in parts)
         try:
-            _write_all(child.requests, request)
+            write_all(child.requests, request)
         except OSError:  # the child is gone
             yield EngineError(self._failure(child, timed_out=False))
             return
@@ -272,7 +273,7 @@ class EmbeddedEngine:
                     kind, payload = b"F", self._first()
                 except Exception as exc:  # noqa: BLE001 - the parent does the job itself
                     kind, payload = b"E", message_of(exc).encode()
-                pipe.write(kind + struct.pack(">Q", len(payload)) + payload)
+                pipe.write(_frame(kind, payload))
             with contextlib.suppress(Exception):  # before the first request; a failure is reported by _one
                 self.load_data()
             while True:
@@ -291,8 +292,7 @@ class EmbeddedEngine:
                     parts.append(part.decode())
                 rule, inputs = _compiled(json.loads(parts[0])), parts[1:]
                 for document in inputs:
-                    kind, payload = self._one(rule, document)
-                    pipe.write(kind + struct.pack(">Q", len(payload)) + payload)
+                    pipe.write(_frame(*self._one(rule, document)))
 
     def _failure(self, child: _Child, timed_out: bool) -> str:
         """Why the child gave no result; the child is stopped, the next evaluation gets a new one."""
@@ -314,6 +314,11 @@ class EmbeddedEngine:
                 _stop(child)
         except (AttributeError, TypeError, OSError):  # interpreter shutdown: modules already torn down
             pass
+
+
+def _frame(kind: bytes, payload: bytes) -> bytes:
+    """One result as the child sends it (``_Frames.next`` reads it): kind, length, payload."""
+    return kind + struct.pack(">Q", len(payload)) + payload
 
 
 def _compiled(rule: str | list) -> str | tuple:
@@ -350,10 +355,6 @@ class _Child:
     first: bool = False  # a frame of ``start``'s job (kind F, or E) comes before them, not read yet
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 class _Frames:

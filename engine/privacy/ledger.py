@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import GavelError
+from engine.fsutil import fsync_dir, write_all
 
 DEFAULT_PATH = "privacy/ledger.jsonl"
 FIELDS = ("id", "time", "dataset", "epsilon", "delta", "mechanism", "purpose", "actor", "ref", "model")
@@ -646,10 +647,10 @@ def append(path: Path, display: str, decide: Callable[[Ledger], dict[str, Any]],
                     on_repair(ledger.torn)
             elif ledger.unterminated:
                 line = b"\n" + line
-            _write_all(fd, line)
+            write_all(fd, line)
             os.fsync(fd)
             if created:
-                _fsync_dir(path.parent)
+                fsync_dir(path.parent)
             return entry, ledger
         finally:
             os.close(fd)  # releases the lock
@@ -753,23 +754,3 @@ def _read_all(fd: int) -> bytes:
             return b"".join(parts)
         parts.append(chunk)
         offset += len(chunk)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
